@@ -47,7 +47,7 @@ export interface RecipientSummary {
   maxReceived: number;
   /** A few of those received more than once, for error messages. */
   examplesReceivedMoreThanOnce: string[];
-  /** Recipients not tracked individually because `maxRecipients` was reached. */
+  /** Receptions and refusals of recipients not tracked one by one (past `maxRecipients`). */
   untracked: number;
 }
 
