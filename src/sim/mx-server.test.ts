@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { parseSmtpReply } from '../mail/smtp-reply.ts';
 import { startSimulator, type Simulator } from './index.ts';
 import { TestSmtpClient, testMessage, type SmtpAnswer } from './test-client.ts';
 
@@ -190,3 +191,23 @@ test('STARTTLS is offered where the profile says so, and not elsewhere', () =>
     plain.quit();
     assert.equal(sim.messages()[0].tls, true);
   }));
+
+test('the shipped Gmail-like profile answers in multi-line replies, as Gmail does', async () => {
+  const sim = await startSimulator({ smtpPort: 0 });
+  try {
+    const gmail = sim.mxHosts().find((h) => h.provider === 'gmail')!;
+    const c = await open(sim, gmail.ip, '127.0.0.9');
+    const answer = await c.send('b@estafeta.test', ['unknown-zoe@gmail.sim'], testMessage('<ml@x>'));
+    c.quit();
+    const lines = answer.response.split(/\r?\n/);
+    assert.ok(lines.length > 1, answer.response);
+    lines.slice(0, -1).forEach((l) => assert.match(l, /^550-5\.1\.1 /));
+    assert.match(lines.at(-1)!, /^550 5\.1\.1 .*NoSuchUser [0-9A-F]+ - gsmtp$/);
+    assert.deepEqual(
+      (({ code, enhanced }) => ({ code, enhanced }))(parseSmtpReply(answer.response)),
+      { code: 550, enhanced: '5.1.1' },
+    );
+  } finally {
+    await sim.stop();
+  }
+});

@@ -74,7 +74,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
     return st;
   };
   const vars = (st: SessionState, rcpt = '') => ({ ip: st.ip, rcpt, domain: rcpt.slice(rcpt.lastIndexOf('@') + 1), mx: host.name, id: queueId() });
-  const refuse = (st: SessionState, rcpt: string, reason: RefusalReason, key: keyof ProviderReplies): ReplyError => {
+  const refuse = (st: SessionState, rcpt: string, reason: RefusalReason, key: Exclude<keyof ProviderReplies, 'accepted'>): ReplyError => {
     const err = replyError(replies[key], vars(st, rcpt));
     ctx.counters.refused(provider.name, rcpt, reason, err.responseCode < 500);
     return err;
@@ -171,7 +171,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
             };
             const build =
               kind === 'dsn'
-                ? () => buildDsn({ copy, reply: render(replies.unknown, vars(st, a.address)), style: provider.dsnStyle })
+                ? () => buildDsn({ copy, reply: oneLine(replies.unknown, vars(st, a.address)), style: provider.dsnStyle })
                 : kind === 'arf'
                   ? () => buildArf(copy)
                   : () => buildAutoReply(copy, provider.dsnStyle);
@@ -209,12 +209,22 @@ function render(template: string, v: Record<string, string>): string {
   return template.replace(/\{(ip|rcpt|domain|mx|id)\}/g, (_, k: string) => v[k]);
 }
 
-/** An error smtp-server turns into the reply: code from the template, the rest as text. */
-function replyError(template: string, v: Record<string, string>): ReplyError {
-  const text = render(template, v);
-  const err = new Error(text.slice(4)) as ReplyError;
-  err.responseCode = Number(text.slice(0, 3));
+/**
+ * An error smtp-server turns into the reply: the code from the template, the rest as text.
+ * For a multi-line reply the message is the list of lines: smtp-server writes an array as
+ * "code-line" continuation lines and a final "code line".
+ */
+function replyError(lines: string[], v: Record<string, string>): ReplyError {
+  const texts = lines.map((l) => render(l.slice(4), v));
+  const err = new Error(texts.join(' ')) as ReplyError;
+  if (texts.length > 1) (err as { message: unknown }).message = texts;
+  err.responseCode = Number(lines[0].slice(0, 3));
   return err;
+}
+
+/** A reply as one line, as Postfix puts a multi-line reply in a DSN: "550-5.1.1 a 550 5.1.1 b". */
+function oneLine(lines: string[], v: Record<string, string>): string {
+  return lines.map((l) => render(l, v)).join(' ');
 }
 
 // Queue ids like Postfix's: short, upper-case hex, unique per process. A counter, not

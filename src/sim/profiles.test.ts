@@ -18,9 +18,12 @@ test('the shipped profiles load and cover the large providers and the broken dom
     ['nxdomain.sim', 'nomx.sim', 'noaddress.sim', 'nullmx.sim', 'unreachable.sim'],
   );
   const gmail = profiles.providers.find((p) => p.name === 'gmail')!;
-  assert.match(gmail.replies.rateLimited, /^421 4\.7\.28 /);
-  assert.match(profiles.providers.find((p) => p.name === 'yahoo')!.replies.rateLimited, /^421 4\.7\.0 \[TSS04\] Messages from \{ip\} temporarily deferred/);
-  assert.match(profiles.providers.find((p) => p.name === 'outlook')!.replies.rateLimited, /^451 4\.7\.500 Server busy/);
+  // Gmail answers in several lines, each carrying the code and the enhanced code.
+  assert.ok(gmail.replies.rateLimited.length > 1);
+  for (const line of gmail.replies.rateLimited) assert.match(line, /^421[ -]4\.7\.28 /);
+  assert.match(gmail.replies.rateLimited.join(' '), /unusual rate of/);
+  assert.match(profiles.providers.find((p) => p.name === 'yahoo')!.replies.rateLimited[0], /^421 4\.7\.0 \[TSS04\] Messages from \{ip\} temporarily deferred/);
+  assert.match(profiles.providers.find((p) => p.name === 'outlook')!.replies.rateLimited[0], /^451 4\.7\.500 Server busy/);
 });
 
 test('defaults fill what a profile leaves out', () => {
@@ -29,7 +32,7 @@ test('defaults fill what a profile leaves out', () => {
   assert.equal(p.tls, true);
   assert.equal(p.rateLimit, null);
   assert.equal(p.fates.unknown, 0);
-  assert.match(p.replies.unknown, /^550 5\.1\.1 /);
+  assert.match(p.replies.unknown[0], /^550 5\.1\.1 /);
   assert.equal(p.mxHosts[0].priority, 10);
 });
 
@@ -41,8 +44,9 @@ test('a misspelled field is reported with its path instead of being ignored', ()
 });
 
 test('a reply without an SMTP code, or of the wrong class, is refused', () => {
-  assert.throws(() => parseSimProfiles(minimal({ replies: { unknown: 'User unknown' } })), /providers\.0\.replies\.unknown: must be one line .*5xx/);
-  assert.throws(() => parseSimProfiles(minimal({ replies: { greylisted: '550 5.7.1 no' } })), /replies\.greylisted: .*4xx/);
+  assert.throws(() => parseSimProfiles(minimal({ replies: { unknown: 'User unknown' } })), /providers\.0\.replies\.unknown\.0: must be one line .*5xx/);
+  assert.throws(() => parseSimProfiles(minimal({ replies: { greylisted: '550 5.7.1 no' } })), /replies\.greylisted\.0: .*4xx/);
+  assert.throws(() => parseSimProfiles(minimal({ replies: { unknown: ['550-5.1.1 first', '551 5.1.1 second'] } })), /replies\.unknown: every line of a multi-line reply must start with the same code/);
 });
 
 test('percentages over 100, shared domains and MTA addresses are refused', () => {

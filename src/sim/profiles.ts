@@ -18,22 +18,35 @@ const hostname = z
   .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*$/, 'must be a lower-case DNS name such as "mx1.example.sim"');
 const percent = z.number().min(0).max(100);
 const millis = z.number().int().min(0);
-/** A reply as the provider writes it: "550 5.1.1 text". Placeholders: {ip} {rcpt} {domain} {mx} {id}. */
-const reply = (cls: '4' | '5' | '45') =>
-  z.string().regex(new RegExp(`^[${cls}]\\d\\d [\\x20-\\x7e]+$`), `must be one line of printable ASCII starting with a ${cls === '45' ? '4xx or 5xx' : `${cls}xx`} code, e.g. "${cls === '4' ? '451 4.7.1 Try again later' : '550 5.1.1 User unknown'}"`);
+/**
+ * A reply as the provider writes it: "550 5.1.1 text", or a list of lines for a multi-line
+ * reply (as Gmail sends them), each starting with the same code. Placeholders: {ip} {rcpt}
+ * {domain} {mx} {id}. Always a list once parsed.
+ */
+const reply = (cls: '4' | '5' | '45') => {
+  const example = cls === '4' ? '451 4.7.1 Try again later' : '550 5.1.1 User unknown';
+  const line = z.string().regex(new RegExp(`^[${cls}]\\d\\d[ -][\\x20-\\x7e]+$`), `must be one line of printable ASCII starting with a ${cls === '45' ? '4xx or 5xx' : `${cls}xx`} code, e.g. "${example}"`);
+  return z.preprocess(
+    (v) => (typeof v === 'string' ? [v] : v),
+    z
+      .array(line)
+      .min(1)
+      .refine((lines) => lines.every((l) => l.slice(0, 3) === lines[0].slice(0, 3)), 'every line of a multi-line reply must start with the same code'),
+  );
+};
 
 const repliesSchema = z.strictObject({
   accepted: z.string().regex(/^250 [\x20-\x7e]+$/, 'must be one line of printable ASCII starting with 250').default('250 2.0.0 Ok: queued as {id}'),
-  tooManyConnections: reply('4').default('421 4.7.0 Too many connections from {ip}, try again later'),
-  rateLimited: reply('4').default('421 4.7.0 Too many messages from {ip}, slow down'),
-  greylisted: reply('4').default('451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, try again later'),
-  deferred: reply('4').default('451 4.3.0 Temporary local problem, please try again later'),
-  unknown: reply('5').default('550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown'),
-  full: reply('45').default('452 4.2.2 <{rcpt}>: Mailbox full'),
-  overquota: reply('5').default('552 5.2.2 <{rcpt}>: Mailbox full, quota exceeded'),
-  disabled: reply('5').default('550 5.2.1 <{rcpt}>: Account disabled'),
-  spam: reply('5').default('554 5.7.1 Message rejected as spam'),
-  relayDenied: reply('5').default('554 5.7.1 <{rcpt}>: Relay access denied'),
+  tooManyConnections: reply('4').prefault('421 4.7.0 Too many connections from {ip}, try again later'),
+  rateLimited: reply('4').prefault('421 4.7.0 Too many messages from {ip}, slow down'),
+  greylisted: reply('4').prefault('451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, try again later'),
+  deferred: reply('4').prefault('451 4.3.0 Temporary local problem, please try again later'),
+  unknown: reply('5').prefault('550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown'),
+  full: reply('45').prefault('452 4.2.2 <{rcpt}>: Mailbox full'),
+  overquota: reply('5').prefault('552 5.2.2 <{rcpt}>: Mailbox full, quota exceeded'),
+  disabled: reply('5').prefault('550 5.2.1 <{rcpt}>: Account disabled'),
+  spam: reply('5').prefault('554 5.7.1 Message rejected as spam'),
+  relayDenied: reply('5').prefault('554 5.7.1 <{rcpt}>: Relay access denied'),
 });
 
 /** Percent of recipients (chosen by a hash of the address) that get each outcome. */
