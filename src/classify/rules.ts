@@ -1,0 +1,100 @@
+/**
+ * Compiled bounce rules and matching: turns a validated rule (code list or pattern,
+ * enhanced status patterns, text regex) into predicates built once, and finds the first
+ * rule that matches a reply.
+ *
+ * No file reading and no category semantics: see policy.ts and classify.ts.
+ */
+import type { BounceCategory, Disposition, FailureReason, FailureType } from '../mail/failure.ts';
+import type { SmtpStage } from '../mail/reply-text.ts';
+import type { RuleInput } from './policy-schema.ts';
+
+/** What rules look at: a reply code (0 when none), an enhanced status and a text. */
+export interface RuleSubject {
+  code: number;
+  enhanced: string | null;
+  text: string;
+  /** The SMTP command the reply answered, when known. */
+  command?: SmtpStage | null;
+}
+
+export interface CompiledRule {
+  id: string;
+  category: BounceCategory;
+  type?: FailureType;
+  reason?: FailureReason;
+  disposition?: Disposition;
+  /** Where the rule was defined, for error messages and the operator guide. */
+  source: string;
+  matches(subject: RuleSubject): boolean;
+}
+
+function statusPattern(pattern: string): string {
+  const [cls, subject, detail] = pattern.split('.');
+  const part = (p: string, any: string) => (p === '*' || p.toLowerCase() === 'x' ? any : String(Number(p)));
+  return `${part(cls, '[245]')}\\.${part(subject, '\\d{1,3}')}\\.${part(detail, '\\d{1,3}')}`;
+}
+
+/** Builds the matcher of one validated rule. Throws with `where` in the message on a bad regex. */
+export function compileRule(input: RuleInput, where: string, source: string): CompiledRule {
+  const checks: Array<(s: RuleSubject) => boolean> = [];
+
+  if (input.code !== undefined) {
+    if (typeof input.code === 'string') {
+      let re: RegExp;
+      try {
+        re = new RegExp(input.code);
+      } catch (err) {
+        throw new Error(`${where}: code: invalid regular expression ${JSON.stringify(input.code)} (${(err as Error).message}); write a list of codes or a valid pattern such as "^4"`);
+      }
+      checks.push((s) => s.code > 0 && re.test(String(s.code)));
+    } else {
+      const codes = new Set(Array.isArray(input.code) ? input.code : [input.code]);
+      checks.push((s) => codes.has(s.code));
+    }
+  }
+
+  if (input.command !== undefined) {
+    const commands = new Set((Array.isArray(input.command) ? input.command : [input.command]).map((c) => c.toUpperCase()));
+    checks.push((s) => !!s.command && commands.has(s.command));
+  }
+
+  if (input.status !== undefined) {
+    const list = Array.isArray(input.status) ? input.status : [input.status];
+    const re = new RegExp(`^(?:${list.map(statusPattern).join('|')})$`);
+    checks.push((s) => s.enhanced !== null && re.test(s.enhanced));
+  }
+
+  if (input.text !== undefined) {
+    const list = Array.isArray(input.text) ? input.text : [input.text];
+    let re: RegExp;
+    try {
+      re = new RegExp(list.map((t) => `(?:${t})`).join('|'), 'i');
+    } catch (err) {
+      throw new Error(`${where}: text: invalid regular expression (${(err as Error).message}); fix the pattern, and quote it with single quotes in YAML so backslashes stay as written`);
+    }
+    checks.push((s) => s.text !== '' && re.test(s.text));
+  }
+
+  if (checks.length === 0) {
+    throw new Error(`${where}: the rule has no condition; give it at least one of code, status, text, command`);
+  }
+
+  return {
+    id: input.id,
+    category: input.category as BounceCategory,
+    type: input.type as FailureType | undefined,
+    reason: input.reason as FailureReason | undefined,
+    disposition: input.disposition as Disposition | undefined,
+    source,
+    matches: (subject) => checks.every((check) => check(subject)),
+  };
+}
+
+/** The first rule that matches, or null. */
+export function firstMatch(rules: readonly CompiledRule[], subject: RuleSubject): CompiledRule | null {
+  for (const rule of rules) {
+    if (rule.matches(subject)) return rule;
+  }
+  return null;
+}
