@@ -36,14 +36,14 @@ test('estafeta sim --json prints where it listens, serves counts over HTTP and s
     const gmail = info.mxHosts.find((h: { provider: string }) => h.provider === 'gmail');
     const c = await TestSmtpClient.connect({ host: gmail.ip, port: info.smtpPort, localAddress: '127.0.0.2' });
     assert.ok(c instanceof TestSmtpClient);
-    assert.equal((await c.send('b@estafeta.test', ['cmd-test@gmail.sim'], testMessage('<cmd@estafeta.test>'))).code, 250);
+    assert.equal((await c.send('b@estafeta.test', ['ok-cmd-test@gmail.sim'], testMessage('<cmd@estafeta.test>'))).code, 250);
     c.quit();
 
     const counts = await (await fetch(info.countsUrl)).json();
     assert.equal(counts.totals.messages, 1);
     assert.equal(counts.byDomain['gmail.sim'].received, 1);
-    const one = await fetch(info.countsUrl.replace(/counts$/, 'recipients/cmd-test%40gmail.sim'));
-    assert.deepEqual(await one.json(), { address: 'cmd-test@gmail.sim', received: 1, deferred: 0, rejected: 0 });
+    const one = await fetch(info.countsUrl.replace(/counts$/, 'recipients/ok-cmd-test%40gmail.sim'));
+    assert.deepEqual(await one.json(), { address: 'ok-cmd-test@gmail.sim', received: 1, deferred: 0, rejected: 0 });
     assert.equal((await fetch(info.countsUrl.replace(/counts$/, 'recipients/never%40gmail.sim'))).status, 404);
 
     sim.child.kill('SIGTERM');

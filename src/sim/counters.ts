@@ -102,9 +102,15 @@ export class DeliveryCounters {
     this.update(address, (r) => (temporary ? r.deferred++ : r.rejected++));
   }
 
-  /** Attempts made so far for a recipient; the attempt number makes random deferrals repeatable. */
+  /**
+   * Attempts made so far for a recipient; the attempt number makes random deferrals
+   * repeatable. For a recipient not tracked (past maxRecipients) it is random, so a retry
+   * is not deferred forever.
+   */
   attempts(address: string): number {
-    const c = unpack(this.recipients.get(address) ?? 0);
+    const v = this.recipients.get(address);
+    if (v === undefined && this.recipients.size >= this.maxRecipients) return Math.floor(Math.random() * 1e9);
+    const c = unpack(v ?? 0);
     return c.received + c.deferred + c.rejected;
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
 import { startSimulator, type Simulator } from './index.ts';
+import { TestSmtpClient, testMessage } from './test-client.ts';
 
 let sim: Simulator;
 let resolver: Resolver;
@@ -68,4 +69,16 @@ test('callers add TXT, MX and A records; long TXT values are split and come back
   assert.equal(await code(resolver.resolve4('host.test-domain.sim')), 'ENOTFOUND');
   sim.dns.removeRecords('test-domain.sim', 'MX');
   assert.equal(await code(resolver.resolveMx('test-domain.sim')), 'ENODATA');
+});
+
+test('an MTA that resolves MX then A through this DNS reaches the simulated provider', async () => {
+  const [best] = (await resolver.resolveMx('aol.sim')).sort((a, b) => a.priority - b.priority);
+  const [ip] = await resolver.resolve4(best.exchange);
+  const c = await TestSmtpClient.connect({ host: ip, port: sim.smtpPort, localAddress: '127.0.0.2' });
+  assert.ok(c instanceof TestSmtpClient);
+  const answer = await c.send('bounce@estafeta.test', ['ok-reader@aol.sim'], testMessage('<via-dns@estafeta.test>'));
+  c.quit();
+  assert.equal(answer.response, '250 ok dirdel');
+  assert.equal(sim.counts().byDomain['aol.sim'].received, 1);
+  assert.equal(sim.counts().connections.byMxHost[0].mxHost, best.exchange);
 });

@@ -10,6 +10,7 @@ test('local-part prefixes choose the outcome', () => {
   const p = provider();
   const cases: [string, string][] = [
     ['alice@p.sim', 'accept'],
+    ['ok-alice@p.sim', 'accept'],
     ['unknown-a@p.sim', 'unknown'],
     ['full-a@p.sim', 'full'],
     ['overquota-a@p.sim', 'overquota'],
@@ -28,9 +29,9 @@ test('local-part prefixes choose the outcome', () => {
 
 test('grey- and slow- combine with an outcome in any order', () => {
   const p = provider();
-  assert.deepEqual(recipientFate('grey-slow-unknown-bob@p.sim', p), { outcome: 'unknown', grey: true, slow: true });
-  assert.deepEqual(recipientFate('slow-grey-bob@p.sim', p), { outcome: 'accept', grey: true, slow: true });
-  assert.deepEqual(recipientFate('grey-bob@p.sim', p), { outcome: 'accept', grey: true, slow: false });
+  assert.deepEqual(recipientFate('grey-slow-unknown-bob@p.sim', p), { outcome: 'unknown', grey: true, slow: true, chance: true });
+  assert.deepEqual(recipientFate('slow-grey-bob@p.sim', p), { outcome: 'accept', grey: true, slow: true, chance: true });
+  assert.deepEqual(recipientFate('grey-bob@p.sim', p), { outcome: 'accept', grey: true, slow: false, chance: true });
 });
 
 test('percentages pick about that share of recipients, always the same ones', () => {
@@ -49,10 +50,12 @@ test('percentages pick about that share of recipients, always the same ones', ()
   for (let i = 0; i < 200; i++) assert.deepEqual(recipientFate(`user${i}@p.sim`, p), recipientFate(`user${i}@p.sim`, p));
 });
 
-test('prefixes win over percentages', () => {
-  const p = provider({ fates: { unknown: 100 } });
+test('prefixes win over percentages; ok- escapes every random event', () => {
+  const p = provider({ fates: { unknown: 100 }, greylist: { seconds: 1, percent: 100 } });
   assert.equal(recipientFate('complain-x@p.sim', p).outcome, 'complain');
-  assert.equal(recipientFate('x@p.sim', p).outcome, 'unknown');
+  assert.deepEqual(recipientFate('x@p.sim', p), { outcome: 'unknown', grey: true, slow: false, chance: true });
+  assert.deepEqual(recipientFate('ok-x@p.sim', p), { outcome: 'accept', grey: false, slow: false, chance: false });
+  assert.equal(recipientFate('grey-ok-x@p.sim', p).grey, true, 'an explicit grey- still applies');
 });
 
 test('random events are repeatable per key and near their rate', () => {

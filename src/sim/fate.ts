@@ -28,11 +28,14 @@ export interface Fate {
   grey: boolean;
   /** RCPT and DATA answers are delayed by the provider's slowMs. */
   slow: boolean;
+  /** Subject to the provider's random deferrals, drops and greylisting share ("ok-" is not). */
+  chance: boolean;
 }
 
 /** Local-part prefixes, longest first so "bounce-later-" is not read as something shorter. */
 const OUTCOME_PREFIXES: [string, Outcome][] = [
   ['bounce-later-', 'bounceLater'],
+  ['ok-', 'accept'],
   ['overquota-', 'overquota'],
   ['autoreply-', 'autoreply'],
   ['complain-', 'complain'],
@@ -74,8 +77,11 @@ export function recipientFate(address: string, provider: ProviderProfile): Fate 
       }
     }
   }
-  if (!grey && provider.greylist.percent > 0) grey = hashFraction(`grey:${address}`) * 100 < provider.greylist.percent;
-  return { outcome: outcome ?? sharedOutcome(address, provider.fates), grey, slow };
+  // "ok-" recipients are accepted whatever the percentages say: tests that need a sure
+  // delivery use them.
+  const chance = !local.startsWith('ok-');
+  if (!grey && chance && provider.greylist.percent > 0) grey = hashFraction(`grey:${address}`) * 100 < provider.greylist.percent;
+  return { outcome: outcome ?? sharedOutcome(address, provider.fates), grey, slow, chance };
 }
 
 function sharedOutcome(address: string, shares: FateShares): Outcome {

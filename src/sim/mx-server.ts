@@ -120,7 +120,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
       const fate = recipientFate(rcpt, provider);
       wait(provider.delaysMs.rcpt + (fate.slow ? provider.slowMs : 0)).then(() => {
         const attempt = ctx.counters.attempts(rcpt);
-        if (fate.outcome === 'drop' || happens(provider.dropPercent, `drop:${rcpt}:${attempt}`)) {
+        if (fate.outcome === 'drop' || (fate.chance && happens(provider.dropPercent, `drop:${rcpt}:${attempt}`))) {
           ctx.counters.refused(provider.name, rcpt, 'dropped', true);
           // A dropped connection gets no answer at all: the socket just goes away.
           for (const c of server.connections) if (c.session === session) c._socket.destroy();
@@ -129,7 +129,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
         const rate = provider.rateLimit;
         if (rate && !ctx.rates.take(`${st.ip}|${provider.name}`, rate.perSecond, rate.burst)) return cb(refuse(st, rcpt, 'rateLimited', 'rateLimited'));
         if (fate.grey && ctx.greylist.refuses(st.ip, st.mailFrom, rcpt, provider.greylist.seconds)) return cb(refuse(st, rcpt, 'greylisted', 'greylisted'));
-        if (fate.outcome === 'defer' || happens(provider.deferPercent, `defer:${rcpt}:${attempt}`)) return cb(refuse(st, rcpt, 'deferred', 'deferred'));
+        if (fate.outcome === 'defer' || (fate.chance && happens(provider.deferPercent, `defer:${rcpt}:${attempt}`))) return cb(refuse(st, rcpt, 'deferred', 'deferred'));
         switch (fate.outcome) {
           case 'unknown':
           case 'full':
