@@ -1,0 +1,124 @@
+/**
+ * Runs a delivery's analysis: moves it to "Analyzing", replaces any previous result with one
+ * delivery log per recipient, runs the built-in checks, stores the report and counts, and
+ * leaves the delivery "Pending confirmation" (confirmation is refused while the report has
+ * errors). A crash mid-way leaves "Analyzing", which `recoverInterruptedAnalyses` undoes.
+ */
+import type { Db } from '../db/index.ts';
+import type { Logger } from '../lib/logger.ts';
+import { audit } from '../deliveries/audit.ts';
+import { recountDelivery } from '../deliveries/counters.ts';
+import { assertAction, DeliveryState } from '../deliveries/states.ts';
+import { getDeliveryRow } from '../deliveries/store.ts';
+import { compileTemplate } from '../deliveries/template.ts';
+import { checkMessageSize, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
+import { ReportLines, type AnalysisReport } from './report.ts';
+import { runTargetPass } from './target-pass.ts';
+
+export interface AnalyzeOptions {
+  limits: CheckLimits;
+  actor?: string;
+  logger?: Logger;
+  onProgress?: (done: number, total: number) => void;
+  /** Extra checks another stage contributes (e.g. the MTA: a DKIM key for the sender domain). */
+  extraChecks?: ((d: { fromAddress: string }, out: ReportLines) => Promise<void> | void)[];
+}
+
+export async function analyzeDelivery(db: Db, id: number, options: AnalyzeOptions): Promise<AnalysisReport> {
+  const started = Date.now();
+  const row = await db.tx(async (trx) => {
+    const current = await getDeliveryRow(trx, id);
+    const next = assertAction('analyze', current.state);
+    await trx.updateTable('deliveries').set({ state: next, updated_at: started, last_error: null }).where('id', '=', id).execute();
+    await audit(trx, id, options.actor ?? 'api', 'analysis-started');
+    return current;
+  });
+  try {
+    const report = await analyze(db, row, started, options);
+    await db.tx(async (trx) => {
+      await recountDelivery(trx, id);
+      await trx
+        .updateTable('deliveries')
+        .set({
+          state: DeliveryState.PendingConfirmation,
+          analysis: JSON.stringify(report),
+          analyzed_version: row.content_version,
+          targeted: report.counts.targeted,
+          to_deliver: report.counts.toDeliver,
+          excluded: report.counts.excluded,
+          updated_at: Date.now(),
+        })
+        .where('id', '=', id)
+        .execute();
+      await audit(trx, id, options.actor ?? 'api', 'analyzed', { targeted: report.counts.targeted, toDeliver: report.counts.toDeliver, errors: report.errors, warnings: report.warnings });
+    });
+    return report;
+  } catch (err) {
+    await db.kysely.updateTable('deliveries').set({ state: DeliveryState.Failed, last_error: `analysis failed: ${(err as Error).message}`, updated_at: Date.now() }).where('id', '=', id).execute();
+    throw err;
+  }
+}
+
+async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, started: number, options: AnalyzeOptions): Promise<AnalysisReport> {
+  const id = Number(d.id);
+  const out = new ReportLines();
+  const templates = {
+    subject: compileTemplate('subject', d.subject),
+    html: d.html ? compileTemplate('html', d.html) : null,
+    text: d.text ? compileTemplate('text', d.text) : null,
+  };
+  const checked = { subject: d.subject, fromAddress: d.from_address, html: d.html, text: d.text, validityMs: Number(d.validity_ms) };
+  checkSubjectAndSender(checked, out);
+  checkUnsubscribeLinks(checked, out);
+  for (const check of options.extraChecks ?? []) await check({ fromAddress: d.from_address }, out);
+
+  const total = Number((await db.kysely.selectFrom('delivery_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', id).executeTakeFirst())?.n ?? 0);
+  await db.kysely.deleteFrom('delivery_logs').where('delivery_id', '=', id).execute();
+  const pass = await runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total));
+
+  const excluded = [...pass.excludedByReason.values()].reduce((a, b) => a + b, 0);
+  out.add('info', 'targeted', `${pass.targeted} recipients targeted.`, { count: pass.targeted });
+  for (const [reason, count] of pass.excludedByReason) out.add('info', 'excluded', `${count} recipients excluded: ${reason}.`, { count });
+  if (pass.personalizationErrors.count) {
+    const fields = [...pass.personalizationErrors.fields].map(([f, n]) => `${f} (${n})`).join(', ');
+    out.add('error', 'personalization-missing-field', `${pass.personalizationErrors.count} recipients lack a field the content needs: ${fields}. Give them a value, or use a default, e.g. {{ firstName | default: "there" }}.`, {
+      count: pass.personalizationErrors.count,
+      samples: pass.personalizationErrors.samples,
+    });
+  }
+  if (pass.renderErrors.count) out.add('error', 'personalization-error', `${pass.renderErrors.count} recipients' messages could not be rendered.`, { count: pass.renderErrors.count, samples: pass.renderErrors.samples });
+  if (pass.toDeliver === 0) out.add('error', 'nothing-to-deliver', pass.targeted === 0 ? 'The target is empty: import recipients first.' : 'No recipient is left to deliver to after exclusions and errors.');
+  else out.add('info', 'to-deliver', `${pass.toDeliver} messages to deliver.`, { count: pass.toDeliver });
+  checkMessageSize(pass.maxSize, pass.maxSizeSample ? [pass.maxSizeSample] : [], options.limits, out);
+  checkValidity(checked, pass.toDeliver, options.limits, out);
+
+  const finished = Date.now();
+  return {
+    contentVersion: d.content_version,
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    counts: {
+      targeted: pass.targeted,
+      toDeliver: pass.toDeliver,
+      excluded,
+      excludedByReason: Object.fromEntries(pass.excludedByReason),
+      personalizationErrors: pass.personalizationErrors.count + pass.renderErrors.count,
+    },
+    messageSize: { max: pass.maxSize, average: pass.toDeliver ? Math.round(pass.totalSize / pass.toDeliver) : 0 },
+    topDomains: [...pass.domains].sort((a, b) => b[1] - a[1]).slice(0, 20).map(([domain, count]) => ({ domain, count })),
+    lines: out.lines,
+    errors: out.count('error'),
+    warnings: out.count('warning'),
+  };
+}
+
+/** At startup: analyses a crash interrupted go back to "Being edited" with a note. */
+export async function recoverInterruptedAnalyses(db: Db): Promise<number> {
+  const r = await db.kysely
+    .updateTable('deliveries')
+    .set({ state: DeliveryState.BeingEdited, last_error: 'the analysis was interrupted (process restart); analyze again', updated_at: Date.now() })
+    .where('state', '=', DeliveryState.Analyzing)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}

@@ -1,0 +1,85 @@
+/**
+ * Deliveries as a resource: create, list, read (with KPIs and the analysis), edit, and
+ * import the target (CSV or JSON).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createDelivery, countTarget, deliveryCreateSchema, deliveryUpdateSchema, getDelivery, getDeliveryRow, importTarget, jsonTarget, listDeliveries, parseCsvTarget, stateFromName, updateDelivery, type DeliveryView } from '../../deliveries/index.ts';
+import { getKpis } from '../../reports/index.ts';
+import { invalidInput } from '../../lib/errors.ts';
+import type { ApiContext } from '../context.ts';
+import { analysisSchema, deliveryDetailSchema, deliverySchema, errorSchema, idParams } from '../schemas.ts';
+
+export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['deliveries'];
+
+  const detail = async (view: DeliveryView) => {
+    const row = await getDeliveryRow(ctx.db.kysely, view.id);
+    return {
+      ...view,
+      recipients: await countTarget(ctx.db, view.id),
+      kpis: await getKpis(ctx.db.kysely, view.id),
+      analysis: row.analysis ? JSON.parse(row.analysis) : null,
+      analysisProgress: ctx.analysis.progress(view.id),
+    };
+  };
+
+  r.post('/deliveries', {
+    schema: { tags, summary: 'Create a delivery (optionally with its recipients)', body: deliveryCreateSchema, response: { 201: deliveryDetailSchema, 400: errorSchema } },
+  }, async (req, reply) => {
+    const view = await createDelivery(ctx.db, req.body, ctx.defaults, actor(req));
+    return reply.status(201).send(await detail(view));
+  });
+
+  r.get('/deliveries', {
+    schema: {
+      tags,
+      summary: 'List deliveries, newest first',
+      querystring: z.object({ state: z.string().optional().describe('comma-separated state names, e.g. in-progress,paused'), limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().optional() }),
+      response: { 200: z.object({ deliveries: z.array(deliverySchema) }), 400: errorSchema },
+    },
+  }, async (req) => {
+    const states = req.query.state?.split(',').map((s) => {
+      const code = stateFromName(s.trim());
+      if (code === undefined) throw invalidInput(`unknown state "${s}"`);
+      return code;
+    });
+    return { deliveries: await listDeliveries(ctx.db, { states, limit: req.query.limit, beforeId: req.query.before }) };
+  });
+
+  r.get('/deliveries/:id', {
+    schema: { tags, summary: 'A delivery with its KPIs and analysis report', params: idParams, response: { 200: deliveryDetailSchema, 404: errorSchema } },
+  }, async (req) => detail(await getDelivery(ctx.db, req.params.id)));
+
+  r.patch('/deliveries/:id', {
+    schema: { tags, summary: 'Edit a delivery (it must be analyzed again)', params: idParams, body: deliveryUpdateSchema, response: { 200: deliveryDetailSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema } },
+  }, async (req) => detail(await updateDelivery(ctx.db, req.params.id, req.body, ctx.defaults, actor(req))));
+
+  r.put('/deliveries/:id/recipients', {
+    schema: {
+      tags,
+      summary: 'Import the target: CSV (text/csv, an "email" column plus personalization columns) or a JSON array of objects',
+      params: idParams,
+      querystring: z.object({ mode: z.enum(['replace', 'append']).default('replace') }),
+      body: z.union([z.array(z.record(z.string(), z.unknown())), z.instanceof(Buffer)]),
+      response: { 200: z.object({ recipients: z.number(), imported: z.number() }), 400: errorSchema, 404: errorSchema, 409: errorSchema },
+    },
+  }, async (req) => {
+    const rows = Buffer.isBuffer(req.body) ? await parseCsvTarget(req.body) : jsonTarget(req.body);
+    return importTarget(ctx.db, req.params.id, rows, req.query.mode, actor(req));
+  });
+
+  r.get('/deliveries/:id/analysis', {
+    schema: { tags, summary: 'The latest analysis report', params: idParams, response: { 200: analysisSchema, 404: errorSchema } },
+  }, async (req, reply) => {
+    const row = await getDeliveryRow(ctx.db.kysely, req.params.id);
+    if (!row.analysis) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'this delivery has not been analyzed yet' } });
+    return JSON.parse(row.analysis);
+  });
+}
+
+export function actor(req: { headers: Record<string, unknown>; user?: { name: string } }): string {
+  return (req as { user?: { name: string } }).user?.name ?? 'api';
+}

@@ -1,0 +1,58 @@
+/**
+ * Operator actions on a delivery: analyze, confirm, pause, resume, stop; its KPIs and its
+ * audit trail. Illegal transitions answer 409 with the actions the state allows.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
+import { getKpis } from '../../reports/index.ts';
+import type { ApiContext } from '../context.ts';
+import { analysisSchema, auditSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
+import { actor } from './deliveries.ts';
+
+export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['deliveries'];
+
+  r.post('/deliveries/:id/analyze', {
+    schema: {
+      tags,
+      summary: 'Analyze: compute the target, exclusions, personalization and checks. Waits for the report unless wait=false.',
+      params: idParams,
+      querystring: z.object({ wait: z.enum(['true', 'false']).default('true') }),
+      response: { 200: analysisSchema, 202: z.object({ status: z.literal('analyzing') }), 404: errorSchema, 409: errorSchema },
+    },
+  }, async (req, reply) => {
+    // Check the transition now so an illegal request fails fast instead of in the background.
+    assertAction('analyze', (await getDeliveryRow(ctx.db.kysely, req.params.id)).state);
+    const running = ctx.analysis.run(req.params.id, actor(req));
+    if (req.query.wait === 'false') {
+      running.catch((err) => ctx.logger.error({ err, deliveryId: req.params.id }, 'analysis failed'));
+      return reply.status(202).send({ status: 'analyzing' as const });
+    }
+    return running;
+  });
+
+  const actions = { confirm: confirmDelivery, pause: pauseDelivery, resume: resumeDelivery, stop: stopDelivery } as const;
+  for (const [name, fn] of Object.entries(actions)) {
+    r.post(`/deliveries/:id/${name}`, {
+      schema: { tags, summary: `${name[0].toUpperCase()}${name.slice(1)} the delivery`, params: idParams, response: { 200: deliverySchema, 404: errorSchema, 409: errorSchema } },
+    }, async (req) => {
+      const view = await fn(ctx.db, req.params.id, actor(req));
+      ctx.wakeSender();
+      return view;
+    });
+  }
+
+  r.get('/deliveries/:id/kpis', {
+    schema: { tags, summary: "The delivery's KPIs (live)", params: idParams, response: { 200: kpisSchema, 404: errorSchema } },
+  }, async (req) => getKpis(ctx.db.kysely, req.params.id));
+
+  r.get('/deliveries/:id/audit', {
+    schema: { tags, summary: 'Who did what and when', params: idParams, response: { 200: z.object({ entries: z.array(auditSchema) }), 404: errorSchema } },
+  }, async (req) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    return { entries: await listAudit(ctx.db.kysely, req.params.id) };
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * Response shapes of the HTTP API, as zod schemas: they document the API (OpenAPI) and
+ * the serializer drops anything not declared here, so internal fields never leak.
+ */
+import { z } from 'zod';
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
+
+export const deliverySchema = z.object({
+  id: z.number(),
+  label: z.string(),
+  state: z.string().describe('machine name, e.g. in-progress'),
+  stateCode: z.number().describe("Campaign's numeric state code where documented (0, 51, 55, 71, 75, 85, 95)"),
+  stateLabel: z.string(),
+  from: z.object({ name: z.string(), address: z.string() }),
+  replyTo: z.string().nullable(),
+  subject: z.string(),
+  html: z.string().nullable(),
+  text: z.string().nullable(),
+  headers: z.record(z.string(), z.string()),
+  unsubscribeUrl: z.string().nullable(),
+  validitySeconds: z.number(),
+  validUntil: z.string().nullable(),
+  contentVersion: z.number(),
+  analyzedVersion: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  confirmedAt: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+});
+
+export const kpisSchema = z.object({
+  targeted: z.number(),
+  toDeliver: z.number(),
+  excluded: z.number(),
+  pending: z.number(),
+  takenIntoAccount: z.number().describe('relayed to the MTA, final outcome not known yet'),
+  processed: z.number().describe('sent + failed'),
+  sent: z.number(),
+  failed: z.number(),
+  cancelled: z.number(),
+  successPercent: z.number().describe('sent / to deliver, starts at 0'),
+  failedPercent: z.number(),
+  softBouncesPendingRetry: z.number(),
+  quarantined: z.number(),
+  complaints: z.number(),
+  unsubscribes: z.number(),
+  failuresByReason: z.record(z.string(), z.number()),
+});
+
+export const analysisLineSchema = z.object({
+  level: z.enum(['info', 'warning', 'error']),
+  code: z.string(),
+  message: z.string(),
+  count: z.number().optional(),
+  samples: z.array(z.string()).optional(),
+});
+
+export const analysisSchema = z.object({
+  contentVersion: z.number(),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  counts: z.object({
+    targeted: z.number(),
+    toDeliver: z.number(),
+    excluded: z.number(),
+    excludedByReason: z.record(z.string(), z.number()),
+    personalizationErrors: z.number(),
+  }),
+  messageSize: z.object({ max: z.number(), average: z.number() }),
+  topDomains: z.array(z.object({ domain: z.string(), count: z.number() })),
+  lines: z.array(analysisLineSchema),
+  errors: z.number(),
+  warnings: z.number(),
+});
+
+export const deliveryDetailSchema = deliverySchema.extend({
+  recipients: z.number(),
+  kpis: kpisSchema,
+  analysis: analysisSchema.nullable(),
+  analysisProgress: z.object({ done: z.number(), total: z.number() }).nullable(),
+});
+
+export const logSchema = z.object({
+  id: z.number(),
+  deliveryId: z.number(),
+  row: z.number(),
+  address: z.string(),
+  domain: z.string(),
+  status: z.string(),
+  statusCode: z.number(),
+  statusLabel: z.string(),
+  failureType: z.string().nullable(),
+  failureReason: z.string().nullable(),
+  reply: z.string().nullable(),
+  attempts: z.number(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  sentAt: z.string().nullable(),
+  complainedAt: z.string().nullable(),
+});
+
+export const eventSchema = z.object({
+  id: z.number(),
+  type: z.string(),
+  occurredAt: z.string(),
+  appliedAt: z.string().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+});
+
+export const auditSchema = z.object({ id: z.number(), at: z.string(), actor: z.string(), action: z.string(), detail: z.unknown() });
+
+export const idParams = z.object({ id: z.coerce.number().int().positive() });

@@ -1,0 +1,60 @@
+/**
+ * Builds the HTTP API (fastify): zod validation and serialization, an OpenAPI document at
+ * /api/v1/openapi.json with a browsable UI at /api/docs, one plugin per resource under
+ * /api/v1, and one error format: {"error": {"code", "message", "details"}}.
+ */
+import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { EstafetaError } from '../lib/errors.ts';
+import type { ApiContext } from './context.ts';
+import { healthRoutes } from './routes/health.ts';
+import { deliveryRoutes } from './routes/deliveries.ts';
+import { deliveryActionRoutes } from './routes/delivery-actions.ts';
+import { logRoutes } from './routes/logs.ts';
+
+export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: ctx.logger.child({ component: 'api' }),
+    // Requests that change something are logged; the dashboard's polling reads are not.
+    logController: new LogController({ disableRequestLogging: (req) => req.method === 'GET' || req.method === 'HEAD' }),
+    bodyLimit: 200 * 1024 * 1024 }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // Recipient lists arrive as CSV text.
+  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const message = err.validation.map((v) => `${err.validationContext ?? 'request'}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''}: ${v.message}`).join('; ');
+      return reply.status(400).send({ error: { code: 'INVALID_INPUT', message } });
+    }
+    if (err instanceof EstafetaError) {
+      return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message, details: err.details } });
+    }
+    if (err.statusCode && err.statusCode < 500) {
+      return reply.status(err.statusCode).send({ error: { code: err.code ?? 'BAD_REQUEST', message: err.message } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Estafeta API', description: 'Email delivery and monitoring: deliveries, analysis, delivery logs, KPIs.', version: ctx.version },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    await v1.register(healthRoutes, ctx);
+    await v1.register(deliveryRoutes, ctx);
+    await v1.register(deliveryActionRoutes, ctx);
+    await v1.register(logRoutes, ctx);
+  }, { prefix: '/api/v1' });
+  return app;
+}

@@ -1,0 +1,172 @@
+/**
+ * The composition root: builds every part Estafeta runs from the configuration, wires the
+ * stages together (sender → MTA → feedback → sender wake-ups), and starts the roles this
+ * process was asked to run. `estafeta start` and the end-to-end tests both go through here.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.ts';
+import { openDatabase, getSetting, setSetting, type Db } from '../db/index.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { parseDuration } from '../lib/duration.ts';
+import { randomToken } from '../lib/ids.ts';
+import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../classify/index.ts';
+import { Engine, MxResolver, enqueue, setDeliveryHold, type OutcomePolicy } from '../mta/index.ts';
+import { Sender } from '../sender/index.ts';
+import { FeedbackService } from '../feedback/index.ts';
+import { DEFAULT_QUARANTINE_POLICY } from '../quarantine/index.ts';
+import { recoverInterruptedAnalyses } from '../analysis/index.ts';
+import { buildServer } from '../api/server.ts';
+import { createAnalysisRunner } from './analysis-runner.ts';
+import { backoffDelay } from '../lib/backoff.ts';
+
+export const VERSION = '0.1.0';
+
+export interface App {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  secret: string;
+  /** Base URL of the HTTP API when the api role runs. */
+  url: string | null;
+  http: FastifyInstance | null;
+  engine: Engine | null;
+  sender: Sender | null;
+  feedback: FeedbackService | null;
+  bouncePolicy: BouncePolicy;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+}
+
+export async function startEstafeta(config: Config, options: StartOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const db = await openDatabase(config.database.url);
+  const secret = config.secret ?? (await instanceSecret(db));
+  const has = (role: Config['roles'][number]) => config.roles.includes(role);
+  const bouncePolicy = loadBouncePolicy(operatorPolicyFiles(config.policy.dir));
+  if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db);
+
+  let engine: Engine | null = null;
+  let sender: Sender | null = null;
+  let feedback: FeedbackService | null = null;
+
+  if (has('feedback')) {
+    feedback = new FeedbackService({
+      db,
+      logger: logger.child({ component: 'feedback' }),
+      quarantinePolicy: DEFAULT_QUARANTINE_POLICY,
+      onApplied: () => sender?.wake(),
+    });
+  }
+  if (has('mta')) {
+    const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
+    const policy: OutcomePolicy = {
+      qualify: (reply) => classifyReply(reply, bouncePolicy),
+      retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
+    };
+    engine = new Engine({
+      db,
+      logger: logger.child({ component: 'mta' }),
+      resolver: new MxResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries, cacheTtlMs: parseDuration(config.dns.cacheTtl) }),
+      policy,
+      settings: {
+        port: config.mta.port,
+        heloName: config.mta.heloName,
+        localAddress: config.mta.localAddress,
+        leaseMs: parseDuration(config.mta.lease),
+        maxInFlight: config.mta.maxInFlight,
+        claimBatch: 500,
+        idleMs: 1000,
+        pollMs: 250,
+      },
+      limitsFor: () => ({
+        maxConnections: config.mta.maxConnectionsPerSite,
+        maxMessagesPerConnection: config.mta.maxMessagesPerConnection,
+        maxConnectTries: 6,
+        tls: config.mta.tls,
+        connectTimeoutMs: parseDuration(config.mta.connectTimeout),
+        commandTimeoutMs: parseDuration(config.mta.commandTimeout),
+        dataTimeoutMs: parseDuration(config.mta.dataTimeout),
+      }),
+      onOutcomes: () => feedback?.wake(),
+    });
+  }
+  const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+  if (has('sender')) {
+    sender = new Sender({
+      db,
+      logger: logger.child({ component: 'sender' }),
+      mta: {
+        finalize: async (messages) => messages,
+        enqueue: (q, messages) => enqueue(q, messages),
+        setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
+        wake: () => engine?.wake(),
+      },
+      compose: { secret, publicUrl, bounceDomain: config.bounces.domain },
+      batchSize: config.sender.batchSize,
+      window: config.sender.window,
+    });
+  }
+
+  let http: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (has('api')) {
+    http = await buildServer({
+      db,
+      config,
+      logger,
+      version: VERSION,
+      defaults: { defaultValidityMs: parseDuration(config.deliveries.defaultValidity), maxValidityMs: parseDuration(config.deliveries.maxValidity) },
+      analysis: createAnalysisRunner(db, {
+        limits: { warnSizeBytes: config.deliveries.warnSizeBytes, maxSizeBytes: config.deliveries.maxSizeBytes, estimatedRatePerSecond: 200 },
+        logger,
+      }),
+      wakeSender: () => sender?.wake(),
+    });
+    url = await http.listen({ host: config.http.host, port: config.http.port });
+  }
+
+  await engine?.start();
+  sender?.start();
+  feedback?.start();
+  logger.info({ roles: config.roles, database: db.dialect, url }, 'Estafeta started');
+
+  return {
+    config,
+    db,
+    logger,
+    secret,
+    url,
+    http,
+    engine,
+    sender,
+    feedback,
+    bouncePolicy,
+    async stop() {
+      await http?.close();
+      await sender?.stop();
+      await engine?.stop();
+      await feedback?.stop();
+      await db.close();
+    },
+  };
+}
+
+/** The signing secret: configured, or generated once and kept in the database. */
+async function instanceSecret(db: Db): Promise<string> {
+  const existing = await getSetting(db.kysely, 'secret');
+  if (existing) return existing;
+  const secret = randomToken(32);
+  await setSetting(db.kysely, 'secret', secret);
+  return (await getSetting(db.kysely, 'secret')) ?? secret;
+}
+
+function operatorPolicyFiles(dir: string): { rulesFiles?: string[]; categoriesFiles?: string[] } {
+  const rules = join(dir, 'bounce-rules.yaml');
+  const categories = join(dir, 'bounce-categories.yaml');
+  return { rulesFiles: existsSync(rules) ? [rules] : [], categoriesFiles: existsSync(categories) ? [categories] : [] };
+}

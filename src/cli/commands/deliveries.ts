@@ -1,0 +1,235 @@
+/**
+ * `estafeta deliveries ...`: create, list, show, import recipients, analyze (with a progress
+ * bar), confirm, pause, resume, stop, KPIs and logs, all through the HTTP API.
+ */
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import type { ApiClient } from '../client.ts';
+import { CliError } from '../client.ts';
+import { printJson, printPairs, printTable, progressBar } from '../format.ts';
+
+type Client = () => ApiClient;
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+};
+
+async function uploadRecipients(api: ApiClient, id: number, file: string, append: boolean): Promise<Json> {
+  const text = readText(file);
+  const mode = append ? 'append' : 'replace';
+  if (file.endsWith('.json')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(text);
+    } catch (err) {
+      throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
+    }
+    return api.put(`/deliveries/${id}/recipients?mode=${mode}`, list);
+  }
+  return api.put(`/deliveries/${id}/recipients?mode=${mode}`, text, 'text/csv');
+}
+
+function showDelivery(d: Json): void {
+  const k = d.kpis ?? {};
+  printPairs([
+    ['Delivery', `${d.id} ${d.label}`],
+    ['State', `${d.stateLabel} (${d.stateCode})`],
+    ['From', d.from.name ? `${d.from.name} <${d.from.address}>` : d.from.address],
+    ['Subject', d.subject],
+    ['Recipients', d.recipients],
+    ['Validity', `${Math.round((d.validitySeconds / 3600) * 10) / 10} h${d.validUntil ? ` (until ${d.validUntil})` : ''}`],
+    ['To deliver', k.toDeliver],
+    ['Taken into account', k.takenIntoAccount],
+    ['Processed', k.processed],
+    ['Sent', k.sent],
+    ['Failed', k.failed],
+    ['Success', `${k.successPercent ?? 0} %`],
+  ]);
+  if (d.lastError) process.stdout.write(`Last error: ${d.lastError}\n`);
+}
+
+function showAnalysis(a: Json): void {
+  for (const l of a.lines) {
+    process.stdout.write(`${l.level.toUpperCase().padEnd(7)} ${l.message}\n`);
+    for (const s of l.samples ?? []) process.stdout.write(`          ${s}\n`);
+  }
+  process.stdout.write(`\n${a.counts.targeted} targeted, ${a.counts.toDeliver} to deliver, ${a.counts.excluded} excluded; ${a.errors} error(s), ${a.warnings} warning(s)${a.errors ? ' (confirmation is blocked)' : ''}\n`);
+}
+
+export function deliveriesCommand(client: Client): Command {
+  const cmd = new Command('deliveries').alias('d').description('prepare, send and follow deliveries');
+
+  cmd
+    .command('create')
+    .description('create a delivery from flags or a JSON file')
+    .option('--file <delivery.json>', 'the whole delivery as JSON (same shape as the API body)')
+    .option('--label <text>')
+    .option('--from <address>', 'sender address')
+    .option('--from-name <name>', 'sender name')
+    .option('--reply-to <address>')
+    .option('--subject <text>')
+    .option('--html <file>', 'HTML content file')
+    .option('--text <file>', 'text content file')
+    .option('--validity <duration>', 'how long to keep trying, e.g. 3.5d, 36h (default 3.5d)')
+    .option('--recipients <file>', 'recipients: CSV with an "email" column, or a JSON array')
+    .option('--json', 'print the created delivery as JSON')
+    .action(async (o) => {
+      const api = client();
+      const body: Json = o.file ? JSON.parse(readText(o.file)) : {};
+      if (o.label) body.label = o.label;
+      if (o.from || o.fromName) body.from = { name: o.fromName ?? body.from?.name ?? '', address: o.from ?? body.from?.address };
+      if (o.replyTo) body.replyTo = o.replyTo;
+      if (o.subject) body.subject = o.subject;
+      if (o.html) body.html = readText(o.html);
+      if (o.text) body.text = readText(o.text);
+      if (o.validity) body.validity = o.validity;
+      if (!body.from?.address) throw new CliError('give the sender address with --from (or a --file with "from")');
+      const created = await api.post<Json>('/deliveries', body);
+      if (o.recipients) await uploadRecipients(api, created.id, o.recipients, false);
+      const view = await api.get<Json>(`/deliveries/${created.id}`);
+      if (o.json) printJson(view);
+      else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${view.recipients} recipients\n`);
+    });
+
+  cmd
+    .command('list')
+    .description('list deliveries, newest first')
+    .option('--state <states>', 'filter: comma-separated states, e.g. in-progress,paused')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.state) q.set('state', o.state);
+      const { deliveries } = await client().get<{ deliveries: Json[] }>(`/deliveries?${q}`);
+      if (o.json) return printJson(deliveries);
+      printTable(['id', 'label', 'state', 'created', 'started'], deliveries.map((d) => [d.id, d.label, d.stateLabel, d.createdAt, d.startedAt]));
+    });
+
+  cmd
+    .command('show <id>')
+    .description('a delivery with its KPIs')
+    .option('--json')
+    .action(async (id, o) => {
+      const d = await client().get<Json>(`/deliveries/${id}`);
+      if (o.json) printJson(d);
+      else showDelivery(d);
+    });
+
+  cmd
+    .command('import <id> <file>')
+    .description('import recipients (CSV with an "email" column, or JSON); replaces the target unless --append')
+    .option('--append', 'add to the current target')
+    .option('--json')
+    .action(async (id, file, o) => {
+      const r = await uploadRecipients(client(), Number(id), file, Boolean(o.append));
+      if (o.json) printJson(r);
+      else process.stdout.write(`imported ${r.imported} recipients; the target has ${r.recipients}\n`);
+    });
+
+  cmd
+    .command('analyze <id>')
+    .description('analyze a delivery and print the report')
+    .option('--json')
+    .action(async (id, o) => {
+      const api = client();
+      await api.post(`/deliveries/${id}/analyze?wait=false`);
+      const bar = o.json ? null : progressBar('Analyzing');
+      let d: Json;
+      for (;;) {
+        d = await api.get<Json>(`/deliveries/${id}`);
+        if (d.analysisProgress) bar?.update(d.analysisProgress.done, d.analysisProgress.total);
+        if (d.state !== 'analyzing') break;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      bar?.stop();
+      if (d.state === 'failed') throw new CliError(d.lastError ?? 'the analysis failed');
+      if (o.json) printJson(d.analysis);
+      else showAnalysis(d.analysis);
+      if (d.analysis?.errors) process.exitCode = 2;
+    });
+
+  for (const action of ['confirm', 'pause', 'resume', 'stop']) {
+    cmd
+      .command(`${action} <id>`)
+      .description(`${action} a delivery`)
+      .option('--json')
+      .action(async (id, o) => {
+        const d = await client().post<Json>(`/deliveries/${id}/${action}`);
+        if (o.json) printJson(d);
+        else process.stdout.write(`delivery ${d.id}: ${d.stateLabel}\n`);
+      });
+  }
+
+  cmd
+    .command('kpis <id>')
+    .description("a delivery's KPIs; --watch follows them until the delivery ends")
+    .option('--watch', 'refresh every second with a progress bar')
+    .option('--json')
+    .action(async (id, o) => {
+      const api = client();
+      if (!o.watch) {
+        const k = await api.get<Json>(`/deliveries/${id}/kpis`);
+        return o.json ? printJson(k) : printPairs(Object.entries(k).map(([a, b]) => [a, typeof b === 'object' ? JSON.stringify(b) : b]));
+      }
+      const bar = progressBar('Sending');
+      for (;;) {
+        const d = await api.get<Json>(`/deliveries/${id}`);
+        bar.update(d.kpis.processed, d.kpis.toDeliver);
+        if (['finished', 'stopped', 'failed', 'paused'].includes(d.state)) {
+          bar.stop();
+          return o.json ? printJson(d.kpis) : showDelivery(d);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    });
+
+  cmd
+    .command('logs <id>')
+    .description("a delivery's logs")
+    .option('--status <statuses>', 'pending, taken, sent, failed, ignored, cancelled (comma-separated)')
+    .option('--reason <reasons>', 'failure reasons, e.g. "User unknown"')
+    .option('--type <types>', 'Hard, Soft, Ignored')
+    .option('--search <text>', 'part of the address')
+    .option('--limit <n>', 'how many', '100')
+    .option('--after <logId>', 'continue after this log id')
+    .option('--json')
+    .action(async (id, o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.status) q.set('status', o.status);
+      if (o.reason) q.set('failureReason', o.reason);
+      if (o.type) q.set('failureType', o.type);
+      if (o.search) q.set('q', o.search);
+      if (o.after) q.set('after', o.after);
+      const r = await client().get<{ logs: Json[]; next: number | null }>(`/deliveries/${id}/logs?${q}`);
+      if (o.json) return printJson(r);
+      printTable(['log', 'address', 'status', 'type', 'reason', 'reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, l.failureType, l.failureReason, (l.reply ?? '').slice(0, 60)]));
+      if (r.next) process.stdout.write(`more: --after ${r.next}\n`);
+    });
+
+  cmd
+    .command('log <logId>')
+    .description('one delivery log with its history')
+    .option('--json')
+    .action(async (logId, o) => {
+      const l = await client().get<Json>(`/logs/${logId}`);
+      if (o.json) return printJson(l);
+      printPairs([['Log', l.id], ['Address', l.address], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
+      printTable(['at', 'event', 'reply'], l.history.map((e: Json) => [e.occurredAt, e.type, e.payload.reply ?? '']));
+    });
+
+  cmd
+    .command('audit <id>')
+    .description('who did what to a delivery, and when')
+    .option('--json')
+    .action(async (id, o) => {
+      const { entries } = await client().get<{ entries: Json[] }>(`/deliveries/${id}/audit`);
+      if (o.json) return printJson(entries);
+      printTable(['at', 'actor', 'action', 'detail'], entries.map((e) => [e.at, e.actor, e.action, e.detail ? JSON.stringify(e.detail) : '']));
+    });
+  return cmd;
+}

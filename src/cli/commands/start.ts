@@ -1,0 +1,42 @@
+/**
+ * `estafeta start`: runs the roles of this process (all of them by default) until SIGINT or
+ * SIGTERM, then drains: the MTA finishes the messages it is sending and gives the rest back.
+ */
+import { Command } from 'commander';
+import { loadConfig, ConfigError } from '../../config/index.ts';
+import { startEstafeta } from '../../app/start.ts';
+import { CliError } from '../client.ts';
+
+export function startCommand(): Command {
+  return new Command('start')
+    .description('run Estafeta: API, sender, MTA, bounce listener and feedback (all roles unless --roles)')
+    .option('--config <file>', 'configuration file (YAML or JSON); default ./estafeta.yaml when present')
+    .option('--roles <roles>', 'comma-separated roles: api, sender, mta, inbound, feedback')
+    .option('--port <port>', 'HTTP port (default 8025, or ESTAFETA_HTTP_PORT)')
+    .option('--database <url>', 'sqlite:/path/file.db or postgres://... (default ./data/estafeta.db, or DATABASE_URL)')
+    .action(async (o) => {
+      let config;
+      try {
+        config = loadConfig({
+          file: o.config,
+          overrides: {
+            roles: o.roles ? String(o.roles).split(',').map((s: string) => s.trim()) : undefined,
+            'http.port': o.port ? Number(o.port) : undefined,
+            'database.url': o.database,
+          },
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) throw new CliError(err.message);
+        throw err;
+      }
+      const app = await startEstafeta(config);
+      if (app.url) process.stderr.write(`Estafeta is running: API ${app.url}/api/v1 (docs ${app.url}/api/docs), database ${app.db.dialect}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      process.stderr.write('stopping...\n');
+      await app.stop();
+    });
+}

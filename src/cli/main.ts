@@ -1,0 +1,35 @@
+/**
+ * The `estafeta` command line. `start` runs the platform; the other commands talk to a
+ * running one through its HTTP API (--api, ESTAFETA_API_URL; default http://127.0.0.1:8025).
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../app/start.ts';
+import { apiClient, CliError } from './client.ts';
+import { deliveriesCommand } from './commands/deliveries.ts';
+import { startCommand } from './commands/start.ts';
+
+const program = new Command('estafeta')
+  .description('Estafeta: email delivery and monitoring, with its own MTA')
+  .version(VERSION)
+  .option('--api <url>', 'URL of a running Estafeta (default http://127.0.0.1:8025, or ESTAFETA_API_URL)')
+  .option('--api-key <key>', 'API key (or ESTAFETA_API_KEY)')
+  .showHelpAfterError('(run with --help for usage)');
+
+const client = () => {
+  const o = program.opts();
+  return apiClient(o.api ?? process.env.ESTAFETA_API_URL ?? `http://127.0.0.1:${process.env.ESTAFETA_HTTP_PORT ?? 8025}`, o.apiKey ?? process.env.ESTAFETA_API_KEY);
+};
+
+program.addCommand(startCommand());
+program.addCommand(deliveriesCommand(client));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`estafeta: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  if (err instanceof CommanderError) process.exit(err.exitCode);
+  throw err;
+}

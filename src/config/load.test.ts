@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from './index.ts';
+
+test('defaults: SQLite file, port 8025, all roles, 3.5 days validity', () => {
+  const c = loadConfig({ env: {} });
+  assert.equal(c.database.url, 'sqlite:./data/estafeta.db');
+  assert.equal(c.http.port, 8025);
+  assert.deepEqual(c.roles, ['api', 'sender', 'mta', 'inbound', 'feedback']);
+  assert.equal(c.deliveries.defaultValidity, '3.5d');
+});
+
+test('environment variables override the file, and the file overrides defaults', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'estafeta-config-'));
+  const file = join(dir, 'estafeta.yaml');
+  writeFileSync(file, 'http:\n  port: 9000\nmta:\n  port: 2525\n');
+  const c = loadConfig({ file, env: { ESTAFETA_HTTP_PORT: '9100', DATABASE_URL: 'postgres://x/y' } });
+  assert.equal(c.http.port, 9100);
+  assert.equal(c.mta.port, 2525);
+  assert.equal(c.database.url, 'postgres://x/y');
+});
+
+test('invalid values are reported with the setting and where the value came from', () => {
+  assert.throws(
+    () => loadConfig({ env: { ESTAFETA_HTTP_PORT: '99999', ESTAFETA_ROLES: 'api,mailer' } }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /http\.port: .*\[from environment variable ESTAFETA_HTTP_PORT\]/);
+      assert.match(err.message, /roles\.1: .*expected one of .*"mta".*ESTAFETA_ROLES/);
+      return true;
+    },
+  );
+});
+
+test('a missing config file is a clear error', () => {
+  assert.throws(() => loadConfig({ file: '/nonexistent/estafeta.yaml', env: {} }), /config file \/nonexistent\/estafeta.yaml does not exist/);
+});

@@ -1,0 +1,86 @@
+/**
+ * The typed configuration of an Estafeta process: deployment wiring (database, ports,
+ * roles, DNS servers) with defaults. Policy (MX rules, bounce rules, retry, warm-up) is
+ * separate data under policy/; this file only says where to find it.
+ */
+import { z } from 'zod';
+
+export const ROLES = ['api', 'sender', 'mta', 'inbound', 'feedback'] as const;
+export type Role = (typeof ROLES)[number];
+
+const port = z.number().int().min(0).max(65535);
+const duration = z.union([z.string(), z.number()]);
+
+export const configSchema = z.object({
+  database: z.object({
+    /** `sqlite:/path/file.db`, a bare path, or `postgres://...` */
+    url: z.string().min(1).default('sqlite:./data/estafeta.db'),
+  }).prefault({}),
+  http: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: port.default(8025),
+  }).prefault({}),
+  /** Base URL the dashboard and unsubscribe links are reached at. */
+  publicUrl: z.string().url().optional(),
+  /** Secret for signed tokens (VERP return paths, unsubscribe links). Generated and stored in the database when absent. */
+  secret: z.string().min(16).optional(),
+  roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
+  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  dns: z.object({
+    /** DNS servers for MX and A lookups ("127.0.0.1:5353"); empty = the system's. */
+    servers: z.array(z.string()).default([]),
+    timeoutMs: z.number().int().positive().default(5000),
+    tries: z.number().int().positive().default(2),
+    /** How long resolved MX sets are reused. */
+    cacheTtl: duration.default('5m'),
+  }).prefault({}),
+  deliveries: z.object({
+    defaultValidity: duration.default('3.5d'),
+    maxValidity: duration.default('7d'),
+    /** Messages bigger than this get a warning at analysis (Campaign: 35 KB recommended). */
+    warnSizeBytes: z.number().int().positive().default(35 * 1024),
+    /** Messages bigger than this are an error at analysis (Campaign: 60 KB). */
+    maxSizeBytes: z.number().int().positive().default(60 * 1024),
+  }).prefault({}),
+  sender: z.object({
+    batchSize: z.number().int().positive().default(500),
+    /** Messages of one delivery handed to the MTA and not yet final; the sender waits past it. */
+    window: z.number().int().positive().default(20000),
+  }).prefault({}),
+  mta: z.object({
+    /** TCP port of remote MX hosts (25 on the internet; the simulator and tests use others). */
+    port: port.default(25),
+    heloName: z.string().default('localhost'),
+    /** Local addresses to send from when no IP pool is configured. */
+    localAddress: z.string().optional(),
+    /** Default maximum simultaneous connections per MX site, when no MX rule says otherwise. */
+    maxConnectionsPerSite: z.number().int().positive().default(10),
+    maxMessagesPerConnection: z.number().int().positive().default(100),
+    connectTimeout: duration.default('30s'),
+    commandTimeout: duration.default('60s'),
+    dataTimeout: duration.default('120s'),
+    retry: z.object({
+      initial: duration.default('60s'),
+      factor: z.number().min(1).default(2),
+      max: duration.default('1h'),
+    }).prefault({}),
+    /** How long a worker owns claimed messages before another worker may take them over. */
+    lease: duration.default('5m'),
+    /** Messages held in memory (ready queues) at most. */
+    maxInFlight: z.number().int().positive().default(4000),
+    tls: z.enum(['opportunistic', 'required', 'disabled']).default('opportunistic'),
+  }).prefault({}),
+  bounces: z.object({
+    /** Domain of the VERP return path: bounce+<token>@<domain>. */
+    domain: z.string().default('bounces.estafeta.localhost'),
+    listen: z.object({ host: z.string().default('127.0.0.1'), port: port.default(2526) }).prefault({}),
+    maxSizeBytes: z.number().int().positive().default(2 * 1024 * 1024),
+  }).prefault({}),
+  policy: z.object({
+    /** Operator policy files that layer over the shipped ones in policy/. Never overwritten by upgrades. */
+    dir: z.string().default('./config/policy'),
+  }).prefault({}),
+});
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

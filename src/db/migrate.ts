@@ -1,0 +1,28 @@
+/**
+ * Numbered migrations, run in order with Kysely's Migrator. Each migration is a TS module
+ * in db/migrations that may branch on the dialect where SQLite and PostgreSQL differ.
+ */
+import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
+import type { Db } from './connect.ts';
+import { migration0001 } from './migrations/0001-init.ts';
+
+export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
+
+const MIGRATIONS: [string, DialectMigration][] = [['0001-init', migration0001]];
+
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, up] of MIGRATIONS) out[name] = { up: (k) => up(k, db.dialect) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({ db: db.kysely, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,141 @@
+/**
+ * Table types for the typed query builder. One interface per table; timestamps are epoch
+ * milliseconds, JSON columns are text, booleans are 0/1 integers, so SQLite and PostgreSQL
+ * read back the same values. The tables themselves are created by db/migrations.
+ */
+import type { Generated } from 'kysely';
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+}
+
+export interface DeliveriesTable {
+  id: Generated<number>;
+  label: string;
+  state: number;
+  from_name: string;
+  from_address: string;
+  reply_to: string | null;
+  subject: string;
+  html: string | null;
+  text: string | null;
+  headers: string; // JSON object of extra headers
+  unsubscribe_url: string | null;
+  validity_ms: number;
+  valid_until: number | null;
+  content_version: Generated<number>;
+  analyzed_version: number | null;
+  analysis: string | null; // JSON analysis report
+  targeted: Generated<number>;
+  to_deliver: Generated<number>;
+  excluded: Generated<number>;
+  created_at: number;
+  updated_at: number;
+  confirmed_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  sender_owner: string | null;
+  sender_until: number | null;
+  last_error: string | null;
+}
+
+export interface DeliveryTargetsTable {
+  delivery_id: number;
+  row_no: number;
+  email: string | null;
+  data: string; // JSON object of personalization fields
+}
+
+export interface DeliveryLogsTable {
+  id: Generated<number>;
+  delivery_id: number;
+  row_no: number;
+  address: string;
+  domain: string;
+  status: number;
+  failure_type: number;
+  failure_reason: number | null;
+  reply: string | null;
+  message_id: string | null;
+  attempts: number;
+  event_at: number;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+  complained_at: number | null;
+}
+
+export interface DeliveryCountersTable {
+  delivery_id: number;
+  name: string;
+  value: number;
+}
+
+export interface DeliveryAuditTable {
+  id: Generated<number>;
+  delivery_id: number;
+  at: number;
+  actor: string;
+  action: string;
+  detail: string | null;
+}
+
+export interface MtaQueueTable {
+  id: Generated<number>;
+  log_id: number | null;
+  delivery_id: number | null;
+  queue: string;
+  domain: string;
+  mail_from: string;
+  rcpt_to: string;
+  message_id: string | null;
+  body: Buffer;
+  size: number;
+  attempts: number;
+  next_attempt_at: number;
+  expires_at: number;
+  held: number;
+  lease_owner: string | null;
+  last_reply: string | null;
+  created_at: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  key: string;
+  type: string;
+  log_id: number | null;
+  delivery_id: number | null;
+  occurred_at: number;
+  payload: string; // JSON
+  applied_at: number | null;
+  created_at: number;
+}
+
+export interface QuarantineTable {
+  address: string;
+  domain: string;
+  status: number;
+  failure_type: number;
+  failure_reason: number | null;
+  error_count: number;
+  last_error_at: number | null;
+  last_significant_at: number | null;
+  error_text: string | null;
+  delivery_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  settings: SettingsTable;
+  deliveries: DeliveriesTable;
+  delivery_targets: DeliveryTargetsTable;
+  delivery_logs: DeliveryLogsTable;
+  delivery_counters: DeliveryCountersTable;
+  delivery_audit: DeliveryAuditTable;
+  mta_queue: MtaQueueTable;
+  events: EventsTable;
+  quarantine: QuarantineTable;
+}

@@ -1,0 +1,48 @@
+/**
+ * The shape of a delivery as an operator writes it (API body, CLI flags, JSON file),
+ * validated with zod. Shared by the HTTP API and the CLI so both give the same errors.
+ */
+import { z } from 'zod';
+
+export const senderSchema = z.object({
+  name: z.string().trim().max(200).default(''),
+  address: z.string().trim().min(3, 'the sender address is required'),
+});
+
+const duration = z.union([z.string().min(1), z.number().positive()]);
+
+export const recipientSchema = z.record(z.string(), z.unknown());
+
+export const deliveryCreateSchema = z
+  .object({
+    label: z.string().trim().max(200).optional(),
+    from: senderSchema,
+    replyTo: z.string().trim().optional(),
+    subject: z.string().min(1, 'a subject is required').max(998),
+    html: z.string().optional(),
+    text: z.string().optional(),
+    /** How long the MTA keeps trying: "3.5d", "36h", or seconds. */
+    validity: duration.optional(),
+    /** Extra headers added to every message, e.g. {"X-Campaign": "spring"}. */
+    headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'header names are printable ASCII without ":"'), z.string()).optional(),
+    /** Unsubscribe page URL; may use {{ fields }}. Defaults to Estafeta's own one-click page. */
+    unsubscribeUrl: z.string().optional(),
+    /** Target recipients given inline: objects with an `email` field and personalization fields. */
+    recipients: z.array(recipientSchema).optional(),
+  })
+  .refine((d) => Boolean(d.html?.trim() || d.text?.trim()), { message: 'give HTML content, text content, or both', path: ['html'] });
+
+export const deliveryUpdateSchema = z.object({
+  label: z.string().trim().max(200).optional(),
+  from: senderSchema.optional(),
+  replyTo: z.string().trim().nullable().optional(),
+  subject: z.string().min(1).max(998).optional(),
+  html: z.string().nullable().optional(),
+  text: z.string().nullable().optional(),
+  validity: duration.optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  unsubscribeUrl: z.string().nullable().optional(),
+});
+
+export type DeliveryCreateInput = z.input<typeof deliveryCreateSchema>;
+export type DeliveryUpdateInput = z.input<typeof deliveryUpdateSchema>;

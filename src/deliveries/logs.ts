@@ -1,0 +1,85 @@
+/**
+ * Reading delivery logs: filtered lists with keyset paging (fast at a million rows: every
+ * page is an index range, never an OFFSET), and one log with its history of events.
+ */
+import type { Selectable } from 'kysely';
+import type { DeliveryLogsTable, Q } from '../db/index.ts';
+import { notFound } from '../lib/errors.ts';
+import type { FailureReason, FailureType } from '../mail/failure.ts';
+import { failureReasonCode, failureReasonFromCode, failureTypeCode, failureTypeFromCode, LOG_STATUS_LABELS, LOG_STATUS_NAMES, type LogStatus } from './log-status.ts';
+
+export interface LogView {
+  id: number;
+  deliveryId: number;
+  row: number;
+  address: string;
+  domain: string;
+  status: string;
+  statusCode: number;
+  statusLabel: string;
+  failureType: FailureType | null;
+  failureReason: FailureReason | null;
+  reply: string | null;
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  sentAt: string | null;
+  complainedAt: string | null;
+}
+
+export interface LogFilter {
+  statuses?: LogStatus[];
+  failureTypes?: FailureType[];
+  failureReasons?: FailureReason[];
+  domain?: string;
+  /** Part of the address, case-insensitive. */
+  search?: string;
+  /** Keyset cursor: logs with an id greater than this. */
+  after?: number;
+  limit?: number;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export function toLogView(r: Selectable<DeliveryLogsTable>): LogView {
+  return {
+    id: Number(r.id),
+    deliveryId: Number(r.delivery_id),
+    row: r.row_no,
+    address: r.address,
+    domain: r.domain,
+    status: LOG_STATUS_NAMES[r.status as LogStatus],
+    statusCode: r.status,
+    statusLabel: LOG_STATUS_LABELS[r.status as LogStatus],
+    failureType: failureTypeFromCode(r.failure_type),
+    failureReason: failureReasonFromCode(r.failure_reason),
+    reply: r.reply,
+    attempts: r.attempts,
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+    sentAt: iso(r.sent_at),
+    complainedAt: iso(r.complained_at),
+  };
+}
+
+export async function listLogs(q: Q, deliveryId: number, filter: LogFilter = {}): Promise<{ logs: LogView[]; next: number | null }> {
+  const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
+  let query = q.selectFrom('delivery_logs').selectAll().where('delivery_id', '=', deliveryId);
+  if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses);
+  if (filter.failureTypes?.length) query = query.where('failure_type', 'in', filter.failureTypes.map(failureTypeCode));
+  if (filter.failureReasons?.length) query = query.where('failure_reason', 'in', filter.failureReasons.map((r) => failureReasonCode(r)!));
+  if (filter.domain) query = query.where('domain', '=', filter.domain.toLowerCase());
+  if (filter.search) query = query.where((eb) => eb(eb.fn('lower', ['address']), 'like', `%${filter.search!.toLowerCase().replace(/[%_]/g, '')}%`));
+  if (filter.after) query = query.where('id', '>', filter.after);
+  const rows = await query.orderBy('id').limit(limit + 1).execute();
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  return { logs: page.map(toLogView), next: more ? Number(page[page.length - 1].id) : null };
+}
+
+export async function getLog(q: Q, id: number): Promise<LogView> {
+  if (!Number.isSafeInteger(id) || id <= 0) throw notFound(`delivery log ${id}`);
+  const r = await q.selectFrom('delivery_logs').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!r) throw notFound(`delivery log ${id}`);
+  return toLogView(r);
+}

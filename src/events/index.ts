@@ -1,0 +1,2 @@
+export * from './types.ts';
+export { writeEvents, fetchUnapplied, markApplied, eventsForLog, countUnapplied } from './store.ts';

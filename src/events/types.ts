@@ -1,0 +1,53 @@
+/**
+ * Outcome events: what happened to one message, as values. The MTA and the inbound
+ * listener write them to the events table (in the same transaction as the spool change
+ * that caused them); the feedback service applies them to delivery logs, quarantine and
+ * counters. Events are immutable; they are also each log's history.
+ */
+import type { Qualification } from '../mail/failure.ts';
+
+export const EVENT_TYPES = [
+  'delivered', // the remote MX accepted the message (2xx)
+  'deferred', // temporary failure; the MTA will retry
+  'bounced', // permanent failure during the SMTP session (synchronous bounce)
+  'expired', // retried until the validity period ended
+  'cancelled', // dropped by an operator (delivery stopped)
+  'async-bounce', // a bounce mail (DSN or non-standard) arrived later
+  'complaint', // an ARF feedback report: the recipient marked the message as spam
+  'auto-reply', // an out-of-office or other automatic reply
+  'unsubscribed', // the recipient used the unsubscribe link or List-Unsubscribe
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface EventPayload {
+  /** The SMTP reply or diagnostic text, e.g. "550 5.1.1 user unknown". */
+  reply?: string | null;
+  qualification?: Qualification | null;
+  attempt?: number;
+  nextAttemptAt?: number | null;
+  mx?: string | null;
+  mxIp?: string | null;
+  sourceIp?: string | null;
+  /** For inbound mail: what kind of mail and which stored mail it came from. */
+  mailKind?: string | null;
+  inboundId?: number | null;
+  feedbackType?: string | null;
+  /** The address the event concerns (for events that cannot be tied to a log). */
+  address?: string | null;
+  [key: string]: unknown;
+}
+
+export interface NewEvent {
+  /** Idempotency key: the same fact written twice has the same key and is stored once. */
+  key: string;
+  type: EventType;
+  logId: number | null;
+  deliveryId: number | null;
+  occurredAt: number;
+  payload: EventPayload;
+}
+
+export interface StoredEvent extends NewEvent {
+  id: number;
+  appliedAt: number | null;
+}

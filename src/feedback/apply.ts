@@ -1,0 +1,100 @@
+/**
+ * The Email Feedback Service's rules: how one outcome event changes one delivery log, as the
+ * seed's table says. Relayed → "Taken into account" (done by the sender); delivered → Sent;
+ * hard bounce → Failed; soft bounce → status unchanged, failure reason updated; retries
+ * ended by the validity period → Failed; an asynchronous bounce after Sent → Failed; a
+ * complaint keeps Sent and records the complaint (both facts are shown). A change to a
+ * final status only happens when the event is at least as new as the log's current truth,
+ * so events that arrive out of order leave the newest truth. Pure: no I/O.
+ */
+import type { Qualification } from '../mail/failure.ts';
+import type { StoredEvent } from '../events/index.ts';
+import { failureReasonCode, failureTypeCode, FINAL_LOG_STATUSES, LogStatus } from '../deliveries/log-status.ts';
+import type { QuarantineFact } from '../quarantine/index.ts';
+
+export interface LogState {
+  id: number;
+  deliveryId: number;
+  address: string;
+  status: number;
+  failureType: number;
+  failureReason: number | null;
+  reply: string | null;
+  attempts: number;
+  eventAt: number;
+  sentAt: number | null;
+  complainedAt: number | null;
+}
+
+export interface Effect {
+  log: LogState;
+  quarantine: QuarantineFact | null;
+  /** Counter names to bump by one besides status and reason (complaints). */
+  bump: string[];
+}
+
+const isFinal = (status: number) => (FINAL_LOG_STATUSES as readonly number[]).includes(status);
+
+/** Applies one event to a log; returns the new log state and the side facts it causes. */
+export function applyEvent(log: LogState, event: StoredEvent): Effect {
+  const p = event.payload;
+  const at = event.occurredAt;
+  const q = (p.qualification ?? null) as Qualification | null;
+  const reply = typeof p.reply === 'string' ? p.reply.slice(0, 2000) : log.reply;
+  const attempts = typeof p.attempt === 'number' ? Math.max(log.attempts, p.attempt) : log.attempts;
+  const newer = at >= log.eventAt;
+  const canChange = !isFinal(log.status) || newer;
+  const none: Effect = { log, quarantine: null, bump: [] };
+  const fail = (qual: Qualification | null, text: string | null): LogState => ({
+    ...log,
+    status: LogStatus.Failed,
+    failureType: failureTypeCode(qual?.failureType ?? 'Not defined'),
+    failureReason: failureReasonCode(qual?.failureReason ?? 'Not defined'),
+    reply: text,
+    attempts,
+    eventAt: at,
+  });
+  const errorFact = (qual: Qualification | null): QuarantineFact | null =>
+    qual ? { kind: 'error', at, failureType: qual.failureType, failureReason: qual.failureReason, quarantineNow: qual.disposition === 'fail-quarantine', text: reply ?? '' } : null;
+
+  switch (event.type) {
+    case 'delivered':
+      if (!canChange) return none;
+      return { log: { ...log, status: LogStatus.Sent, failureType: 0, failureReason: null, reply, attempts, eventAt: at, sentAt: at }, quarantine: { kind: 'success', at }, bump: [] };
+    case 'deferred':
+      // Soft bounce: the status stays "Taken into account"; only the reason is updated.
+      if (isFinal(log.status) || !newer) return { ...none, log: { ...log, attempts } };
+      return {
+        log: { ...log, failureType: failureTypeCode(q?.failureType ?? 'Soft'), failureReason: failureReasonCode(q?.failureReason ?? 'Unreachable'), reply, attempts, eventAt: at },
+        quarantine: errorFact(q),
+        bump: [],
+      };
+    case 'bounced':
+    case 'expired':
+      if (!canChange) return none;
+      return { log: fail(q, reply), quarantine: errorFact(q), bump: [] };
+    case 'cancelled':
+      if (isFinal(log.status)) return none;
+      return { log: { ...log, status: LogStatus.Cancelled, reply, eventAt: at }, quarantine: null, bump: [] };
+    case 'async-bounce': {
+      if (!q) return none;
+      if (q.disposition === 'fail' || q.disposition === 'fail-quarantine') {
+        if (!canChange && log.status !== LogStatus.Sent) return none;
+        // A bounce mail is later news than the "Sent" it contradicts, whatever the clocks say.
+        return { log: fail(q, reply), quarantine: errorFact(q), bump: [] };
+      }
+      if (q.disposition === 'retry' && !isFinal(log.status)) {
+        return { log: { ...log, failureType: failureTypeCode(q.failureType), failureReason: failureReasonCode(q.failureReason), reply, eventAt: Math.max(at, log.eventAt) }, quarantine: errorFact(q), bump: [] };
+      }
+      return none;
+    }
+    case 'complaint':
+      if (log.complainedAt !== null) return none;
+      return { log: { ...log, complainedAt: at }, quarantine: { kind: 'complaint', at, text: `complaint (${p.feedbackType ?? 'abuse'})` }, bump: ['complaints'] };
+    case 'unsubscribed':
+      return { log, quarantine: { kind: 'unsubscribe', at, text: 'unsubscribed' }, bump: ['unsubscribes'] };
+    case 'auto-reply':
+    default:
+      return none;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The feedback service: takes the outcome events not yet applied, in order, and in one
+ * transaction per batch updates the delivery logs (apply.ts), the per-delivery counters and
+ * the quarantine, then marks the events applied. Applying an event twice changes nothing:
+ * an applied event is never fetched again, and events are stored once per key.
+ */
+import type { Db, Q } from '../db/index.ts';
+import type { Logger } from '../lib/logger.ts';
+import { startLoop, type Loop } from '../lib/wakeup.ts';
+import { fetchUnapplied, markApplied, type StoredEvent } from '../events/index.ts';
+import { addDelta, applyDeltas, LogStatus, type CounterDeltas } from '../deliveries/index.ts';
+import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type QuarantinePolicy } from '../quarantine/index.ts';
+import { applyEvent, type LogState } from './apply.ts';
+
+export interface FeedbackOptions {
+  db: Db;
+  logger: Logger;
+  quarantinePolicy: QuarantinePolicy;
+  batchSize?: number;
+  pollMs?: number;
+  /** Outage guard: whether new quarantines of a domain should be held as suspected. */
+  holdQuarantine?: (domain: string) => boolean;
+  /** Called with the deliveries whose logs changed (the sender checks whether they are done). */
+  onApplied?: (deliveryIds: number[], events: StoredEvent[]) => void;
+}
+
+export class FeedbackService {
+  private loop: Loop | null = null;
+  constructor(private readonly o: FeedbackOptions) {}
+
+  start(): void {
+    this.loop = startLoop(() => this.step().then((n) => n > 0), { idleMs: this.o.pollMs ?? 250, onError: (err) => this.o.logger.error({ err }, 'feedback loop failed') });
+  }
+
+  wake(): void {
+    this.loop?.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop?.stop();
+  }
+
+  /** Applies one batch; returns how many events it applied. */
+  async step(): Promise<number> {
+    const { db } = this.o;
+    let applied: StoredEvent[] = [];
+    const touched = new Set<number>();
+    await db.tx(async (trx) => {
+      applied = await fetchUnapplied(db, trx, this.o.batchSize ?? 2000);
+      if (!applied.length) return;
+      await this.applyBatch(trx, applied, touched);
+      await markApplied(trx, applied.map((e) => e.id));
+    });
+    if (applied.length) this.o.onApplied?.([...touched], applied);
+    return applied.length;
+  }
+
+  private async applyBatch(trx: Q, events: StoredEvent[], touched: Set<number>): Promise<void> {
+    const logs = await loadLogs(trx, [...new Set(events.flatMap((e) => (e.logId === null ? [] : [e.logId])))]);
+    const original = new Map([...logs].map(([id, l]) => [id, { ...l }]));
+    const deltas: CounterDeltas = new Map();
+    const facts: AddressFact[] = [];
+    for (const event of events) {
+      const log = event.logId === null ? undefined : logs.get(event.logId);
+      if (!log) continue;
+      const effect = applyEvent(log, event);
+      logs.set(log.id, effect.log);
+      for (const name of effect.bump) addDelta(deltas, log.deliveryId, name, 1);
+      if (effect.quarantine) facts.push({ address: log.address, deliveryId: log.deliveryId, fact: effect.quarantine });
+    }
+    for (const [id, after] of logs) {
+      const before = original.get(id)!;
+      if (sameLog(before, after)) continue;
+      touched.add(after.deliveryId);
+      countChange(deltas, before, after);
+      await trx
+        .updateTable('delivery_logs')
+        .set({
+          status: after.status,
+          failure_type: after.failureType,
+          failure_reason: after.failureReason,
+          reply: after.reply,
+          attempts: after.attempts,
+          event_at: after.eventAt,
+          sent_at: after.sentAt,
+          complained_at: after.complainedAt,
+          updated_at: Date.now(),
+        })
+        .where('id', '=', id)
+        .execute();
+    }
+    const changes = await applyQuarantineFacts(trx, facts, this.o.quarantinePolicy, this.o.holdQuarantine);
+    for (const c of changes) {
+      const entered = c.after === QuarantineStatus.Quarantine || c.after === QuarantineStatus.Denylisted || c.after === QuarantineStatus.Suspected;
+      if (entered && c.deliveryId !== null) addDelta(deltas, c.deliveryId, 'quarantined', 1);
+    }
+    await applyDeltas(trx, deltas);
+  }
+}
+
+async function loadLogs(q: Q, ids: number[]): Promise<Map<number, LogState>> {
+  const out = new Map<number, LogState>();
+  for (let i = 0; i < ids.length; i += 2000) {
+    const rows = await q
+      .selectFrom('delivery_logs')
+      .select(['id', 'delivery_id', 'address', 'status', 'failure_type', 'failure_reason', 'reply', 'attempts', 'event_at', 'sent_at', 'complained_at'])
+      .where('id', 'in', ids.slice(i, i + 2000))
+      .execute();
+    for (const r of rows) {
+      out.set(Number(r.id), {
+        id: Number(r.id),
+        deliveryId: Number(r.delivery_id),
+        address: r.address,
+        status: r.status,
+        failureType: r.failure_type,
+        failureReason: r.failure_reason,
+        reply: r.reply,
+        attempts: r.attempts,
+        eventAt: Number(r.event_at),
+        sentAt: r.sent_at === null ? null : Number(r.sent_at),
+        complainedAt: r.complained_at === null ? null : Number(r.complained_at),
+      });
+    }
+  }
+  return out;
+}
+
+function sameLog(a: LogState, b: LogState): boolean {
+  return a.status === b.status && a.failureType === b.failureType && a.failureReason === b.failureReason && a.reply === b.reply && a.attempts === b.attempts && a.eventAt === b.eventAt && a.sentAt === b.sentAt && a.complainedAt === b.complainedAt;
+}
+
+/** Counter deltas for one log's change: status buckets, failed-by-reason, soft retries pending. */
+function countChange(deltas: CounterDeltas, before: LogState, after: LogState): void {
+  const d = after.deliveryId;
+  if (before.status !== after.status) {
+    addDelta(deltas, d, `status:${before.status}`, -1);
+    addDelta(deltas, d, `status:${after.status}`, 1);
+  }
+  const reasonKey = (l: LogState) => (l.status === LogStatus.Failed ? `reason:${l.failureReason ?? 0}` : null);
+  const rb = reasonKey(before);
+  const ra = reasonKey(after);
+  if (rb !== ra) {
+    if (rb) addDelta(deltas, d, rb, -1);
+    if (ra) addDelta(deltas, d, ra, 1);
+  }
+  const soft = (l: LogState) => l.status === LogStatus.Taken && l.failureType > 0;
+  if (soft(before) !== soft(after)) addDelta(deltas, d, 'soft', soft(after) ? 1 : -1);
+}

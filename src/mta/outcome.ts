@@ -1,0 +1,59 @@
+/**
+ * What happened to one delivery attempt, as a value, and the policy that turns an SMTP
+ * reply into one: a 2xx is delivered; otherwise the bounce qualification decides between
+ * retrying (deferred) and failing (bounced); a retry that would land after the message's
+ * validity end makes it expired instead.
+ */
+import type { Qualification } from '../mail/failure.ts';
+import { formatSmtpReply, replyClass, type SmtpReply } from '../mail/smtp-reply.ts';
+import type { SpoolMessage } from './spool.ts';
+
+export type OutcomeKind = 'delivered' | 'deferred' | 'bounced' | 'expired' | 'cancelled';
+
+export interface Outcome {
+  message: SpoolMessage;
+  kind: OutcomeKind;
+  reply: SmtpReply;
+  qualification: Qualification | null;
+  at: number;
+  /** For deferred: when to try again. */
+  nextAttemptAt: number | null;
+  /** False when the attempt never reached a server answer about this message (e.g. site saturated). */
+  countsAsAttempt: boolean;
+  mx: string | null;
+  mxIp: string | null;
+  sourceIp: string | null;
+}
+
+export interface OutcomePolicy {
+  qualify(reply: SmtpReply): Qualification;
+  retryDelayMs(qualification: Qualification, attempt: number): number;
+}
+
+export interface AttemptContext {
+  /** The MTA knows a retry cannot help (e.g. DNS says the domain does not exist). */
+  permanent?: boolean;
+  mx?: string | null;
+  mxIp?: string | null;
+  sourceIp?: string | null;
+}
+
+/** Decides the outcome of one reply for one message. */
+export function decideOutcome(policy: OutcomePolicy, message: SpoolMessage, reply: SmtpReply, now: number, ctx: AttemptContext = {}): Outcome {
+  const base = { message, reply, at: now, countsAsAttempt: true, mx: ctx.mx ?? null, mxIp: ctx.mxIp ?? null, sourceIp: ctx.sourceIp ?? null };
+  if (replyClass(reply) === 2) return { ...base, kind: 'delivered', qualification: null, nextAttemptAt: null };
+  const qualification = policy.qualify(reply);
+  const retry = !ctx.permanent && (qualification.disposition === 'retry' || (qualification.disposition === 'ignore' && replyClass(reply) !== 5));
+  if (!retry) {
+    const final = ctx.permanent && qualification.disposition === 'retry' ? { ...qualification, disposition: 'fail' as const } : qualification;
+    return { ...base, kind: 'bounced', qualification: final, nextAttemptAt: null };
+  }
+  const next = now + policy.retryDelayMs(qualification, message.attempts + 1);
+  if (next >= message.expiresAt) return { ...base, kind: 'expired', qualification, nextAttemptAt: null };
+  return { ...base, kind: 'deferred', qualification, nextAttemptAt: next };
+}
+
+/** The reply text stored with the message and shown in logs. */
+export function replyText(reply: SmtpReply): string {
+  return formatSmtpReply(reply);
+}

@@ -1,0 +1,188 @@
+/**
+ * The MTA spool: one durable row per (message, recipient) from injection until its final
+ * outcome. A row is due when `next_attempt_at` has passed; a worker claims due rows by
+ * writing its id into `lease_owner` and its lease expiry into `next_attempt_at`, so a dead
+ * worker's rows become due again when the lease runs out and another worker takes them
+ * (PostgreSQL claims with FOR UPDATE SKIP LOCKED, so two workers never claim one row).
+ * `held` is 0 (sendable), 1 (delivery paused) or 2 (delivery stopped: drop it).
+ */
+import type { Db, Q } from '../db/index.ts';
+import { domainOf } from '../mail/address.ts';
+
+export interface InjectMessage {
+  logId: number | null;
+  deliveryId: number | null;
+  /** Scheduled-queue name; defaults to "<delivery>@<domain>" (or "default@<domain>"). */
+  queue?: string;
+  mailFrom: string;
+  rcptTo: string;
+  messageId: string | null;
+  body: Buffer;
+  expiresAt: number;
+}
+
+export interface SpoolMessage {
+  id: number;
+  logId: number | null;
+  deliveryId: number | null;
+  queue: string;
+  domain: string;
+  mailFrom: string;
+  rcptTo: string;
+  messageId: string | null;
+  body: Buffer;
+  size: number;
+  attempts: number;
+  expiresAt: number;
+  createdAt: number;
+}
+
+export const HELD_PAUSED = 1;
+export const HELD_STOPPED = 2;
+
+/** Writes messages to the spool in the caller's transaction. */
+export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now()): Promise<void> {
+  const rows = messages.map((m) => {
+    const domain = domainOf(m.rcptTo);
+    return {
+      log_id: m.logId,
+      delivery_id: m.deliveryId,
+      queue: m.queue ?? `${m.deliveryId ?? 'default'}@${domain}`,
+      domain,
+      mail_from: m.mailFrom,
+      rcpt_to: m.rcptTo,
+      message_id: m.messageId,
+      body: m.body,
+      size: m.body.length,
+      attempts: 0,
+      next_attempt_at: now,
+      expires_at: m.expiresAt,
+      held: 0,
+      created_at: now,
+    };
+  });
+  // 14 columns: 1000 rows stay well under both engines' parameter limits.
+  for (let i = 0; i < rows.length; i += 1000) await q.insertInto('mta_queue').values(rows.slice(i, i + 1000)).execute();
+}
+
+/** Claims up to `limit` due messages for `owner` until `now + leaseMs`. */
+export async function claim(db: Db, owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<SpoolMessage[]> {
+  const rows = await db.kysely
+    .updateTable('mta_queue')
+    .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
+    .where('id', 'in', (eb) => {
+      let sub = eb.selectFrom('mta_queue').select('id').where('held', '=', 0).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
+      if (db.dialect === 'postgres') sub = sub.forUpdate().skipLocked();
+      return sub;
+    })
+    .returningAll()
+    .execute();
+  return rows.map((r) => ({
+    id: Number(r.id),
+    logId: r.log_id === null ? null : Number(r.log_id),
+    deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
+    queue: r.queue,
+    domain: r.domain,
+    mailFrom: r.mail_from,
+    rcptTo: r.rcpt_to,
+    messageId: r.message_id,
+    body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body as Uint8Array),
+    size: r.size,
+    attempts: r.attempts,
+    expiresAt: Number(r.expires_at),
+    createdAt: Number(r.created_at),
+  }));
+}
+
+/** Final outcome: the row leaves the spool. Only rows still leased by `owner` are removed. */
+export async function removeMessages(q: Q, owner: string, ids: number[]): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < ids.length; i += 5000) {
+    const r = await q.deleteFrom('mta_queue').where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).executeTakeFirst();
+    removed += Number(r.numDeletedRows);
+  }
+  return removed;
+}
+
+/** Temporary failure: count the attempt and schedule the next one. */
+export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt: number, lastReply: string, countAttempt: boolean): Promise<void> {
+  await q
+    .updateTable('mta_queue')
+    .set((eb) => ({
+      next_attempt_at: nextAttemptAt,
+      lease_owner: null,
+      last_reply: lastReply,
+      attempts: countAttempt ? eb('attempts', '+', 1) : eb.ref('attempts'),
+    }))
+    .where('id', '=', id)
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
+/** Pushes a lease forward for every row `owner` still holds (called well before it expires). */
+export async function renewLeases(q: Q, owner: string, until: number): Promise<void> {
+  await q.updateTable('mta_queue').set({ next_attempt_at: until }).where('lease_owner', '=', owner).execute();
+}
+
+/** Gives rows back without counting an attempt (shutdown, pause, site saturated). */
+export async function release(q: Q, owner: string, ids: number[], at = Date.now()): Promise<void> {
+  for (let i = 0; i < ids.length; i += 5000) {
+    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: at }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
+  }
+}
+
+/** With one MTA process (SQLite), leases left by a crashed run can be taken back at once. */
+export async function releaseAllLeases(q: Q, at = Date.now()): Promise<number> {
+  const r = await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: at }).where('lease_owner', 'is not', null).executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Rows `owner` holds whose delivery was paused or stopped since it claimed them. */
+export async function heldLeases(q: Q, owner: string): Promise<{ id: number; held: number }[]> {
+  const rows = await q.selectFrom('mta_queue').select(['id', 'held']).where('lease_owner', '=', owner).where('held', '>', 0).execute();
+  return rows.map((r) => ({ id: Number(r.id), held: r.held }));
+}
+
+/** Pause (1), resume (0) or stop (2) every spooled message of a delivery. */
+export async function setDeliveryHold(q: Q, deliveryId: number, held: 0 | 1 | 2): Promise<number> {
+  let query = q.updateTable('mta_queue').set({ held }).where('delivery_id', '=', deliveryId);
+  // A stop is final: resuming must not revive stopped messages.
+  if (held !== HELD_STOPPED) query = query.where('held', '!=', HELD_STOPPED);
+  const r = await query.executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Deletes stopped messages nobody is sending right now; returns them for their events. */
+export async function purgeStopped(q: Q, now = Date.now(), limit = 5000): Promise<{ id: number; logId: number | null; deliveryId: number | null }[]> {
+  const rows = await q
+    .selectFrom('mta_queue')
+    .select(['id', 'log_id', 'delivery_id'])
+    .where('held', '=', HELD_STOPPED)
+    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('next_attempt_at', '<=', now)]))
+    .limit(limit)
+    .execute();
+  if (rows.length) await q.deleteFrom('mta_queue').where('id', 'in', rows.map((r) => r.id)).execute();
+  return rows.map((r) => ({ id: Number(r.id), logId: r.log_id === null ? null : Number(r.log_id), deliveryId: r.delivery_id === null ? null : Number(r.delivery_id) }));
+}
+
+export interface SpoolStats {
+  total: number;
+  due: number;
+  leased: number;
+  held: number;
+  oldestCreatedAt: number | null;
+}
+
+export async function spoolStats(q: Q, now = Date.now()): Promise<SpoolStats> {
+  const r = await q
+    .selectFrom('mta_queue')
+    .select((eb) => [
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.sum<number>(eb.case().when(eb.and([eb('held', '=', 0), eb('next_attempt_at', '<=', now)])).then(1).else(0).end()).as('due'),
+      eb.fn.sum<number>(eb.case().when('lease_owner', 'is not', null).then(1).else(0).end()).as('leased'),
+      eb.fn.sum<number>(eb.case().when('held', '>', 0).then(1).else(0).end()).as('held'),
+      eb.fn.min<number>('created_at').as('oldest'),
+    ])
+    .executeTakeFirst();
+  return { total: Number(r?.total ?? 0), due: Number(r?.due ?? 0), leased: Number(r?.leased ?? 0), held: Number(r?.held ?? 0), oldestCreatedAt: r?.oldest == null ? null : Number(r.oldest) };
+}

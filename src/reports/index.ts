@@ -1,0 +1,1 @@
+export { getKpis, type Kpis } from './kpis.ts';

@@ -1,0 +1,80 @@
+/**
+ * Turns a delivery and one recipient into the message bytes: personalization rendered,
+ * headers (From, To, Reply-To, Subject, Date, a unique Message-ID, List-Unsubscribe with
+ * one-click, X-Estafeta-Log for bounce correlation, the delivery's extra headers), and the
+ * MIME body. Templates are compiled once per delivery version (PreparedDelivery).
+ */
+import type { DeliveryRow } from '../deliveries/index.ts';
+import { compileTemplate, type CompiledTemplate } from '../deliveries/index.ts';
+import { formatAddress, buildMessage } from '../mail/mime-build.ts';
+import { logToken, messageIdFor, verpAddress } from '../mail/verp.ts';
+import { domainOf } from '../mail/address.ts';
+
+export interface ComposeSettings {
+  secret: string;
+  publicUrl: string;
+  bounceDomain: string;
+}
+
+export interface PreparedDelivery {
+  id: number;
+  version: number;
+  fromHeader: string;
+  fromDomain: string;
+  replyTo: string | null;
+  subject: CompiledTemplate;
+  html: CompiledTemplate | null;
+  text: CompiledTemplate | null;
+  unsubscribe: CompiledTemplate | null;
+  headers: [string, string][];
+  validUntil: number;
+}
+
+export function prepareDelivery(row: DeliveryRow): PreparedDelivery {
+  return {
+    id: Number(row.id),
+    version: row.content_version,
+    fromHeader: formatAddress(row.from_name, row.from_address),
+    fromDomain: domainOf(row.from_address),
+    replyTo: row.reply_to,
+    subject: compileTemplate('subject', row.subject),
+    html: row.html ? compileTemplate('html', row.html) : null,
+    text: row.text ? compileTemplate('text', row.text) : null,
+    unsubscribe: row.unsubscribe_url ? compileTemplate('text', row.unsubscribe_url) : null,
+    headers: Object.entries(JSON.parse(row.headers) as Record<string, string>),
+    validUntil: Number(row.valid_until ?? Date.now() + Number(row.validity_ms)),
+  };
+}
+
+export interface ComposedMessage {
+  logId: number;
+  rcptTo: string;
+  mailFrom: string;
+  messageId: string;
+  body: Buffer;
+}
+
+export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, logId: number, address: string, data: Record<string, unknown>): ComposedMessage {
+  const token = logToken(settings.secret, logId);
+  const ownUrl = `${settings.publicUrl.replace(/\/$/, '')}/unsubscribe/${token}`;
+  const scope: Record<string, unknown> = { ...data, email: address, unsubscribeUrl: ownUrl };
+  if (d.unsubscribe) scope.unsubscribeUrl = d.unsubscribe.render(scope);
+  const unsubscribeUrl = String(scope.unsubscribeUrl);
+  const messageId = messageIdFor(settings.secret, d.id, logId, d.fromDomain);
+  const headers: [string, string][] = [
+    ['From', d.fromHeader],
+    ['To', address],
+  ];
+  if (d.replyTo) headers.push(['Reply-To', d.replyTo]);
+  headers.push(
+    ['Subject', d.subject.render(scope)],
+    ['Date', new Date().toUTCString().replace('GMT', '+0000')],
+    ['Message-ID', messageId],
+    ['List-Unsubscribe', `<${unsubscribeUrl}>, <mailto:unsubscribe+${token}@${settings.bounceDomain}?subject=unsubscribe>`],
+  );
+  // RFC 8058 one-click needs an HTTPS URI that accepts the POST.
+  if (unsubscribeUrl.startsWith('https://')) headers.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
+  headers.push(['Feedback-ID', `${d.id}:estafeta`], ['X-Estafeta-Log', token], ...d.headers);
+  const body = buildMessage({ headers, html: d.html?.render(scope) ?? null, text: d.text?.render(scope) ?? null });
+  return { logId, rcptTo: address, mailFrom: verpAddress(settings.secret, logId, settings.bounceDomain), messageId, body };
+}

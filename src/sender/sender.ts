@@ -1,0 +1,209 @@
+/**
+ * The sender: turns confirmed deliveries into MTA messages. For each delivery it works on
+ * (one sender at a time per delivery, by lease) it acknowledges operator requests (pause,
+ * resume, stop) by holding, releasing or dropping the delivery's messages in the MTA, and
+ * otherwise personalizes the next batch of Pending logs, builds their MIME and hands them
+ * to the MTA spool in the same transaction that marks the logs "Taken into account by the
+ * service provider". It keeps at most `window` messages of a delivery inside the MTA, so the
+ * spool (and disk) stays bounded however large the delivery. It finishes a delivery when no
+ * log is waiting any more, and cancels what is still Pending when the validity period ends.
+ */
+import { sql } from 'kysely';
+import type { Db, Q } from '../db/index.ts';
+import { randomToken } from '../lib/ids.ts';
+import type { Logger } from '../lib/logger.ts';
+import { startLoop, type Loop } from '../lib/wakeup.ts';
+import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, recountDelivery, type DeliveryRow } from '../deliveries/index.ts';
+import type { InjectMessage } from '../mta/index.ts';
+import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
+
+export interface SenderMta {
+  /** Signs (DKIM) and otherwise finalizes messages before they are spooled. */
+  finalize(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]>;
+  enqueue(q: Q, messages: InjectMessage[]): Promise<void>;
+  setDeliveryHold(q: Q, deliveryId: number, held: 0 | 1 | 2): Promise<number>;
+  wake(): void;
+}
+
+export interface SenderOptions {
+  db: Db;
+  logger: Logger;
+  mta: SenderMta;
+  compose: ComposeSettings;
+  batchSize: number;
+  window: number;
+  pollMs?: number;
+  leaseMs?: number;
+}
+
+const ACTIVE_STATES = [DeliveryState.StartPending, DeliveryState.InProgress, DeliveryState.PauseRequested, DeliveryState.StopRequested];
+
+export class Sender {
+  readonly owner = `sender-${randomToken(6)}`;
+  private loop: Loop | null = null;
+  private readonly prepared = new Map<number, PreparedDelivery>();
+
+  constructor(private readonly o: SenderOptions) {}
+
+  start(): void {
+    this.loop = startLoop(() => this.step(), { idleMs: this.o.pollMs ?? 250, onError: (err) => this.o.logger.error({ err }, 'sender loop failed') });
+  }
+
+  wake(): void {
+    this.loop?.wake();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop?.stop();
+    await this.o.db.kysely.updateTable('deliveries').set({ sender_owner: null, sender_until: null }).where('sender_owner', '=', this.owner).execute();
+  }
+
+  /** One pass over the active deliveries; true when a batch was sent (more may follow). */
+  async step(): Promise<boolean> {
+    const now = Date.now();
+    const rows = await this.o.db.kysely.selectFrom('deliveries').select(['id']).where('state', 'in', ACTIVE_STATES).orderBy('id').execute();
+    let busy = false;
+    for (const { id } of rows) {
+      if (!(await this.lease(Number(id), now))) continue;
+      busy = (await this.work(Number(id))) || busy;
+    }
+    return busy;
+  }
+
+  private async lease(id: number, now: number): Promise<boolean> {
+    const r = await this.o.db.kysely
+      .updateTable('deliveries')
+      .set({ sender_owner: this.owner, sender_until: now + (this.o.leaseMs ?? 30_000) })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('sender_owner', 'is', null), eb('sender_owner', '=', this.owner), eb('sender_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  private async work(id: number): Promise<boolean> {
+    const { db, mta } = this.o;
+    const row = await getDeliveryRow(db.kysely, id);
+    const now = Date.now();
+    switch (row.state) {
+      case DeliveryState.StartPending:
+        await db.tx(async (trx) => {
+          await mta.setDeliveryHold(trx, id, 0);
+          await trx
+            .updateTable('deliveries')
+            .set({ state: DeliveryState.InProgress, started_at: row.started_at ?? now, valid_until: row.valid_until ?? now + Number(row.validity_ms), updated_at: now })
+            .where('id', '=', id)
+            .where('state', '=', DeliveryState.StartPending)
+            .execute();
+          await audit(trx, id, 'system', row.started_at ? 'resumed-sending' : 'started');
+        });
+        mta.wake();
+        return true;
+      case DeliveryState.PauseRequested:
+        await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, 1, 'paused');
+        return false;
+      case DeliveryState.StopRequested:
+        await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, 2, 'stopped');
+        mta.wake();
+        return false;
+      case DeliveryState.InProgress:
+        return this.progress(row, now);
+      default:
+        return false;
+    }
+  }
+
+  /** Acknowledges a pause or stop: hold (or drop) the MTA's messages, then the final state. */
+  private async settle(id: number, from: number, to: number, held: 1 | 2, action: string): Promise<void> {
+    await this.o.db.tx(async (trx) => {
+      await this.o.mta.setDeliveryHold(trx, id, held);
+      if (held === 2) await cancelPending(trx, id);
+      await trx
+        .updateTable('deliveries')
+        .set({ state: to, updated_at: Date.now(), ...(held === 2 ? { finished_at: Date.now() } : {}) })
+        .where('id', '=', id)
+        .where('state', '=', from)
+        .execute();
+      await audit(trx, id, 'system', action);
+    });
+  }
+
+  private async progress(row: DeliveryRow, now: number): Promise<boolean> {
+    const id = Number(row.id);
+    const counters = await getCounters(this.o.db.kysely, id);
+    let pending = counter(counters, LogStatus.Pending);
+    const taken = counter(counters, LogStatus.Taken);
+    if (pending > 0 && row.valid_until !== null && now >= Number(row.valid_until)) {
+      // Campaign's cleanup: logs never handed over before the validity end are cancelled.
+      await this.o.db.tx(async (trx) => {
+        await cancelPending(trx, id);
+        await audit(trx, id, 'system', 'validity-ended', { cancelled: pending });
+      });
+      pending = 0;
+    }
+    if (pending === 0 && taken === 0) {
+      await this.o.db.tx(async (trx) => {
+        const r = await trx.updateTable('deliveries').set({ state: DeliveryState.Finished, finished_at: now, updated_at: now }).where('id', '=', id).where('state', '=', DeliveryState.InProgress).executeTakeFirst();
+        if (Number(r.numUpdatedRows)) await audit(trx, id, 'system', 'finished');
+      });
+      this.prepared.delete(id);
+      return false;
+    }
+    if (pending === 0 || taken >= this.o.window) return false;
+    return this.sendBatch(row, Math.min(this.o.batchSize, this.o.window - taken));
+  }
+
+  private async sendBatch(row: DeliveryRow, size: number): Promise<boolean> {
+    const { db, mta } = this.o;
+    const id = Number(row.id);
+    let prepared = this.prepared.get(id);
+    if (!prepared || prepared.version !== row.content_version) {
+      prepared = prepareDelivery(row);
+      this.prepared.set(id, prepared);
+    }
+    const logs = await db.kysely.selectFrom('delivery_logs').select(['id', 'row_no', 'address']).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).orderBy('id').limit(size).execute();
+    if (!logs.length) return false;
+    const targets = await db.kysely.selectFrom('delivery_targets').select(['row_no', 'data']).where('delivery_id', '=', id).where('row_no', 'in', logs.map((l) => l.row_no)).execute();
+    const dataByRow = new Map(targets.map((t) => [t.row_no, t.data]));
+    const composed = logs.map((l) => composeMessage(prepared!, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
+    const messages = await mta.finalize(
+      composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil })),
+      prepared.fromDomain,
+    );
+    const handed = await db.tx(async (trx) => {
+      // Re-read the state under lock: a pause or stop committed since must not be overtaken.
+      const state = await lockState(db, trx, id);
+      if (state !== DeliveryState.InProgress) return 0;
+      const now = Date.now();
+      await mta.enqueue(trx, messages);
+      const r = await trx
+        .updateTable('delivery_logs')
+        .set({ status: LogStatus.Taken, updated_at: now, event_at: now })
+        .where('id', 'in', logs.map((l) => l.id))
+        .where('status', '=', LogStatus.Pending)
+        .executeTakeFirst();
+      const n = Number(r.numUpdatedRows);
+      const deltas = new Map();
+      addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
+      addDelta(deltas, id, `status:${LogStatus.Taken}`, n);
+      await applyDeltas(trx, deltas);
+      return n;
+    });
+    if (handed) mta.wake();
+    return handed > 0;
+  }
+}
+
+async function lockState(db: Db, trx: Q, id: number): Promise<number | undefined> {
+  if (db.dialect === 'postgres') {
+    const r = await sql<{ state: number }>`select state from deliveries where id = ${id} for update`.execute(trx);
+    return r.rows[0]?.state;
+  }
+  return (await trx.selectFrom('deliveries').select('state').where('id', '=', id).executeTakeFirst())?.state;
+}
+
+/** Pending logs of a delivery become "Delivery cancelled" (stop, or validity ended). */
+async function cancelPending(trx: Q, id: number): Promise<void> {
+  const now = Date.now();
+  await trx.updateTable('delivery_logs').set({ status: LogStatus.Cancelled, updated_at: now, event_at: now }).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).execute();
+  await recountDelivery(trx, id);
+}

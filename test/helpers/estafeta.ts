@@ -1,0 +1,68 @@
+/**
+ * Starts a whole Estafeta in-process for a test, on a fresh database (SQLite, or a fresh
+ * PostgreSQL schema when DATABASE_URL says so), with a test DNS server and a short retry
+ * policy, and gives a small HTTP client for its API.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configSchema, type ConfigInput } from '../../src/config/index.ts';
+import { startEstafeta, type App } from '../../src/app/start.ts';
+import { createTestDatabaseUrl } from '../../src/db/testing.ts';
+import { silentLogger } from '../../src/lib/logger.ts';
+
+export interface TestEstafeta {
+  app: App;
+  api<T = any>(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; body: T }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  stop(): Promise<void>;
+}
+
+/** Retry quickly in tests: soft categories retry after a second instead of minutes. */
+export function fastRetryPolicyDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'estafeta-policy-'));
+  const fast = { initial: '1s', factor: 1, max: '1s' };
+  const categories: Record<string, unknown> = {};
+  for (const c of ['greylisted', 'transient', 'rate-limited', 'connection', 'mailbox-full', 'bad-domain', 'inactive-mailbox', 'undetermined', 'spam-block', 'policy', 'tls']) categories[c] = { retry: fast };
+  writeFileSync(join(dir, 'bounce-categories.yaml'), JSON.stringify({ categories }));
+  return dir;
+}
+
+export async function startTestEstafeta(overrides: ConfigInput = {}): Promise<TestEstafeta> {
+  const database = await createTestDatabaseUrl();
+  const config = configSchema.parse({
+    ...overrides,
+    database: { url: database.url },
+    http: { host: '127.0.0.1', port: 0, ...overrides.http },
+    log: { level: 'silent' },
+    policy: { dir: fastRetryPolicyDir(), ...overrides.policy },
+    mta: { heloName: 'estafeta.test', connectTimeout: '3s', commandTimeout: '10s', ...overrides.mta },
+  });
+  const app = await startEstafeta(config, { logger: silentLogger });
+  return {
+    app,
+    async api(method, path, body, contentType = 'application/json') {
+      const res = await fetch(`${app.url}/api/v1${path}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': contentType },
+        body: body === undefined ? undefined : contentType === 'application/json' ? JSON.stringify(body) : String(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    },
+    async stop() {
+      await app.stop();
+      await database.cleanup();
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < until) {
+    last = await fn();
+    if (last) return last as T;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

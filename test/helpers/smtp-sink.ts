@@ -1,0 +1,98 @@
+/**
+ * A receiving MX for tests: a real smtp-server on a loopback address that accepts, refuses
+ * or defers each recipient as the test decides, and keeps what it accepted.
+ */
+import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  remoteAddress: string;
+  tls: boolean;
+}
+
+/** Return null to accept, or a reply such as { code: 550, text: '5.1.1 user unknown' }. */
+export type RcptPolicy = (rcpt: string, session: SMTPServerSession) => { code: number; text: string } | null;
+
+export interface Sink {
+  host: string;
+  port: number;
+  received: ReceivedMail[];
+  connections: { now: number; max: number; total: number };
+  stop(): Promise<void>;
+}
+
+export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean } = {}): Promise<Sink> {
+  const received: ReceivedMail[] = [];
+  const connections = { now: 0, max: 0, total: 0 };
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    hideSTARTTLS: options.hideStartTls ?? false,
+    logger: false,
+    size: 10 * 1024 * 1024,
+    onConnect(_session, cb) {
+      connections.now++;
+      connections.total++;
+      connections.max = Math.max(connections.max, connections.now);
+      cb();
+    },
+    onClose() {
+      connections.now--;
+    },
+    onRcptTo(address: SMTPServerAddress, session, cb) {
+      const verdict = rcptPolicy(address.address, session);
+      if (!verdict) return cb();
+      const err = new Error(verdict.text) as Error & { responseCode: number };
+      err.responseCode = verdict.code;
+      cb(err);
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks),
+          remoteAddress: session.remoteAddress,
+          tls: Boolean(session.secure),
+        });
+        cb(null);
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  server.on('error', () => {});
+  return {
+    host,
+    port,
+    received,
+    connections,
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port free on every loopback address the test uses (tries a few at random). */
+export async function freePort(hosts: string[]): Promise<number> {
+  const net = await import('node:net');
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const ok = await Promise.all(
+      hosts.map(
+        (h) =>
+          new Promise<boolean>((resolve) => {
+            const s = net.createServer();
+            s.once('error', () => resolve(false));
+            s.listen(port, h, () => s.close(() => resolve(true)));
+          }),
+      ),
+    );
+    if (ok.every(Boolean)) return port;
+  }
+  throw new Error('no free port found');
+}
