@@ -41,6 +41,8 @@ interface Job {
   kind: AsyncKind;
   copy: AcceptedCopy & { mxIp: string };
   build: () => Promise<Buffer>;
+  /** Built once, on the first attempt, so a retry sends the same mail. */
+  raw?: Buffer;
   due: number;
   attempts: number;
 }
@@ -141,7 +143,7 @@ export class AsyncFeedback {
     const mails: { job: Job; mail: AsyncMail }[] = [];
     for (const job of batch) {
       const c = job.copy;
-      const raw = await job.build();
+      const raw = (job.raw ??= await job.build());
       mails.push({ job, mail: { kind: job.kind, to: c.returnPath, recipient: c.recipient, originalMessageId: c.messageId, provider: c.provider, mxHost: c.mxHost, raw, createdAt: new Date(), sentAt: null, error: null } });
     }
     const inbound = this.options.inbound;
@@ -166,6 +168,8 @@ export class AsyncFeedback {
           this.keep(mail);
         } catch (err) {
           this.retryOrFail(job, mail, err as Error & { responseCode?: number });
+          // A refused transaction must be reset before the next one on this session.
+          await new Promise<void>((resolve) => conn.reset(() => resolve()));
         }
       }
       conn.quit();
@@ -190,7 +194,7 @@ export class AsyncFeedback {
 
   private keep(mail: AsyncMail): void {
     this.kept.push(mail);
-    const cap = this.options.maxOutbox ?? 100_000;
+    const cap = this.options.maxOutbox ?? 20_000;
     if (this.kept.length > cap) this.kept.splice(0, this.kept.length - cap);
   }
 

@@ -21,7 +21,7 @@ import { buildDsn } from './dsn.ts';
 import { happens, recipientFate, type Fate } from './fate.ts';
 import type { ConnectionLimiter, Greylist, RateLimiter } from './limits.ts';
 import type { MxHost, ProviderReplies } from './profiles.ts';
-import type { AcceptedCopy } from './report-parts.ts';
+import { domainOf, type AcceptedCopy } from './report-parts.ts';
 
 /** A message the simulator accepted, kept only with `keepMessages`. */
 export interface ReceivedMessage {
@@ -73,7 +73,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
     if (!st) sessions.set(s, (st = { ip: s.remoteAddress.replace(/^::ffff:/, ''), counted: false, mailFrom: '', accepted: [] }));
     return st;
   };
-  const vars = (st: SessionState, rcpt = '') => ({ ip: st.ip, rcpt, domain: rcpt.slice(rcpt.lastIndexOf('@') + 1), mx: host.name, id: queueId() });
+  const vars = (st: SessionState, rcpt = '') => ({ ip: st.ip, rcpt, domain: domainOf(rcpt), mx: host.name, id: queueId() });
   const refuse = (st: SessionState, rcpt: string, reason: RefusalReason, key: Exclude<keyof ProviderReplies, 'accepted'>): ReplyError => {
     const err = replyError(replies[key], vars(st, rcpt));
     ctx.counters.refused(provider.name, rcpt, reason, err.responseCode < 500);
@@ -116,7 +116,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
     onRcptTo(address, session, cb) {
       const st = state(session);
       const rcpt = address.address.toLowerCase();
-      if (!domains.has(rcpt.slice(rcpt.lastIndexOf('@') + 1))) return cb(refuse(st, rcpt, 'relayDenied', 'relayDenied'));
+      if (!domains.has(domainOf(rcpt))) return cb(refuse(st, rcpt, 'relayDenied', 'relayDenied'));
       const fate = recipientFate(rcpt, provider);
       wait(provider.delaysMs.rcpt + (fate.slow ? provider.slowMs : 0)).then(() => {
         const attempt = ctx.counters.attempts(rcpt);

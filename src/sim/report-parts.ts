@@ -76,11 +76,10 @@ export function addRawPart(parent: MimeNode, partHeaders: string[], body: string
 
 /** The root of a multipart/report; `type` is delivery-status or feedback-report. */
 export function reportRoot(type: 'delivery-status' | 'feedback-report', host: string): MimeNode {
-  const root = new MimeNode(`multipart/report; report-type=${type}`, { hostname: host, newline: '\r\n' });
-  return root;
+  return new MimeNode(`multipart/report; report-type=${type}`, { hostname: host, newline: '\r\n' });
 }
 
-/** The local part and domain of an address. */
+/** The domain of an address. */
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1);
 }
