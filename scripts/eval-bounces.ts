@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { classifyBounce, loadBouncePolicy } from '../src/classify/index.ts';
-import { parseBounceMail, type BounceRecipient, type ParsedBounce } from '../src/mail/bounce-mail.ts';
+import { bounceRecipient, parseBounceMail, type BounceRecipient, type ParsedBounce } from '../src/mail/bounce-mail.ts';
 import type { Qualification } from '../src/mail/failure.ts';
 
 interface Label {
@@ -88,16 +88,7 @@ function pick(parsed: ParsedBounce, wanted: string | null): BounceRecipient | nu
   return parsed.recipients[0] ?? null;
 }
 
-const NO_RECIPIENT: BounceRecipient = {
-  recipient: null,
-  originalRecipient: null,
-  action: null,
-  status: null,
-  diagnostic: null,
-  reply: null,
-  remoteMta: null,
-  command: null,
-};
+const NO_RECIPIENT: BounceRecipient = bounceRecipient({ recipient: null });
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));

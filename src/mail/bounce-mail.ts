@@ -87,7 +87,8 @@ function unparsable(error: string): ParsedBounce {
   };
 }
 
-function recipient(fields: Partial<BounceRecipient> & { recipient: string | null }): BounceRecipient {
+/** A BounceRecipient with every field not given set to null. */
+export function bounceRecipient(fields: Partial<BounceRecipient> & { recipient: string | null }): BounceRecipient {
   return {
     originalRecipient: null,
     action: null,
@@ -139,7 +140,7 @@ function fromDsn(r: DsnRecipientFields, fromText: TextRecipient | undefined): Bo
   let status = r.status;
   // A bare "5.0.0" says less than the code inside the diagnostic.
   if (isGenericStatus(status) && diagnostic) status = reply?.enhanced ?? findStatusCode(diagnostic) ?? status;
-  return recipient({
+  return bounceRecipient({
     recipient: r.finalRecipient ?? r.originalRecipient,
     originalRecipient: r.originalRecipient && r.originalRecipient !== r.finalRecipient ? r.originalRecipient : null,
     action: r.action ?? (status?.startsWith('2') ? 'delivered' : status?.startsWith('4') ? 'delayed' : status ? 'failed' : null),
@@ -152,7 +153,7 @@ function fromDsn(r: DsnRecipientFields, fromText: TextRecipient | undefined): Bo
 }
 
 function fromText(t: TextRecipient): BounceRecipient {
-  return recipient({ ...t });
+  return bounceRecipient({ ...t });
 }
 
 function interpret(parts: MimeParts): ParsedBounce {
@@ -176,7 +177,7 @@ function interpret(parts: MimeParts): ParsedBounce {
     const out = base(parts, 'arf', original);
     out.feedbackType = report?.feedbackType ?? 'abuse';
     const list = report && report.originalRecipients.length > 0 ? report.originalRecipients : [firstToAddress(original)];
-    out.recipients = list.map((r) => recipient({ recipient: r, diagnostic: `feedback-type: ${out.feedbackType}` }));
+    out.recipients = list.map((r) => bounceRecipient({ recipient: r, diagnostic: `feedback-type: ${out.feedbackType}` }));
     return out;
   }
 
@@ -205,7 +206,7 @@ function interpret(parts: MimeParts): ParsedBounce {
     if (out.recipients.length === 0) out.recipients = fromBody.map(fromText);
     if (out.recipients.length === 0) {
       const to = firstToAddress(original);
-      if (to) out.recipients = [recipient({ recipient: to, action: 'failed', diagnostic: collapse(split.notice) })];
+      if (to) out.recipients = [bounceRecipient({ recipient: to, action: 'failed', diagnostic: collapse(split.notice) })];
     }
     return out;
   }
@@ -217,7 +218,7 @@ function interpret(parts: MimeParts): ParsedBounce {
     out.reportingMta = ses.reportingMta;
     out.originalMessageId ??= ses.messageId;
     out.recipients = ses.recipients.map((r) =>
-      recipient({ ...r, reply: r.diagnostic ? findReplyInText(r.diagnostic) : null }),
+      bounceRecipient({ ...r, reply: r.diagnostic ? findReplyInText(r.diagnostic) : null }),
     );
     return out;
   }
@@ -225,7 +226,7 @@ function interpret(parts: MimeParts): ParsedBounce {
   if (isUnsubscribeRequest(parts.headers, parts.subject)) {
     const out = base(parts, 'arf', original);
     out.feedbackType = 'unsubscribe';
-    out.recipients = [recipient({ recipient: fromAddress, diagnostic: 'list-unsubscribe request' })];
+    out.recipients = [bounceRecipient({ recipient: fromAddress, diagnostic: 'list-unsubscribe request' })];
     return out;
   }
 
@@ -236,7 +237,7 @@ function interpret(parts: MimeParts): ParsedBounce {
   const autoReply = strong ? null : autoReplySignal(parts.headers, parts.subject);
   if (autoReply) {
     const out = base(parts, 'auto-reply', original);
-    out.recipients = [recipient({ recipient: fromAddress, diagnostic: `auto-reply (${autoReply}): ${parts.subject}`.trim() })];
+    out.recipients = [bounceRecipient({ recipient: fromAddress, diagnostic: `auto-reply (${autoReply}): ${parts.subject}`.trim() })];
     return out;
   }
 
@@ -253,7 +254,7 @@ function interpret(parts: MimeParts): ParsedBounce {
       const reply = findReplyInText(split.notice);
       if (to) {
         out.recipients = [
-          recipient({ recipient: to, action: 'failed', diagnostic, reply, status: reply?.enhanced ?? findStatusCode(split.notice) }),
+          bounceRecipient({ recipient: to, action: 'failed', diagnostic, reply, status: reply?.enhanced ?? findStatusCode(split.notice) }),
         ];
       }
     }

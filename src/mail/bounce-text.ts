@@ -190,10 +190,8 @@ export function parseBounceText(notice: string, context: TextContext): TextRecip
       ...new Set([c.line, ...all.filter((o) => o.strength === 3 && addressKey(o.address) === addressKey(c.address)).map((o) => o.line)]),
     ].sort((a, b) => a - b);
     const block = [...new Set(own.map(blockAt))].join('\n');
-    const next = anchors.find((l) => l > c.line) ?? lines.length;
-    const previous = [...anchors].reverse().find((l) => l < c.line) ?? -1;
-    const wide = unique.length === 1 ? text : lines.slice(previous + 1, next).join('\n');
-    return describe(c.address, block, wide, action);
+    // With several recipients the text around one of them belongs to the others.
+    return describe(c.address, block, unique.length === 1 ? text : block, action);
   });
 }
 

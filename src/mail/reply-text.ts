@@ -38,7 +38,7 @@ export function isGenericStatus(status: string | null): boolean {
 // A reply code at the start of the text or after a separator, followed on the same line
 // by text, an enhanced status or a hyphen (multi-line reply); never inside a longer number
 // such as an IP address.
-const REPLY_CODE = /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:\s+\S)(?![-.]\d{1,3}\.\d)/m;
+const REPLY_CODE = /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:\s+\S)(?!\.\d)/m;
 
 /**
  * Finds the first SMTP reply in a text and returns it with the text that follows (the

@@ -1,0 +1,144 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { parseBounceMail, type ParsedBounce } from './bounce-mail.ts';
+
+const fixture = (name: string) => readFileSync(new URL(`./testdata/${name}`, import.meta.url));
+const parse = (name: string) => parseBounceMail(fixture(name));
+const byAddress = (p: ParsedBounce, address: string) => p.recipients.find((r) => r.recipient === address);
+
+test('Postfix DSN: every failed recipient with its status, reply and the returned headers', async () => {
+  const p = await parse('postfix-dsn.eml');
+  assert.equal(p.kind, 'dsn');
+  assert.equal(p.reportingMta, 'mx1.sender.example');
+  assert.equal(p.envelopeId, 'd42-r7');
+  assert.equal(p.originalMessageId, '<d42.r7.1715673729@sender.example>');
+  assert.equal(p.originalHeaders['x-estafeta-log'], 'd42.r7.9f3a');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['ana.lopez@example.com', 'pedro@full.example.net']);
+  const ana = byAddress(p, 'ana.lopez@example.com')!;
+  assert.equal(ana.action, 'failed');
+  assert.equal(ana.status, '5.1.1');
+  assert.equal(ana.reply?.code, 550);
+  assert.match(ana.diagnostic ?? '', /User unknown in virtual mailbox table/);
+  assert.equal(ana.remoteMta, 'mx.example.com');
+  assert.equal(ana.command, 'RCPT');
+  const pedro = byAddress(p, 'pedro@full.example.net')!;
+  assert.equal(pedro.status, '5.2.2');
+  assert.equal(pedro.reply?.code, 552);
+});
+
+test('Exim text bounce: X-Failed-Recipients and one explanation per address', async () => {
+  const p = await parse('exim-failed.eml');
+  assert.equal(p.kind, 'bounce');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['carla@example.org', 'dmitri@bad-domain.example']);
+  const carla = byAddress(p, 'carla@example.org')!;
+  assert.equal(carla.reply?.code, 550);
+  assert.equal(carla.status, '5.7.1');
+  assert.match(carla.reply?.text ?? '', /spamhaus/);
+  assert.equal(carla.command, 'RCPT');
+  const dmitri = byAddress(p, 'dmitri@bad-domain.example')!;
+  assert.match(dmitri.diagnostic ?? '', /Unrouteable address/);
+  assert.doesNotMatch(dmitri.diagnostic ?? '', /spamhaus/, 'one recipient must not inherit the other one\'s reason');
+  assert.equal(p.originalHeaders['x-estafeta-log'], 'd42.r8.77aa');
+});
+
+test('Exchange text NDR: the recipient line, not the quoted To of the original', async () => {
+  const p = await parse('exchange-ndr.eml');
+  assert.equal(p.kind, 'bounce');
+  assert.equal(p.recipients.length, 1);
+  assert.equal(p.recipients[0].recipient, 'jonas.berg@corp.example.net');
+  assert.match(p.recipients[0].diagnostic ?? '', /recipient name is not recognized/);
+});
+
+test('Gmail text bounce: quoted-printable body, reply found after the address', async () => {
+  const p = await parse('gmail-text.eml');
+  assert.equal(p.kind, 'bounce');
+  assert.equal(p.recipients[0].recipient, 'lena.fischer@example.de');
+  assert.equal(p.recipients[0].reply?.code, 550);
+  assert.equal(p.recipients[0].status, '5.2.1');
+  assert.match(p.recipients[0].diagnostic ?? '', /account has been disabled/);
+  assert.equal(p.originalMessageId, '<d44.r1.1715850600@sender.example>');
+});
+
+test('qmail: two recipients, the status in "(#5.1.1)" and a 452 reply', async () => {
+  const p = await parse('qmail-text.eml');
+  assert.equal(p.kind, 'bounce');
+  const tomas = byAddress(p, 'tomas@hosting.example')!;
+  assert.equal(tomas.status, '5.1.1');
+  const olga = byAddress(p, 'olga@hosting.example')!;
+  assert.equal(olga.reply?.code, 452);
+  assert.equal(olga.status, '4.2.2');
+  assert.equal(p.originalMessageId, '<d45.r3.1715860800@sender.example>');
+});
+
+test('Sendmail DSN: the SMTP stage is read from the transcript', async () => {
+  const p = await parse('sendmail-data.eml');
+  assert.equal(p.kind, 'dsn');
+  assert.equal(p.recipients[0].recipient, 'yuki@mobile.example.jp');
+  assert.equal(p.recipients[0].command, 'DATA');
+  assert.equal(p.recipients[0].reply?.code, 550);
+});
+
+test('ARF report: feedback type, Original-Rcpt-To, the original message', async () => {
+  const p = await parse('arf-abuse.eml');
+  assert.equal(p.kind, 'arf');
+  assert.equal(p.feedbackType, 'abuse');
+  assert.equal(p.recipients[0].recipient, 'Maria.Rossi@mailbox.example');
+  assert.equal(p.originalHeaders['x-estafeta-log'], 'd47.r9.c0c0');
+  assert.equal(p.originalMessageId, '<d47.r9.1716025900@sender.example>');
+});
+
+test('ARF report without Original-Rcpt-To falls back to the original To', async () => {
+  const p = await parse('arf-redacted.eml');
+  assert.equal(p.kind, 'arf');
+  assert.equal(p.feedbackType, 'fraud');
+  assert.equal(p.recipients[0].recipient, 'niko@isp.example');
+});
+
+test('auto-replies: RFC 3834 header, and a French subject alone', async () => {
+  const a = await parse('auto-reply.eml');
+  assert.equal(a.kind, 'auto-reply');
+  assert.equal(a.recipients[0].recipient, 'sofia@example.pt');
+  const b = await parse('auto-reply-subject.eml');
+  assert.equal(b.kind, 'auto-reply');
+  assert.equal(b.recipients[0].recipient, 'julien.moreau@example.fr');
+});
+
+test('a bounce from Postfix carries Auto-Submitted too and is still a bounce, not an auto-reply', async () => {
+  const p = await parse('postfix-dsn.eml');
+  assert.notEqual(p.kind, 'auto-reply');
+});
+
+test('broken MIME (boundary never used): the report is still read from the raw body', async () => {
+  const p = await parse('broken-mime.eml');
+  assert.notEqual(p.kind, 'unparsable');
+  assert.equal(p.recipients[0].recipient, 'hugo@example.net');
+  assert.equal(p.recipients[0].status, '5.1.1');
+});
+
+test('ordinary mail is not a bounce', async () => {
+  const p = await parse('not-bounce.eml');
+  assert.equal(p.kind, 'not-bounce');
+  assert.deepEqual(p.recipients, []);
+});
+
+test('old Mac line ends (CR only) parse like LF', async () => {
+  const cr = Buffer.from(fixture('qmail-text.eml').toString('latin1').replace(/\n/g, '\r'), 'latin1');
+  const p = await parseBounceMail(cr);
+  assert.equal(p.kind, 'bounce');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['tomas@hosting.example', 'olga@hosting.example']);
+});
+
+test('garbage never throws: unparsable with an error', async () => {
+  for (const input of ['', '\u0000\u0001\u0002 binary junk', 'just a sentence without headers', Buffer.alloc(0)]) {
+    const p = await parseBounceMail(input);
+    assert.equal(p.kind, 'unparsable');
+    assert.ok(p.error && p.error.length > 0);
+    assert.deepEqual(p.recipients, []);
+  }
+});
+
+test('a string input works like a Buffer', async () => {
+  const p = await parseBounceMail(fixture('exim-failed.eml').toString('utf8'));
+  assert.equal(p.recipients.length, 2);
+});
