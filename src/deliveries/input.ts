@@ -29,8 +29,11 @@ export const deliveryCreateSchema = z
     unsubscribeUrl: z.string().optional(),
     /** Target recipients given inline: objects with an `email` field and personalization fields. */
     recipients: z.array(recipientSchema).optional(),
+    /** Target recipients as CSV text: an `email` column plus personalization columns. */
+    recipientsCsv: z.string().optional(),
   })
-  .refine((d) => Boolean(d.html?.trim() || d.text?.trim()), { message: 'give HTML content, text content, or both', path: ['html'] });
+  .refine((d) => Boolean(d.html?.trim() || d.text?.trim()), { message: 'give HTML content, text content, or both', path: ['html'] })
+  .refine((d) => !(d.recipients && d.recipientsCsv), { message: 'give recipients or recipientsCsv, not both', path: ['recipientsCsv'] });
 
 export const deliveryUpdateSchema = z.object({
   label: z.string().trim().max(200).optional(),

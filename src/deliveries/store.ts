@@ -12,7 +12,7 @@ import { audit } from './audit.ts';
 import { deliveryCreateSchema, deliveryUpdateSchema, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
 import { assertAction, DeliveryState, stateLabel, stateName } from './states.ts';
 import { compileTemplate } from './template.ts';
-import { countTarget, jsonTarget, storeTarget, type TargetRow } from './targets.ts';
+import { countTarget, jsonTarget, parseCsvTarget, storeTarget, type TargetRow } from './targets.ts';
 
 export type DeliveryRow = Selectable<DeliveriesTable>;
 
@@ -104,7 +104,7 @@ export async function createDelivery(db: Db, input: DeliveryCreateInput, default
   const d = parsed.data;
   checkContent(d);
   const validity = validityMs(d.validity, defaults);
-  const target: TargetRow[] | null = d.recipients ? jsonTarget(d.recipients) : null;
+  const target: TargetRow[] | null = d.recipients ? jsonTarget(d.recipients) : d.recipientsCsv !== undefined ? await parseCsvTarget(d.recipientsCsv) : null;
   const now = Date.now();
   const row = await db.tx(async (trx) => {
     const created = await trx

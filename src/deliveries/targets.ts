@@ -53,7 +53,7 @@ export async function parseCsvTarget(input: string | Buffer | NodeJS.ReadableStr
     }
   } catch (err) {
     if ((err as { code?: string }).code === 'INVALID_INPUT') throw err;
-    throw invalidInput(`the CSV cannot be read at line ${line + 1}: ${(err as Error).message}`);
+    throw invalidInput(`the CSV cannot be read, nothing was imported: ${(err as Error).message}`);
   }
   if (!header) throw invalidInput('the CSV is empty: expected a header line with an "email" column');
   if (errors.length) {

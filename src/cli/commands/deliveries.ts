@@ -19,18 +19,18 @@ const readText = (file: string) => {
   }
 };
 
+function parseJsonFile(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 async function uploadRecipients(api: ApiClient, id: number, file: string, append: boolean): Promise<Json> {
   const text = readText(file);
   const mode = append ? 'append' : 'replace';
-  if (file.endsWith('.json')) {
-    let list: unknown;
-    try {
-      list = JSON.parse(text);
-    } catch (err) {
-      throw new CliError(`${file} is not valid JSON: ${(err as Error).message}`);
-    }
-    return api.put(`/deliveries/${id}/recipients?mode=${mode}`, list);
-  }
+  if (file.endsWith('.json')) return api.put(`/deliveries/${id}/recipients?mode=${mode}`, parseJsonFile(file, text));
   return api.put(`/deliveries/${id}/recipients?mode=${mode}`, text, 'text/csv');
 }
 
@@ -89,8 +89,13 @@ export function deliveriesCommand(client: Client): Command {
       if (o.text) body.text = readText(o.text);
       if (o.validity) body.validity = o.validity;
       if (!body.from?.address) throw new CliError('give the sender address with --from (or a --file with "from")');
+      // Recipients travel with the delivery so that a broken file creates nothing.
+      if (o.recipients) {
+        const text = readText(o.recipients);
+        if (o.recipients.endsWith('.json')) body.recipients = parseJsonFile(o.recipients, text);
+        else body.recipientsCsv = text;
+      }
       const created = await api.post<Json>('/deliveries', body);
-      if (o.recipients) await uploadRecipients(api, created.id, o.recipients, false);
       const view = await api.get<Json>(`/deliveries/${created.id}`);
       if (o.json) printJson(view);
       else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${view.recipients} recipients\n`);
