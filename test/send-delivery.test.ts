@@ -160,6 +160,14 @@ test('a delivery of 1,000 recipients is analyzed, sent and fully accounted for',
     assert.equal(k.takenIntoAccount, 0);
     assert.equal(k.successPercent, 90);
     assert.deepEqual(k.failuresByReason, { 'User unknown': 50, 'Invalid domain': 50 });
+    const tp = (await estafeta.api('GET', `/deliveries/${id}/throughput`)).body.points;
+    assert.equal(tp.reduce((a: number, p: { sent: number }) => a + p.sent, 0), 900);
+    assert.equal(tp.reduce((a: number, p: { failed: number }) => a + p.failed, 0), 100);
+    const failures = (await estafeta.api('GET', `/deliveries/${id}/failures`)).body;
+    assert.equal(failures.total, 100);
+    assert.deepEqual(failures.byReason.map((r: { failureType: string; failureReason: string; count: number }) => [r.failureType, r.failureReason, r.count]).sort(), [['Hard', 'User unknown', 50], ['Soft', 'Invalid domain', 50]]);
+    const reject = failures.byDomain.find((d: { domain: string }) => d.domain === 'reject.test');
+    assert.deepEqual(reject, { domain: 'reject.test', failed: 50, processed: 150, percentOfProcessed: 33.33 });
 
     // Every delivery log, one by one.
     const logs: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -70,8 +70,13 @@ export async function recountDelivery(q: Q, deliveryId: number): Promise<void> {
     { name: 'soft', value: Number(extra?.soft ?? 0) },
     { name: 'complaints', value: Number(extra?.complaints ?? 0) },
   ];
-  const kept = await q.selectFrom('delivery_counters').select(['name', 'value']).where('delivery_id', '=', deliveryId).where('name', '=', 'quarantined').execute();
-  await q.deleteFrom('delivery_counters').where('delivery_id', '=', deliveryId).execute();
-  const all = [...rows, ...kept.map((k) => ({ name: k.name, value: Number(k.value) }))].filter((r) => r.value !== 0);
+  // Only the counters derived from the logs are rebuilt; event-driven ones (new quarantines,
+  // unsubscribes, the per-minute throughput) cannot be recomputed from the logs and are kept.
+  await q
+    .deleteFrom('delivery_counters')
+    .where('delivery_id', '=', deliveryId)
+    .where((eb) => eb.or([eb('name', 'like', 'status:%'), eb('name', 'like', 'reason:%'), eb('name', 'in', ['soft', 'complaints'])]))
+    .execute();
+  const all = rows.filter((r) => r.value !== 0);
   if (all.length) await q.insertInto('delivery_counters').values(all.map((r) => ({ delivery_id: deliveryId, ...r }))).execute();
 }

@@ -11,6 +11,7 @@ import { fetchUnapplied, markApplied, type StoredEvent } from '../events/index.t
 import { addDelta, applyDeltas, LogStatus, type CounterDeltas } from '../deliveries/index.ts';
 import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type QuarantinePolicy } from '../quarantine/index.ts';
 import { applyEvent, type LogState } from './apply.ts';
+import { MINUTE_PREFIX } from '../reports/throughput.ts';
 
 export interface FeedbackOptions {
   db: Db;
@@ -145,4 +146,8 @@ function countChange(deltas: CounterDeltas, before: LogState, after: LogState): 
   }
   const soft = (l: LogState) => l.status === LogStatus.Taken && l.failureType > 0;
   if (soft(before) !== soft(after)) addDelta(deltas, d, 'soft', soft(after) ? 1 : -1);
+  // Per-minute outcome counts for the throughput chart (reports/throughput.ts).
+  if (before.status !== after.status && (after.status === LogStatus.Sent || after.status === LogStatus.Failed)) {
+    addDelta(deltas, d, `${MINUTE_PREFIX}${Math.floor(after.eventAt / 60_000)}:${after.status === LogStatus.Sent ? 'sent' : 'failed'}`, 1);
+  }
 }

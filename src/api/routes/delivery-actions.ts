@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
-import { getKpis } from '../../reports/index.ts';
+import { getFailureBreakdown, getKpis, getThroughput } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
 import { analysisSchema, auditSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
 import { actor } from './deliveries.ts';
@@ -48,6 +48,37 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
   r.get('/deliveries/:id/kpis', {
     schema: { tags, summary: "The delivery's KPIs (live)", params: idParams, response: { 200: kpisSchema, 404: errorSchema } },
   }, async (req) => getKpis(ctx.db.kysely, req.params.id));
+
+  r.get('/deliveries/:id/throughput', {
+    schema: {
+      tags,
+      summary: 'Messages per minute that became Sent or Failed, over the delivery\'s life',
+      params: idParams,
+      response: { 200: z.object({ points: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })) }), 404: errorSchema },
+    },
+  }, async (req) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    return { points: await getThroughput(ctx.db.kysely, req.params.id) };
+  });
+
+  r.get('/deliveries/:id/failures', {
+    schema: {
+      tags,
+      summary: 'Non-deliverables and bounces: failures by type and reason, and by recipient domain',
+      params: idParams,
+      response: {
+        200: z.object({
+          total: z.number(),
+          byReason: z.array(z.object({ failureType: z.string(), failureReason: z.string(), count: z.number(), percentOfFailures: z.number() })),
+          byDomain: z.array(z.object({ domain: z.string(), failed: z.number(), processed: z.number(), percentOfProcessed: z.number() })),
+        }),
+        404: errorSchema,
+      },
+    },
+  }, async (req) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    return getFailureBreakdown(ctx.db.kysely, req.params.id);
+  });
 
   r.get('/deliveries/:id/audit', {
     schema: { tags, summary: 'Who did what and when', params: idParams, response: { 200: z.object({ entries: z.array(auditSchema) }), 404: errorSchema } },
