@@ -5,10 +5,14 @@
 import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import type { Db } from './connect.ts';
 import { migration0001 } from './migrations/0001-init.ts';
+import { migration0003 } from './migrations/0003-inbound.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
-const MIGRATIONS: [string, DialectMigration][] = [['0001-init', migration0001]];
+const MIGRATIONS: [string, DialectMigration][] = [
+  ['0001-init', migration0001],
+  ['0003-inbound', migration0003],
+];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const provider: MigrationProvider = {
@@ -18,7 +22,9 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
       return out;
     },
   };
-  const migrator = new Migrator({ db: db.kysely, provider });
+  // Unordered: migrations land from parallel work, and a development database may have a
+  // later number applied before an earlier one exists.
+  const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations: true });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;

@@ -128,7 +128,57 @@ export interface QuarantineTable {
   updated_at: number;
 }
 
+export interface InboundMailsTable {
+  id: Generated<number>;
+  received_at: number;
+  mail_from: string;
+  rcpt_to: string;
+  remote_ip: string | null;
+  size: number;
+  raw: Buffer;
+  /** received, processed, to-qualify, ignored, unparsable, unmatched */
+  status: string;
+  kind: string | null;
+  log_id: number | null;
+  detail: string | null; // JSON
+  processed_at: number | null;
+}
+
+export interface BounceQualificationsTable {
+  text_key: string;
+  first_text: string;
+  occurrences: number;
+  /** sync (SMTP reply during delivery) or async (bounce mail) */
+  source: string;
+  category: string;
+  failure_type: number;
+  failure_reason: number | null;
+  rule_id: string | null;
+  /** to-qualify, keep, ignore */
+  status: string;
+  qualified_by: string | null;
+  first_seen: number;
+  last_seen: number;
+}
+
+export interface QuarantineIncidentsTable {
+  id: Generated<number>;
+  domain: string;
+  started_at: number;
+  until: number;
+  hard_rate: number;
+  baseline_rate: number;
+  held: Generated<number>;
+  /** null while open; confirmed (held entries quarantined) or released */
+  resolution: string | null;
+  resolved_at: number | null;
+  resolved_by: string | null;
+}
+
 export interface Database {
+  inbound_mails: InboundMailsTable;
+  bounce_qualifications: BounceQualificationsTable;
+  quarantine_incidents: QuarantineIncidentsTable;
   settings: SettingsTable;
   deliveries: DeliveriesTable;
   delivery_targets: DeliveryTargetsTable;
