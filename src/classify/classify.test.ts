@@ -113,8 +113,10 @@ test('bounce mails: text bounces go through the same rules', async () => {
   const gmail = await mail('gmail-text.eml');
   assert.equal(classifyBounce(gmail, gmail.recipients[0], policy).failureReason, 'Account disabled');
 
-  const sendmail = await mail('sendmail-data.eml');
-  assert.equal(classifyBounce(sendmail, sendmail.recipients[0], policy).failureReason, 'Refused');
+  const atData = await mail('postfix-data.eml');
+  assert.equal(classifyBounce(atData, atData.recipients[0], policy).failureReason, 'Refused');
+  const pipelined = await mail('sendmail-pipelined.eml');
+  assert.equal(classifyBounce(pipelined, pipelined.recipients[0], policy).failureReason, 'User unknown');
 });
 
 const recipient = (fields: Partial<BounceRecipient>): BounceRecipient =>

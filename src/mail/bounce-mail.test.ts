@@ -71,11 +71,19 @@ test('qmail: two recipients, the status in "(#5.1.1)" and a 452 reply', async ()
   assert.equal(p.originalMessageId, '<d45.r3.1715860800@sender.example>');
 });
 
-test('Sendmail DSN: the SMTP stage is read from the transcript', async () => {
-  const p = await parse('sendmail-data.eml');
+test('Postfix DSN: the SMTP stage is read from the notice ("in reply to end of DATA command")', async () => {
+  const p = await parse('postfix-data.eml');
+  assert.equal(p.kind, 'dsn');
+  assert.equal(p.recipients[0].recipient, 'haruto@mobile.example.jp');
+  assert.equal(p.recipients[0].command, 'DATA');
+  assert.equal(p.recipients[0].reply?.code, 550);
+});
+
+test('Sendmail pipelines RCPT and DATA: a refusal printed after ">>> DATA" is not taken for a DATA refusal', async () => {
+  const p = await parse('sendmail-pipelined.eml');
   assert.equal(p.kind, 'dsn');
   assert.equal(p.recipients[0].recipient, 'yuki@mobile.example.jp');
-  assert.equal(p.recipients[0].command, 'DATA');
+  assert.notEqual(p.recipients[0].command, 'DATA');
   assert.equal(p.recipients[0].reply?.code, 550);
 });
 
@@ -141,4 +149,18 @@ test('garbage never throws: unparsable with an error', async () => {
 test('a string input works like a Buffer', async () => {
   const p = await parseBounceMail(fixture('exim-failed.eml').toString('utf8'));
   assert.equal(p.recipients.length, 2);
+});
+
+test('blank lines before the headers and an unknown charset do not hide the report', async () => {
+  const p = await parse('exchange-dsn-preamble.eml');
+  assert.equal(p.kind, 'dsn');
+  assert.equal(p.recipients[0].recipient, 'kari.nordmann@hq.example.no');
+  assert.equal(p.recipients[0].status, '5.1.1');
+  assert.equal(p.reportingMta, 'HQEXCH01.hq.example.no');
+});
+
+test('an mbox "From " line before the headers is skipped', async () => {
+  const p = await parseBounceMail(Buffer.concat([Buffer.from('From MAILER-DAEMON  Mon May 20 10:00:00 2024\n'), fixture('qmail-text.eml')]));
+  assert.equal(p.kind, 'bounce');
+  assert.equal(p.subject, 'failure notice');
 });

@@ -70,6 +70,9 @@ function rank(text: string, found: FoundAddress, lineStart: number, exclude: Set
   const after = text.slice(found.end, found.end + 3);
   if (/(?:https?:\/\/|[=\/?&])\S*$/.test(before) || /^[\w.-]*[/?=&]/.test(after)) return 0;
   if (NOT_RECIPIENT_BEFORE.test(before)) return 0;
+  // A help address alone on the line after "please contact:" is not a recipient either.
+  const previousLine = text.slice(0, lineStart).replace(/\s+$/, '').split('\n').pop() ?? '';
+  if (/(?:contact|assistance|questions?|help|support|write to|e-?mail us|administrator)\W*$/i.test(previousLine)) return 0;
   if (LINE_START.test(text.slice(lineStart, found.index))) return 3;
   if (RECIPIENT_BEFORE.test(before)) return 2;
   return 1;

@@ -26,9 +26,23 @@ export interface MimeParts {
   rawBody: string;
 }
 
-/** Turns lone CR line ends (old Mac mail) into LF, byte by byte so no charset is touched. */
+/**
+ * Turns lone CR line ends (old Mac mail) into LF, byte by byte so no charset is touched,
+ * and drops what some mail stores put before the headers: blank lines and an mbox
+ * "From " separator line.
+ */
 export function normalizeLineEnds(raw: Buffer | string): Buffer {
-  const buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  let buf = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
+  let start = 0;
+  while (start < buf.length && (buf[start] === 32 || buf[start] === 9 || buf[start] === 10 || buf[start] === 13)) start++;
+  if (buf.subarray(start, start + 5).toString('latin1') === 'From ') {
+    const eol = buf.indexOf(10, start);
+    const eolCr = buf.indexOf(13, start);
+    const end = eol === -1 ? eolCr : eolCr === -1 ? eol : Math.min(eol, eolCr);
+    start = end === -1 ? buf.length : end + 1;
+    if (buf[start] === 10 && buf[start - 1] === 13) start++;
+  }
+  if (start > 0) buf = buf.subarray(start);
   if (!buf.includes(13)) return buf;
   const out = Buffer.allocUnsafe(buf.length);
   for (let i = 0; i < buf.length; i++) {

@@ -110,13 +110,15 @@ function stageOf(word: string): SmtpStage | null {
 }
 
 // How MTAs say which command failed: Postfix "(in reply to RCPT TO command)", Exim "after
-// RCPT TO:", Sendmail ">>> DATA" followed by "<<< 550", DragonFly "did not like our RCPT
+// RCPT TO:", Sendmail ">>> RCPT To:" followed by "<<< 550", DragonFly "did not like our RCPT
 // TO", qmail "does not like recipient" / "sender was rejected" / "failed after I sent the
 // message", and "SMTP command: DATA" style tables.
 const STAGE_PATTERNS: RegExp[] = [
   /in reply to (end of DATA|DATA|RCPT TO|MAIL FROM|HELO|EHLO|STARTTLS|AUTH|BDAT)\b/i,
   /after (end of data|initial connection|RCPT TO|MAIL FROM|HELO|EHLO|STARTTLS|AUTH|DATA)\b/i,
-  />>>\s*(DATA|RCPT TO|MAIL FROM|HELO|EHLO|BDAT)\b[^\n]*\n\s*<<<\s*[45]\d\d/i,
+  // Sendmail pipelines RCPT and DATA: a recipient refusal is printed after ">>> DATA", so
+  // a transcript only tells the stage for the commands before DATA.
+  />>>\s*(RCPT TO|MAIL FROM|HELO|EHLO)\b[^\n]*\n\s*<<<\s*[45]\d\d/i,
   /did not like our (final DATA|DATA|RCPT TO|MAIL FROM|HELO|EHLO)/i,
   /does not like (recipient|sender)|(sender) was rejected|my (name was) rejected|failed after I (sent the message)|(refused to talk to me)/i,
   /SMTP command\s*:?\s*\n?\s*(DATA|RCPT|MAIL|HELO|EHLO)\b/i,
