@@ -13,6 +13,12 @@ import { healthRoutes } from './routes/health.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { deliveryActionRoutes } from './routes/delivery-actions.ts';
 import { logRoutes } from './routes/logs.ts';
+import { authRoutes } from './routes/auth.ts';
+import { userRoutes } from './routes/users.ts';
+import { streamRoutes } from './routes/stream.ts';
+import { installAuth } from './auth-hook.ts';
+import { dashboardFallback, registerDashboard } from './dashboard.ts';
+import { ensureAdmin } from '../auth/index.ts';
 
 export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -39,7 +45,10 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     req.log.error({ err }, 'request failed');
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } });
   });
-  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+  app.setNotFoundHandler((req, reply) => dashboardFallback(req, reply) || reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+
+  // Before any route: every /api/v1 route is authenticated unless it says otherwise.
+  installAuth(app, ctx.db);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -50,7 +59,13 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  await ensureAdmin(ctx.db.kysely, ctx.logger, process.env.ESTAFETA_ADMIN_PASSWORD);
+  await registerDashboard(app);
+
   await app.register(async (v1) => {
+    await v1.register(authRoutes, ctx);
+    await v1.register(userRoutes, ctx);
+    await v1.register(streamRoutes, ctx);
     await v1.register(healthRoutes, ctx);
     await v1.register(deliveryRoutes, ctx);
     await v1.register(deliveryActionRoutes, ctx);

@@ -14,13 +14,29 @@ export interface ApiClient {
   post<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body: unknown): Promise<T>;
   put<T>(path: string, body: unknown, contentType?: string): Promise<T>;
+  delete<T>(path: string): Promise<T>;
 }
 
-export function apiClient(baseUrl: string, apiKey?: string): ApiClient {
+/** Signing in as a user instead of an API key: the password is asked for only when needed. */
+export interface UserLogin {
+  user: string;
+  password: () => Promise<string>;
+}
+
+export function apiClient(baseUrl: string, apiKey?: string, login?: UserLogin): ApiClient {
   const base = baseUrl.replace(/\/$/, '');
+  let cookie: Promise<string> | undefined;
+  const signIn = async (l: UserLogin): Promise<string> => {
+    const res = await fetch(`${base}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: l.user, password: await l.password() }) }).catch((err) => {
+      throw new CliError(`cannot reach the Estafeta API at ${base} (${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message})`);
+    });
+    if (!res.ok) throw new CliError(`cannot sign in as ${l.user}: ${((await res.json().catch(() => null)) as { error?: { message?: string } } | null)?.error?.message ?? res.status}`);
+    return (res.headers.getSetCookie()[0] ?? '').split(';')[0];
+  };
   const call = async <T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> => {
     const headers: Record<string, string> = {};
     if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+    else if (login) headers.cookie = await (cookie ??= signIn(login));
     let payload: string | undefined;
     if (body !== undefined) {
       headers['content-type'] = contentType;
@@ -35,7 +51,8 @@ export function apiClient(baseUrl: string, apiKey?: string): ApiClient {
     const text = await res.text();
     const json = text ? safeJson(text) : null;
     if (!res.ok) {
-      const message = (json as { error?: { message?: string } } | null)?.error?.message ?? `${res.status} ${res.statusText}`;
+      let message = (json as { error?: { message?: string } } | null)?.error?.message ?? `${res.status} ${res.statusText}`;
+      if (res.status === 401 && !apiKey && !login) message += ' (give an API key with --api-key or ESTAFETA_API_KEY, or sign in with --user)';
       throw new CliError(message, res.status === 404 ? 4 : 1);
     }
     return json as T;
@@ -45,6 +62,7 @@ export function apiClient(baseUrl: string, apiKey?: string): ApiClient {
     post: (p, b) => call('POST', p, b ?? {}),
     patch: (p, b) => call('PATCH', p, b),
     put: (p, b, ct) => call('PUT', p, b, ct),
+    delete: (p) => call('DELETE', p),
   };
 }
 

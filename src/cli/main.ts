@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/start.ts';
 import { apiClient, CliError } from './client.ts';
+import { readSecret } from './prompt.ts';
+import { apiKeysCommand, usersCommand } from './commands/users.ts';
 import { deliveriesCommand } from './commands/deliveries.ts';
 import { startCommand } from './commands/start.ts';
 
@@ -13,15 +15,20 @@ const program = new Command('estafeta')
   .version(VERSION)
   .option('--api <url>', 'URL of a running Estafeta (default http://127.0.0.1:8025, or ESTAFETA_API_URL)')
   .option('--api-key <key>', 'API key (or ESTAFETA_API_KEY)')
+  .option('--user <name>', 'sign in as this user instead (password from ESTAFETA_PASSWORD, or asked)')
   .showHelpAfterError('(run with --help for usage)');
 
 const client = () => {
   const o = program.opts();
-  return apiClient(o.api ?? process.env.ESTAFETA_API_URL ?? `http://127.0.0.1:${process.env.ESTAFETA_HTTP_PORT ?? 8025}`, o.apiKey ?? process.env.ESTAFETA_API_KEY);
+  const user = o.user ?? process.env.ESTAFETA_USER;
+  const login = user ? { user, password: async () => process.env.ESTAFETA_PASSWORD ?? readSecret(`password for ${user}: `) } : undefined;
+  return apiClient(o.api ?? process.env.ESTAFETA_API_URL ?? `http://127.0.0.1:${process.env.ESTAFETA_HTTP_PORT ?? 8025}`, user ? undefined : (o.apiKey ?? process.env.ESTAFETA_API_KEY), login);
 };
 
 program.addCommand(startCommand());
 program.addCommand(deliveriesCommand(client));
+program.addCommand(usersCommand(client));
+program.addCommand(apiKeysCommand(client));
 
 try {
   await program.parseAsync(process.argv);

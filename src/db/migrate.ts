@@ -6,12 +6,14 @@ import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'k
 import type { Db } from './connect.ts';
 import { migration0001 } from './migrations/0001-init.ts';
 import { migration0003 } from './migrations/0003-inbound.ts';
+import { migration0004 } from './migrations/0004-auth.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
 const MIGRATIONS: [string, DialectMigration][] = [
   ['0001-init', migration0001],
   ['0003-inbound', migration0003],
+  ['0004-auth', migration0004],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

@@ -175,6 +175,34 @@ export interface QuarantineIncidentsTable {
   resolved_by: string | null;
 }
 
+export interface UsersTable {
+  id: Generated<number>;
+  name: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+  updated_at: number;
+  last_login_at: number | null;
+}
+
+export interface ApiKeysTable {
+  id: Generated<number>;
+  name: string;
+  key_hash: string;
+  prefix: string;
+  role: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface SessionsTable {
+  token_hash: string;
+  user_id: number;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface Database {
   inbound_mails: InboundMailsTable;
   bounce_qualifications: BounceQualificationsTable;
@@ -188,4 +216,7 @@ export interface Database {
   mta_queue: MtaQueueTable;
   events: EventsTable;
   quarantine: QuarantineTable;
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  sessions: SessionsTable;
 }

@@ -32,7 +32,32 @@ const pct = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 10000) / 100
 
 export async function getKpis(q: Q, deliveryId: number): Promise<Kpis> {
   const row = await getDeliveryRow(q, deliveryId);
-  const c = await getCounters(q, deliveryId);
+  return computeKpis(row, await getCounters(q, deliveryId));
+}
+
+/** KPIs of several deliveries in two queries (the deliveries list, its live stream). */
+export async function getKpisMany(q: Q, ids: number[]): Promise<Map<number, Kpis>> {
+  const out = new Map<number, Kpis>();
+  if (!ids.length) return out;
+  const rows = await q.selectFrom('deliveries').select(['id', 'targeted', 'to_deliver', 'excluded']).where('id', 'in', ids).execute();
+  const counters = await q
+    .selectFrom('delivery_counters')
+    .select(['delivery_id', 'name', 'value'])
+    .where('delivery_id', 'in', ids)
+    // Leave out the per-minute throughput counters ("m:<minute>:sent"): they grow with time.
+    .where('name', 'not like', 'm:%')
+    .execute();
+  const byDelivery = new Map<number, Record<string, number>>();
+  for (const c of counters) {
+    const id = Number(c.delivery_id);
+    if (!byDelivery.has(id)) byDelivery.set(id, {});
+    byDelivery.get(id)![c.name] = Number(c.value);
+  }
+  for (const r of rows) out.set(Number(r.id), computeKpis(r, byDelivery.get(Number(r.id)) ?? {}));
+  return out;
+}
+
+export function computeKpis(row: { targeted: number; to_deliver: number; excluded: number }, c: Record<string, number>): Kpis {
   const n = (s: number) => c[`status:${s}`] ?? 0;
   const sent = n(LogStatus.Sent);
   // Personalization failures found at analysis are Failed logs that were never "to deliver".
@@ -43,11 +68,11 @@ export async function getKpis(q: Q, deliveryId: number): Promise<Kpis> {
     const reason = failureReasonFromCode(Number(name.slice(7))) ?? 'Not defined';
     failuresByReason[reason] = (failuresByReason[reason] ?? 0) + value;
   }
-  const toDeliver = row.to_deliver;
+  const toDeliver = Number(row.to_deliver);
   return {
-    targeted: row.targeted,
+    targeted: Number(row.targeted),
     toDeliver,
-    excluded: row.excluded,
+    excluded: Number(row.excluded),
     pending: n(LogStatus.Pending),
     takenIntoAccount: n(LogStatus.Taken),
     processed: sent + failed,

@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createDelivery, countTarget, deliveryCreateSchema, deliveryUpdateSchema, getDelivery, getDeliveryRow, importTarget, jsonTarget, listDeliveries, parseCsvTarget, stateFromName, updateDelivery, type DeliveryView } from '../../deliveries/index.ts';
-import { getKpis } from '../../reports/index.ts';
+import { getKpis, getKpisMany } from '../../reports/index.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
-import { analysisSchema, deliveryDetailSchema, deliverySchema, errorSchema, idParams } from '../schemas.ts';
+import { analysisSchema, deliveryDetailSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
 
 export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -38,7 +38,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       tags,
       summary: 'List deliveries, newest first',
       querystring: z.object({ state: z.string().optional().describe('comma-separated state names, e.g. in-progress,paused'), limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().optional() }),
-      response: { 200: z.object({ deliveries: z.array(deliverySchema) }), 400: errorSchema },
+      response: { 200: z.object({ deliveries: z.array(deliverySchema.extend({ kpis: kpisSchema })) }), 400: errorSchema },
     },
   }, async (req) => {
     const states = req.query.state?.split(',').map((s) => {
@@ -46,7 +46,10 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       if (code === undefined) throw invalidInput(`unknown state "${s}"`);
       return code;
     });
-    return { deliveries: await listDeliveries(ctx.db, { states, limit: req.query.limit, beforeId: req.query.before }) };
+    const deliveries = await listDeliveries(ctx.db, { states, limit: req.query.limit, beforeId: req.query.before });
+    // The list shows progress and success for each row: two queries for the whole page.
+    const kpis = await getKpisMany(ctx.db.kysely, deliveries.map((d) => d.id));
+    return { deliveries: deliveries.map((d) => ({ ...d, kpis: kpis.get(d.id)! })) };
   });
 
   r.get('/deliveries/:id', {
@@ -80,6 +83,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   });
 }
 
-export function actor(req: { headers: Record<string, unknown>; user?: { name: string } }): string {
-  return (req as { user?: { name: string } }).user?.name ?? 'api';
+/** Who the audit trail names: the signed-in user, or "<name> (API key)". */
+export function actor(req: { user?: { name: string } }): string {
+  return req.user?.name ?? 'api';
 }

@@ -1,0 +1,90 @@
+/**
+ * Signing in and out of the dashboard, who am I, and changing one's own password. Sign-in
+ * sets an HttpOnly session cookie; the response never carries a secret. Repeated failures
+ * for one name from one address are slowed down (429) to make guessing expensive.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { checkCredentials, createSession, deleteSession, SESSION_TTL_MS, updateUser, verifyPassword } from '../../auth/index.ts';
+import { EstafetaError } from '../../lib/errors.ts';
+import type { ApiContext } from '../context.ts';
+import { errorSchema } from '../schemas.ts';
+import { SESSION_COOKIE, sessionCookie } from '../auth-hook.ts';
+
+export const principalSchema = z.object({
+  kind: z.enum(['user', 'api-key']),
+  id: z.number(),
+  name: z.string(),
+  role: z.enum(['viewer', 'operator', 'admin']),
+});
+
+const MAX_FAILURES = 10;
+const FAILURE_WINDOW_MS = 10 * 60_000;
+
+export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['authentication'];
+  const failures = new Map<string, { count: number; since: number }>();
+  const secure = (ctx.config.publicUrl ?? '').startsWith('https:');
+
+  r.post('/auth/login', {
+    config: { access: 'public' },
+    schema: {
+      tags,
+      summary: 'Sign in to the dashboard: sets an HttpOnly session cookie',
+      body: z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
+      response: { 200: z.object({ user: principalSchema }), 401: errorSchema, 429: errorSchema },
+    },
+  }, async (req, reply) => {
+    const key = `${req.ip}|${req.body.name.trim().toLowerCase()}`;
+    const now = Date.now();
+    const f = failures.get(key);
+    if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
+      return reply.status(429).send({ error: { code: 'TOO_MANY_ATTEMPTS', message: `too many failed sign-ins for this user; try again in ${Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 60_000)} min` } });
+    }
+    const user = await checkCredentials(ctx.db.kysely, req.body.name, req.body.password);
+    if (!user) {
+      const fresh = !f || now - f.since >= FAILURE_WINDOW_MS;
+      failures.set(key, { count: fresh ? 1 : f.count + 1, since: fresh ? now : f.since });
+      return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong user name or password' } });
+    }
+    failures.delete(key);
+    const session = await createSession(ctx.db.kysely, user.id);
+    reply.header('set-cookie', sessionCookie(session.token, Math.floor(SESSION_TTL_MS / 1000), secure));
+    return { user: { kind: 'user' as const, id: user.id, name: user.name, role: user.role } };
+  });
+
+  r.post('/auth/logout', {
+    config: { access: 'viewer' },
+    schema: { tags, summary: 'Sign out: ends this session', response: { 204: z.null() } },
+  }, async (req, reply) => {
+    if (req.user?.sessionHash) await deleteSession(ctx.db.kysely, req.user.sessionHash);
+    reply.header('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+    return reply.status(204).send(null);
+  });
+
+  r.get('/auth/me', {
+    schema: { tags, summary: 'Who this request is authenticated as', response: { 200: z.object({ user: principalSchema }) } },
+  }, async (req) => ({ user: req.user! }));
+
+  r.post('/auth/password', {
+    config: { access: 'viewer' },
+    schema: {
+      tags,
+      summary: 'Change your own password (signs out your other sessions)',
+      body: z.object({ current: z.string().min(1), password: z.string().min(1).max(1024) }),
+      response: { 204: z.null(), 400: errorSchema, 403: errorSchema },
+    },
+  }, async (req, reply) => {
+    const user = req.user!;
+    if (user.kind !== 'user') throw new EstafetaError('FORBIDDEN', 'an API key has no password; sign in as a user');
+    const row = await ctx.db.kysely.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+    if (!(await verifyPassword(req.body.current, row.password_hash))) throw new EstafetaError('FORBIDDEN', 'the current password is wrong');
+    await updateUser(ctx.db.kysely, user.id, { password: req.body.password });
+    // updateUser ended every session of the user; keep this one signed in with a new one.
+    const session = await createSession(ctx.db.kysely, user.id);
+    reply.header('set-cookie', sessionCookie(session.token, Math.floor(SESSION_TTL_MS / 1000), secure));
+    return reply.status(204).send(null);
+  });
+}

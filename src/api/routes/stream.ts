@@ -1,0 +1,95 @@
+/**
+ * Live updates for the dashboard as server-sent events. A delivery's stream pushes its state
+ * and KPIs whenever they change; the list stream pushes the changed rows of the deliveries
+ * a page shows, and the newest delivery id so a page knows when to fetch new ones. Both poll
+ * the counters every 500 ms: reading them costs the same at a million recipients.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { getCounters, getDeliveryRow, stateLabel, stateName, toView } from '../../deliveries/index.ts';
+import { computeKpis, getKpisMany } from '../../reports/index.ts';
+import { invalidInput } from '../../lib/errors.ts';
+import type { ApiContext } from '../context.ts';
+import { errorSchema, idParams } from '../schemas.ts';
+import { sseRegistry } from '../sse.ts';
+
+const POLL_MS = 500;
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export async function streamRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const openStream = sseRegistry(app);
+  const q = ctx.db.kysely;
+
+  r.get('/deliveries/:id/stream', {
+    schema: {
+      tags: ['live'],
+      summary: 'Server-sent events: "delivery" with {delivery, kpis, analysisProgress} on connect and on every change',
+      params: idParams,
+      response: { 404: errorSchema },
+    },
+  }, async (req, reply) => {
+    const id = req.params.id;
+    await getDeliveryRow(q, id);
+    const stream = openStream(req, reply);
+    let last = '';
+    stream.poll(async () => {
+      const row = await getDeliveryRow(q, id);
+      const { html: _h, text: _t, ...delivery } = toView(row);
+      const payload = { delivery, kpis: computeKpis(row, await getCounters(q, id)), analysisProgress: ctx.analysis.progress(id) };
+      const json = JSON.stringify(payload);
+      if (json !== last) {
+        last = json;
+        stream.send('delivery', payload);
+      }
+    }, POLL_MS);
+  });
+
+  r.get('/stream', {
+    schema: {
+      tags: ['live'],
+      summary: 'Server-sent events for a list page: "deliveries" with {deliveries: changed rows, latestId}',
+      querystring: z.object({ deliveries: z.string().default('').describe('comma-separated ids the page shows (at most 200)') }),
+      response: { 400: errorSchema },
+    },
+  }, async (req, reply) => {
+    const ids = req.query.deliveries.split(',').filter(Boolean).map(Number);
+    if (ids.some((n) => !Number.isSafeInteger(n) || n <= 0) || ids.length > 200) throw invalidInput('deliveries: up to 200 comma-separated delivery ids');
+    const stream = openStream(req, reply);
+    const seen = new Map<number, string>();
+    let latest = -1;
+    stream.poll(async () => {
+      const max = await q.selectFrom('deliveries').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+      const latestId = Number(max?.id ?? 0);
+      const rows = ids.length
+        ? await q.selectFrom('deliveries').select(['id', 'label', 'state', 'updated_at', 'started_at', 'finished_at', 'last_error']).where('id', 'in', ids).execute()
+        : [];
+      const kpis = await getKpisMany(q, ids);
+      const changed = [];
+      for (const row of rows) {
+        const item = {
+          id: Number(row.id),
+          label: row.label,
+          state: stateName(row.state),
+          stateCode: row.state,
+          stateLabel: stateLabel(row.state),
+          updatedAt: iso(row.updated_at),
+          startedAt: iso(row.started_at),
+          finishedAt: iso(row.finished_at),
+          lastError: row.last_error,
+          kpis: kpis.get(Number(row.id)),
+        };
+        const json = JSON.stringify(item);
+        if (seen.get(item.id) !== json) {
+          seen.set(item.id, json);
+          changed.push(item);
+        }
+      }
+      if (changed.length || latestId !== latest) {
+        latest = latestId;
+        stream.send('deliveries', { deliveries: changed, latestId });
+      }
+    }, POLL_MS);
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * Administration of who may use Estafeta: users (admin, operator, viewer) and API keys for
+ * scripts. Admins only. Password hashes never leave the server; an API key is returned
+ * once, in the answer to its creation.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createApiKey, createUser, deleteApiKey, deleteUser, listApiKeys, listUsers, updateUser, ROLES } from '../../auth/index.ts';
+import type { ApiContext } from '../context.ts';
+import { errorSchema, idParams } from '../schemas.ts';
+
+const role = z.enum(ROLES);
+const userSchema = z.object({ id: z.number(), name: z.string(), role, createdAt: z.string(), updatedAt: z.string(), lastLoginAt: z.string().nullable() });
+const apiKeySchema = z.object({ id: z.number(), name: z.string(), prefix: z.string().describe('first characters, to recognise the key'), role, createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+
+export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const admin = { access: 'admin' as const };
+  const q = ctx.db.kysely;
+
+  r.get('/users', {
+    config: admin,
+    schema: { tags: ['users'], summary: 'List users', response: { 200: z.object({ users: z.array(userSchema) }) } },
+  }, async () => ({ users: await listUsers(q) }));
+
+  r.post('/users', {
+    config: admin,
+    schema: {
+      tags: ['users'],
+      summary: 'Create a user',
+      body: z.object({ name: z.string(), password: z.string().max(1024), role }),
+      response: { 201: userSchema, 400: errorSchema, 409: errorSchema },
+    },
+  }, async (req, reply) => reply.status(201).send(await createUser(q, req.body)));
+
+  r.patch('/users/:id', {
+    config: admin,
+    schema: {
+      tags: ['users'],
+      summary: "Change a user's role or set a new password",
+      params: idParams,
+      body: z.object({ role: role.optional(), password: z.string().max(1024).optional() }),
+      response: { 200: userSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
+    },
+  }, async (req) => updateUser(q, req.params.id, req.body));
+
+  r.delete('/users/:id', {
+    config: admin,
+    schema: { tags: ['users'], summary: 'Delete a user (not the last admin)', params: idParams, response: { 204: z.null(), 404: errorSchema, 409: errorSchema } },
+  }, async (req, reply) => {
+    await deleteUser(q, req.params.id);
+    return reply.status(204).send(null);
+  });
+
+  r.get('/api-keys', {
+    config: admin,
+    schema: { tags: ['users'], summary: 'List API keys (never the keys themselves)', response: { 200: z.object({ apiKeys: z.array(apiKeySchema) }) } },
+  }, async () => ({ apiKeys: await listApiKeys(q) }));
+
+  r.post('/api-keys', {
+    config: admin,
+    schema: {
+      tags: ['users'],
+      summary: 'Create an API key: the key is in this answer only, store it now',
+      body: z.object({ name: z.string(), role }),
+      response: { 201: apiKeySchema.extend({ key: z.string() }), 400: errorSchema, 409: errorSchema },
+    },
+  }, async (req, reply) => reply.status(201).send(await createApiKey(q, { ...req.body, createdBy: req.user!.name })));
+
+  r.delete('/api-keys/:id', {
+    config: admin,
+    schema: { tags: ['users'], summary: 'Revoke an API key', params: idParams, response: { 204: z.null(), 404: errorSchema } },
+  }, async (req, reply) => {
+    await deleteApiKey(q, req.params.id);
+    return reply.status(204).send(null);
+  });
+}

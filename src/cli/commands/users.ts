@@ -1,0 +1,105 @@
+/**
+ * `estafeta users ...` and `estafeta api-keys ...`: who may use Estafeta, through the API
+ * (admin only), plus `users reset-password`, which works on the database directly for when
+ * the only admin password is lost.
+ */
+import { Command } from 'commander';
+import type { ApiClient } from '../client.ts';
+import { CliError } from '../client.ts';
+import { printJson, printTable } from '../format.ts';
+import { readSecret } from '../prompt.ts';
+import { loadConfig } from '../../config/index.ts';
+import { openDatabase } from '../../db/index.ts';
+import { newPassword, normalizeName, updateUser } from '../../auth/index.ts';
+
+type Client = () => ApiClient;
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const password = async (given: string | undefined) => given ?? process.env.ESTAFETA_NEW_PASSWORD ?? readSecret('new password: ');
+
+async function userId(api: ApiClient, name: string): Promise<number> {
+  const { users } = await api.get<{ users: Json[] }>('/users');
+  const u = users.find((x) => x.name === name.toLowerCase());
+  if (!u) throw new CliError(`no user named "${name}"`, 4);
+  return u.id;
+}
+
+export function usersCommand(client: Client): Command {
+  const cmd = new Command('users').description('users of the dashboard and the API (admin role)');
+  cmd.command('list').option('--json').action(async (o) => {
+    const { users } = await client().get<{ users: Json[] }>('/users');
+    if (o.json) return printJson(users);
+    printTable(['id', 'name', 'role', 'last sign-in'], users.map((u) => [u.id, u.name, u.role, u.lastLoginAt]));
+  });
+  cmd
+    .command('create <name>')
+    .description('create a user; the password comes from --password, ESTAFETA_NEW_PASSWORD, or is asked')
+    .option('--role <role>', 'viewer, operator or admin', 'viewer')
+    .option('--password <password>')
+    .action(async (name, o) => {
+      const u = await client().post<Json>('/users', { name, role: o.role, password: await password(o.password) });
+      process.stdout.write(`created user ${u.name} (${u.role})\n`);
+    });
+  cmd.command('set-role <name> <role>').action(async (name, role) => {
+    const api = client();
+    const u = await api.patch<Json>(`/users/${await userId(api, name)}`, { role });
+    process.stdout.write(`${u.name} is now ${u.role}\n`);
+  });
+  cmd.command('set-password <name>').option('--password <password>').action(async (name, o) => {
+    const api = client();
+    await api.patch(`/users/${await userId(api, name)}`, { password: await password(o.password) });
+    process.stdout.write(`password of ${name} changed; their sessions are signed out\n`);
+  });
+  cmd.command('delete <name>').action(async (name) => {
+    const api = client();
+    await api.delete(`/users/${await userId(api, name)}`);
+    process.stdout.write(`deleted user ${name}\n`);
+  });
+  cmd
+    .command('reset-password <name>')
+    .description('set a new generated password directly in the database (no API, no sign-in needed)')
+    .option('--config <file>', 'configuration file')
+    .option('--database <url>', 'sqlite:/path/file.db or postgres://...')
+    .action(async (name, o) => {
+      const config = loadConfig({ file: o.config, overrides: { 'database.url': o.database } });
+      const db = await openDatabase(config.database.url);
+      try {
+        const row = await db.kysely.selectFrom('users').select('id').where('name', '=', normalizeName(name)).executeTakeFirst();
+        if (!row) throw new CliError(`no user named "${name}" in ${config.database.url}`, 4);
+        const pw = newPassword();
+        await updateUser(db.kysely, Number(row.id), { password: pw });
+        process.stdout.write(`new password for ${normalizeName(name)}: ${pw}\n`);
+      } finally {
+        await db.close();
+      }
+    });
+  return cmd;
+}
+
+export function apiKeysCommand(client: Client): Command {
+  const cmd = new Command('api-keys').description('API keys for scripts (admin role); a key is shown once, when created');
+  cmd.command('list').option('--json').action(async (o) => {
+    const { apiKeys } = await client().get<{ apiKeys: Json[] }>('/api-keys');
+    if (o.json) return printJson(apiKeys);
+    printTable(['id', 'name', 'role', 'starts with', 'created by', 'last used'], apiKeys.map((k) => [k.id, k.name, k.role, `${k.prefix}...`, k.createdBy, k.lastUsedAt]));
+  });
+  cmd
+    .command('create <name>')
+    .option('--role <role>', 'viewer, operator or admin', 'operator')
+    .option('--json')
+    .action(async (name, o) => {
+      const k = await client().post<Json>('/api-keys', { name, role: o.role });
+      if (o.json) return printJson(k);
+      process.stdout.write(`${k.key}\n`);
+      process.stderr.write(`API key "${k.name}" (${k.role}): shown only this once. Use it as ESTAFETA_API_KEY or "Authorization: Bearer <key>".\n`);
+    });
+  cmd.command('revoke <name>').action(async (name) => {
+    const api = client();
+    const { apiKeys } = await api.get<{ apiKeys: Json[] }>('/api-keys');
+    const k = apiKeys.find((x) => x.name === name);
+    if (!k) throw new CliError(`no API key named "${name}"`, 4);
+    await api.delete(`/api-keys/${k.id}`);
+    process.stdout.write(`revoked API key ${name}\n`);
+  });
+  return cmd;
+}
