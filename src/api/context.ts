@@ -22,5 +22,7 @@ export interface ApiContext {
   analysis: AnalysisRunner;
   /** Nudges the sender after a confirm, pause, resume or stop. */
   wakeSender(): void;
+  /** Called after an operator re-qualifies a failure text (classifiers reload their overrides). */
+  onRequalified?(): void;
   version: string;
 }

@@ -13,6 +13,8 @@ import { healthRoutes } from './routes/health.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { deliveryActionRoutes } from './routes/delivery-actions.ts';
 import { logRoutes } from './routes/logs.ts';
+import { quarantineRoutes } from './routes/quarantine.ts';
+import { bounceRoutes } from './routes/bounces.ts';
 import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -70,6 +72,8 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(deliveryRoutes, ctx);
     await v1.register(deliveryActionRoutes, ctx);
     await v1.register(logRoutes, ctx);
+    await v1.register(quarantineRoutes, ctx);
+    await v1.register(bounceRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;
 }

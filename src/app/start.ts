@@ -15,7 +15,10 @@ import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from
 import { Engine, MxResolver, enqueue, setDeliveryHold, type OutcomePolicy } from '../mta/index.ts';
 import { Sender } from '../sender/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
-import { DEFAULT_QUARANTINE_POLICY } from '../quarantine/index.ts';
+import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
+import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
+import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
+import { formatSmtpReply } from '../mail/smtp-reply.ts';
 import { recoverInterruptedAnalyses } from '../analysis/index.ts';
 import { buildServer } from '../api/server.ts';
 import { createAnalysisRunner } from './analysis-runner.ts';
@@ -33,6 +36,8 @@ export interface App {
   http: FastifyInstance | null;
   engine: Engine | null;
   sender: Sender | null;
+  inbound: Listener | null;
+  inboundProcessor: InboundProcessor | null;
   feedback: FeedbackService | null;
   bouncePolicy: BouncePolicy;
   stop(): Promise<void>;
@@ -53,19 +58,32 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   let engine: Engine | null = null;
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
+  let inbound: Listener | null = null;
+  let inboundProcessor: InboundProcessor | null = null;
+
+  // Operators' qualifications of failure texts, applied after the rules; reloaded on change.
+  let operatorQualifications: OperatorQualifications = await loadOperatorQualifications(db.kysely);
+  const reloadQualifications = async () => {
+    operatorQualifications = await loadOperatorQualifications(db.kysely);
+  };
+  const timers: NodeJS.Timeout[] = [];
+  timers.push(setInterval(() => void reloadQualifications().catch((err) => logger.warn({ err }, 'reloading qualifications failed')), 30_000));
 
   if (has('feedback')) {
     feedback = new FeedbackService({
       db,
       logger: logger.child({ component: 'feedback' }),
       quarantinePolicy: DEFAULT_QUARANTINE_POLICY,
+      guard: new OutageGuard(),
       onApplied: () => sender?.wake(),
     });
+    // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
+    timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, DEFAULT_QUARANTINE_POLICY).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
   }
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
     const policy: OutcomePolicy = {
-      qualify: (reply) => classifyReply(reply, bouncePolicy),
+      qualify: (reply) => withOperatorQualification(classifyReply(reply, bouncePolicy), formatSmtpReply(reply), operatorQualifications),
       retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
     engine = new Engine({
@@ -112,6 +130,29 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     });
   }
 
+  if (has('inbound')) {
+    inboundProcessor = new InboundProcessor({
+      db,
+      logger: logger.child({ component: 'inbound' }),
+      secret,
+      bounceDomain: config.bounces.domain,
+      policy: () => bouncePolicy,
+      operatorQualifications: () => operatorQualifications,
+      onEvents: () => feedback?.wake(),
+    });
+    inbound = await startListener({
+      db,
+      logger: logger.child({ component: 'inbound' }),
+      secret,
+      bounceDomain: config.bounces.domain,
+      host: config.bounces.listen.host,
+      port: config.bounces.listen.port,
+      maxSizeBytes: config.bounces.maxSizeBytes,
+      heloName: config.mta.heloName,
+      onStored: () => inboundProcessor?.wake(),
+    });
+  }
+
   let http: FastifyInstance | null = null;
   let url: string | null = null;
   if (has('api')) {
@@ -126,6 +167,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
         logger,
       }),
       wakeSender: () => sender?.wake(),
+      onRequalified: () => void reloadQualifications(),
     });
     url = await http.listen({ host: config.http.host, port: config.http.port });
   }
@@ -133,6 +175,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   await engine?.start();
   sender?.start();
   feedback?.start();
+  inboundProcessor?.start();
   logger.info({ roles: config.roles, database: db.dialect, url }, 'Estafeta started');
 
   return {
@@ -145,9 +188,14 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     engine,
     sender,
     feedback,
+    inbound,
+    inboundProcessor,
     bouncePolicy,
     async stop() {
+      for (const t of timers) clearInterval(t);
       await http?.close();
+      await inbound?.stop();
+      await inboundProcessor?.stop();
       await sender?.stop();
       await engine?.stop();
       await feedback?.stop();

@@ -11,6 +11,9 @@ import { sql } from 'kysely';
 import type { Q } from '../db/index.ts';
 import { LogStatus } from './log-status.ts';
 
+/** Per-minute outcome counters for the throughput chart: `m:<epoch minute>:sent|failed`. */
+export const MINUTE_PREFIX = 'm:';
+
 export type CounterDeltas = Map<number, Map<string, number>>;
 
 export function addDelta(deltas: CounterDeltas, deliveryId: number, name: string, delta: number): void {

@@ -4,7 +4,7 @@ export { createDelivery, getDelivery, getDeliveryRow, listDeliveries, updateDeli
 export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './lifecycle.ts';
 export { parseCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
 export { listLogs, getLog, toLogView, type LogView, type LogFilter } from './logs.ts';
-export { addDelta, applyDeltas, getCounters, recountDelivery, counter, type CounterDeltas } from './counters.ts';
+export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';
 export { audit, listAudit, type AuditEntry } from './audit.ts';
 export { compileTemplate, missingFields, type CompiledTemplate } from './template.ts';
 export { deliveryCreateSchema, deliveryUpdateSchema, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';

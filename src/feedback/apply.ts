@@ -77,16 +77,13 @@ export function applyEvent(log: LogState, event: StoredEvent): Effect {
       if (isFinal(log.status)) return none;
       return { log: { ...log, status: LogStatus.Cancelled, reply, eventAt: at }, quarantine: null, bump: [] };
     case 'async-bounce': {
-      if (!q) return none;
-      if (q.disposition === 'fail' || q.disposition === 'fail-quarantine') {
-        if (!canChange && log.status !== LogStatus.Sent) return none;
-        // A bounce mail is later news than the "Sent" it contradicts, whatever the clocks say.
-        return { log: fail(q, reply), quarantine: errorFact(q), bump: [] };
-      }
-      if (q.disposition === 'retry' && !isFinal(log.status)) {
-        return { log: { ...log, failureType: failureTypeCode(q.failureType), failureReason: failureReasonCode(q.failureReason), reply, eventAt: Math.max(at, log.eventAt) }, quarantine: errorFact(q), bump: [] };
-      }
-      return none;
+      // A bounce mail reports a final failure: the reporting MTA has stopped trying, so even a
+      // soft category (mailbox full) fails the message; its type decides the quarantine.
+      // Delay notices and success reports come with disposition ignore or deliver.
+      if (!q || q.disposition === 'ignore' || q.disposition === 'deliver') return none;
+      if (!canChange && log.status !== LogStatus.Sent) return none;
+      // A bounce mail is later news than the "Sent" it contradicts, whatever the clocks say.
+      return { log: fail(q, reply), quarantine: errorFact(q), bump: [] };
     }
     case 'complaint':
       if (log.complainedAt !== null) return none;

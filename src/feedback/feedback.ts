@@ -8,10 +8,12 @@ import type { Db, Q } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { fetchUnapplied, markApplied, type StoredEvent } from '../events/index.ts';
-import { addDelta, applyDeltas, LogStatus, type CounterDeltas } from '../deliveries/index.ts';
-import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type QuarantinePolicy } from '../quarantine/index.ts';
+import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, type CounterDeltas } from '../deliveries/index.ts';
+import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type OutageGuard, type QuarantinePolicy } from '../quarantine/index.ts';
+import { domainOf } from '../mail/address.ts';
 import { applyEvent, type LogState } from './apply.ts';
-import { MINUTE_PREFIX } from '../reports/throughput.ts';
+import { recordFailures, type SeenFailure } from '../qualification/index.ts';
+import type { Qualification } from '../mail/failure.ts';
 
 export interface FeedbackOptions {
   db: Db;
@@ -19,8 +21,8 @@ export interface FeedbackOptions {
   quarantinePolicy: QuarantinePolicy;
   batchSize?: number;
   pollMs?: number;
-  /** Outage guard: whether new quarantines of a domain should be held as suspected. */
-  holdQuarantine?: (domain: string) => boolean;
+  /** Holds new quarantines of a domain whose hard bounces look like a provider outage. */
+  guard?: OutageGuard;
   /** Called with the deliveries whose logs changed (the sender checks whether they are done). */
   onApplied?: (deliveryIds: number[], events: StoredEvent[]) => void;
 }
@@ -61,7 +63,12 @@ export class FeedbackService {
     const original = new Map([...logs].map(([id, l]) => [id, { ...l }]));
     const deltas: CounterDeltas = new Map();
     const facts: AddressFact[] = [];
+    const failures: SeenFailure[] = [];
     for (const event of events) {
+      const p = event.payload;
+      if ((event.type === 'deferred' || event.type === 'bounced' || event.type === 'expired') && p.qualification && typeof p.reply === 'string') {
+        failures.push({ text: p.reply, source: 'sync', qualification: p.qualification as Qualification, at: event.occurredAt });
+      }
       const log = event.logId === null ? undefined : logs.get(event.logId);
       if (!log) continue;
       const effect = applyEvent(log, event);
@@ -90,12 +97,27 @@ export class FeedbackService {
         .where('id', '=', id)
         .execute();
     }
-    const changes = await applyQuarantineFacts(trx, facts, this.o.quarantinePolicy, this.o.holdQuarantine);
+    const guard = this.o.guard;
+    if (guard) {
+      const domains = new Set<string>();
+      for (const f of facts) {
+        if (f.fact.kind !== 'success' && !(f.fact.kind === 'error' && f.fact.quarantineNow)) continue;
+        const domain = domainOf(f.address);
+        guard.observe(domain, f.fact.kind === 'error', f.fact.at);
+        domains.add(domain);
+      }
+      await guard.evaluate(trx, domains);
+    }
+    const changes = await applyQuarantineFacts(trx, facts, this.o.quarantinePolicy, guard ? (d) => guard.isHeld(d) : undefined);
+    const heldByDomain = new Map<string, number>();
     for (const c of changes) {
       const entered = c.after === QuarantineStatus.Quarantine || c.after === QuarantineStatus.Denylisted || c.after === QuarantineStatus.Suspected;
       if (entered && c.deliveryId !== null) addDelta(deltas, c.deliveryId, 'quarantined', 1);
+      if (c.after === QuarantineStatus.Suspected) heldByDomain.set(domainOf(c.address), (heldByDomain.get(domainOf(c.address)) ?? 0) + 1);
     }
+    for (const [domain, n] of heldByDomain) await guard?.countHeld(trx, domain, n);
     await applyDeltas(trx, deltas);
+    await recordFailures(trx, failures);
   }
 }
 

@@ -25,3 +25,15 @@ test('message ids are unique per log', () => {
   assert.notEqual(a, b);
   assert.match(a, /^<1\.1\.[0-9a-z]{8}@example\.com>$/);
 });
+
+test('our Message-IDs and unsubscribe addresses name their log, and forgeries do not', async () => {
+  const { readMessageId, unsubscribeAddress, readUnsubscribeAddress } = await import('./verp.ts');
+  const secret = 'k'.repeat(20);
+  const mid = messageIdFor(secret, 7, 1234, 'shop.example');
+  assert.equal(readMessageId(secret, mid), 1234);
+  assert.equal(readMessageId(secret, mid.replace(/\.[0-9a-z]{8}@/, '.aaaaaaaa@')), null);
+  assert.equal(readMessageId(secret, '<random@elsewhere.example>'), null);
+  const u = unsubscribeAddress(secret, 99, 'b.example');
+  assert.equal(readUnsubscribeAddress(secret, u), 99);
+  assert.equal(readUnsubscribeAddress('another-secret-0000', u), null);
+});

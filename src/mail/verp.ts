@@ -40,3 +40,22 @@ export function readVerpAddress(secret: string, address: string, bounceDomain?: 
 export function messageIdFor(secret: string, deliveryId: number, logId: number, domain: string): string {
   return `<${deliveryId}.${logId.toString(36)}.${shortHmac(secret, `mid:${logId}`, 8)}@${domain}>`;
 }
+
+/** The log id in one of our Message-IDs, or null when it is not ours (or forged). */
+export function readMessageId(secret: string, messageId: string): number | null {
+  const m = /^<?(\d+)\.([0-9a-z]{1,13})\.([0-9a-z]{8})@[^>]+>?$/i.exec(messageId.trim());
+  if (!m) return null;
+  const logId = parseInt(m[2].toLowerCase(), 36);
+  if (!Number.isSafeInteger(logId) || logId <= 0) return null;
+  return shortHmac(secret, `mid:${logId}`, 8) === m[3].toLowerCase() ? logId : null;
+}
+
+/** The address a mailto: List-Unsubscribe points at, and reading it back. */
+export function unsubscribeAddress(secret: string, logId: number, bounceDomain: string): string {
+  return `unsubscribe+${logToken(secret, logId)}@${bounceDomain}`;
+}
+
+export function readUnsubscribeAddress(secret: string, address: string): number | null {
+  const m = /^unsubscribe\+(.+)@[^@]+$/i.exec(address.trim());
+  return m ? readLogToken(secret, m[1]) : null;
+}

@@ -1,3 +1,3 @@
 export { getKpis, getKpisMany, computeKpis, type Kpis } from './kpis.ts';
-export { getThroughput, MINUTE_PREFIX, type ThroughputPoint } from './throughput.ts';
+export { getThroughput, type ThroughputPoint } from './throughput.ts';
 export { getFailureBreakdown, type FailureBreakdown } from './failures.ts';

@@ -5,8 +5,7 @@
  * the same split (successes in blue, errors in orange).
  */
 import type { Q } from '../db/index.ts';
-
-export const MINUTE_PREFIX = 'm:';
+import { MINUTE_PREFIX } from '../deliveries/index.ts';
 
 export interface ThroughputPoint {
   /** Start of the minute, ISO 8601. */

@@ -7,7 +7,7 @@
 import type { DeliveryRow } from '../deliveries/index.ts';
 import { compileTemplate, type CompiledTemplate } from '../deliveries/index.ts';
 import { formatAddress, buildMessage } from '../mail/mime-build.ts';
-import { logToken, messageIdFor, verpAddress } from '../mail/verp.ts';
+import { logToken, messageIdFor, unsubscribeAddress, verpAddress } from '../mail/verp.ts';
 import { domainOf } from '../mail/address.ts';
 
 export interface ComposeSettings {
@@ -70,7 +70,7 @@ export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, l
     ['Subject', d.subject.render(scope)],
     ['Date', new Date().toUTCString().replace('GMT', '+0000')],
     ['Message-ID', messageId],
-    ['List-Unsubscribe', `<${unsubscribeUrl}>, <mailto:unsubscribe+${token}@${settings.bounceDomain}?subject=unsubscribe>`],
+    ['List-Unsubscribe', `<${unsubscribeUrl}>, <mailto:${unsubscribeAddress(settings.secret, logId, settings.bounceDomain)}?subject=unsubscribe>`],
   );
   // RFC 8058 one-click needs an HTTPS URI that accepts the POST.
   if (unsubscribeUrl.startsWith('https://')) headers.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);

@@ -44,6 +44,9 @@ export async function migration0003(db: Kysely<unknown>, dialect: Db['dialect'])
     .execute();
   await db.schema.createIndex('bounce_qualifications_status').on('bounce_qualifications').columns(['status', 'last_seen']).execute();
 
+  // The outage guard compares a domain's recent hard-bounce rate with its history.
+  await db.schema.createIndex('delivery_logs_domain').on('delivery_logs').columns(['domain', 'event_at']).execute();
+
   await id(db.schema.createTable('quarantine_incidents'))
     .addColumn('domain', 'text', (c) => c.notNull())
     .addColumn('started_at', 'bigint', (c) => c.notNull())
