@@ -5,15 +5,19 @@
 import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import type { Db } from './connect.ts';
 import { migration0001 } from './migrations/0001-init.ts';
+import { migration0002 } from './migrations/0002-dkim.ts';
 import { migration0003 } from './migrations/0003-inbound.ts';
 import { migration0004 } from './migrations/0004-auth.ts';
+import { migration0005 } from './migrations/0005-shaping.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
 const MIGRATIONS: [string, DialectMigration][] = [
   ['0001-init', migration0001],
+  ['0002-dkim', migration0002],
   ['0003-inbound', migration0003],
   ['0004-auth', migration0004],
+  ['0005-shaping', migration0005],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

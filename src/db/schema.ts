@@ -38,6 +38,7 @@ export interface DeliveriesTable {
   sender_owner: string | null;
   sender_until: number | null;
   last_error: string | null;
+  ip_pool: string | null;
 }
 
 export interface DeliveryTargetsTable {
@@ -99,6 +100,8 @@ export interface MtaQueueTable {
   lease_owner: string | null;
   last_reply: string | null;
   created_at: number;
+  pool: string | null;
+  wait_reason: string | null;
 }
 
 export interface EventsTable {
@@ -203,7 +206,46 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+export interface DkimKeysTable {
+  id: Generated<number>;
+  domain: string;
+  selector: string;
+  algorithm: string; // 'rsa-sha256' | 'ed25519-sha256'
+  private_key: string; // PKCS#8 PEM, never sent out of the server
+  public_key: string; // base64 p= value of the DNS record
+  active: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MtaAdaptationsTable {
+  id: Generated<number>;
+  site: string;
+  /** The sending IP the adaptation concerns, or null for the whole site. */
+  source: string | null;
+  rule: string;
+  /** suspend or throttle */
+  action: string;
+  factor: number | null;
+  reason: string;
+  started_at: number;
+  until: number;
+  recovery_ms: number;
+  cancelled_at: number | null;
+  cancelled_by: string | null;
+}
+
+export interface MtaIpUsageTable {
+  day: number;
+  ip: string;
+  provider: string;
+  sent: number;
+}
+
 export interface Database {
+  mta_adaptations: MtaAdaptationsTable;
+  mta_ip_usage: MtaIpUsageTable;
+  dkim_keys: DkimKeysTable;
   inbound_mails: InboundMailsTable;
   bounce_qualifications: BounceQualificationsTable;
   quarantine_incidents: QuarantineIncidentsTable;
