@@ -58,7 +58,8 @@ export function classifyReply(reply: SmtpReply, policy: BouncePolicy, context: {
   if (cls === 2) {
     q = qualify(policy, 'delivered', BUILTIN_RULES.delivered);
   } else {
-    q = classifySubject({ code: reply.code, enhanced: reply.enhanced, text: reply.text, command: context.command ?? null }, policy, cls === 0 ? 4 : cls);
+    const subject = { code: reply.code, enhanced: reply.enhanced, text: reply.text.slice(0, MAX_TEXT), command: context.command ?? null };
+    q = classifySubject(subject, policy, cls === 0 ? 4 : cls);
     if (cls === 4 && (q.disposition === 'fail' || q.disposition === 'fail-quarantine')) {
       q = { ...q, disposition: 'retry', failureType: q.failureType === 'Hard' ? 'Soft' : q.failureType };
     }
@@ -73,13 +74,17 @@ export function classifyReply(reply: SmtpReply, policy: BouncePolicy, context: {
 // The remote server's own status (inside the diagnostic) names the cause; the DSN Status
 // is the reporting MTA's summary (often 4.4.7 "expired" or a bare 5.0.0). Prefer the
 // remote one unless it says less.
+// Rules read the first few kilobytes of a text: enough for any real reply, and a bound on
+// the work an oversized diagnostic can cause.
+const MAX_TEXT = 4_000;
+
 function subjectOf(r: BounceRecipient): RuleSubject {
   const remote = r.reply?.enhanced ?? null;
   const enhanced = remote && !/^[245]\.0\.0$/.test(remote) ? remote : r.status ?? remote;
   return {
     code: r.reply?.code ?? 0,
     enhanced,
-    text: r.diagnostic ?? r.reply?.text ?? '',
+    text: (r.diagnostic ?? r.reply?.text ?? '').slice(0, MAX_TEXT),
     command: r.command,
   };
 }

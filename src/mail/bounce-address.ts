@@ -19,11 +19,6 @@ const ADDRESS_SOURCE =
   "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*" +
   '@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]';
 
-/** Returns a fresh global regex each time: callers iterate with exec(). */
-export function addressPattern(): RegExp {
-  return new RegExp(ADDRESS_SOURCE, 'g');
-}
-
 const SINGLE_ADDRESS = new RegExp(`^${ADDRESS_SOURCE}$`);
 // What a DSN field may hold that the strict pattern refuses: quoted local parts and local
 // parts with consecutive dots, both seen from real MTAs.
@@ -53,30 +48,43 @@ export function normalizeAddress(value: string | null | undefined): string | nul
   return v.slice(0, at) + '@' + v.slice(at + 1).toLowerCase();
 }
 
-/** Every address in a text, in order, normalized. */
-export function findAddresses(text: string): FoundAddress[] {
+const LOCAL_CHAR = /[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/;
+const DOMAIN_CHAR = /[A-Za-z0-9.-]/;
+
+// Scans around each "@" instead of running the address pattern over the whole text: the
+// pattern alone backtracks badly on long dotted runs ("a.a.a.a..."), and bounce bodies
+// are untrusted input.
+function* addressesAround(text: string): Generator<FoundAddress> {
+  for (let at = text.indexOf('@'); at !== -1; at = text.indexOf('@', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text[start - 1])) start--;
+    let end = at + 1;
+    while (end < text.length && end - at < 255 && DOMAIN_CHAR.test(text[end])) end++;
+    while (start < at && text[start] === '.') start++;
+    while (end > at + 1 && /[.-]/.test(text[end - 1])) end--;
+    const candidate = text.slice(start, end);
+    if (start === at || !SINGLE_ADDRESS.test(candidate)) continue;
+    const domainAt = candidate.lastIndexOf('@');
+    yield { address: candidate.slice(0, domainAt) + '@' + candidate.slice(domainAt + 1).toLowerCase(), index: start, end };
+  }
+}
+
+/** Every address in a text, in order, domain lower-cased. */
+export function findAddresses(text: string, limit = Infinity): FoundAddress[] {
   const out: FoundAddress[] = [];
-  const re = addressPattern();
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const address = normalizeAddress(m[0]);
-    if (address) out.push({ address, index: m.index, end: m.index + m[0].length });
+  for (const found of addressesAround(text)) {
+    out.push(found);
+    if (out.length >= limit) break;
   }
   return out;
 }
 
 export function firstAddress(text: string): string | null {
-  const m = addressPattern().exec(text);
-  if (!m) return null;
-  const at = m[0].lastIndexOf('@');
-  return m[0].slice(0, at) + '@' + m[0].slice(at + 1).toLowerCase();
+  for (const found of addressesAround(text)) return found.address;
+  return null;
 }
 
 /** Case-insensitive comparison key for an address. */
 export function addressKey(address: string): string {
   return address.toLowerCase();
-}
-
-/** Addresses that report on mail rather than receive it (used to rank candidates down). */
-export function isSystemAddress(address: string): boolean {
-  return /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|bounces?|no-?reply|daemon)@/i.test(address);
 }

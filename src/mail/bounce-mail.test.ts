@@ -164,3 +164,21 @@ test('an mbox "From " line before the headers is skipped', async () => {
   assert.equal(p.kind, 'bounce');
   assert.equal(p.subject, 'failure notice');
 });
+
+test('hostile input stays cheap: long dotted runs, thousands of addresses, huge lines', async () => {
+  const head = 'From: MAILER-DAEMON@relay.example\nSubject: Undelivered Mail\n\n';
+  const inputs = [
+    head + 'a@' + 'a.'.repeat(50_000) + '-\n',
+    head + Array.from({ length: 5_000 }, (_, i) => `user${i}@example.com: 550 5.1.1 user unknown`).join('\n'),
+    head + '<a@example.com>: ' + '1.2.3.'.repeat(100_000) + '\n',
+    head + '<a@example.com>:' + '\n'.repeat(300_000) + '<<< 550 x\n',
+    head + 'x'.repeat(2_000_000) + ' 550 5.1.1 <a@example.com> unknown\n',
+  ];
+  const started = Date.now();
+  for (const input of inputs) {
+    const p = await parseBounceMail(input);
+    assert.equal(p.kind, 'bounce');
+    assert.ok(p.recipients.length <= 500, 'recipients are capped');
+  }
+  assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+});

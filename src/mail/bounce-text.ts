@@ -60,20 +60,20 @@ function lineIndexAt(starts: number[], index: number): number {
 // Ranks one mention: 3 the address opens its line, 2 words before it introduce a
 // recipient, 1 any other mention, 0 not a recipient, -1 the sender's own address alone on
 // a line (a bounce sent back to the failed address itself; used only when nothing else is).
-function rank(text: string, found: FoundAddress, lineStart: number, exclude: Set<string>): number {
+function rank(text: string, found: FoundAddress, lineStart: number, previousLine: string, exclude: Set<string>): number {
   const before = text.slice(Math.max(lineStart, found.index - 60), found.index);
+  const opensLine = found.index - lineStart <= 80 && LINE_START.test(text.slice(lineStart, found.index));
   if (exclude.has(addressKey(found.address))) {
     const lineEnd = text.indexOf('\n', found.end);
-    const after = text.slice(found.end, lineEnd === -1 ? text.length : lineEnd);
-    return LINE_START.test(text.slice(lineStart, found.index)) && /^[>"'\s]*:?\s*$/.test(after) ? -1 : 0;
+    const after = text.slice(found.end, Math.min(lineEnd === -1 ? text.length : lineEnd, found.end + 80));
+    return opensLine && /^[>"'\s]*:?\s*$/.test(after) ? -1 : 0;
   }
   const after = text.slice(found.end, found.end + 3);
   if (/(?:https?:\/\/|[=\/?&])\S*$/.test(before) || /^[\w.-]*[/?=&]/.test(after)) return 0;
   if (NOT_RECIPIENT_BEFORE.test(before)) return 0;
   // A help address alone on the line after "please contact:" is not a recipient either.
-  const previousLine = text.slice(0, lineStart).replace(/\s+$/, '').split('\n').pop() ?? '';
   if (/(?:contact|assistance|questions?|help|support|write to|e-?mail us|administrator)\W*$/i.test(previousLine)) return 0;
-  if (LINE_START.test(text.slice(lineStart, found.index))) return 3;
+  if (opensLine) return 3;
   if (RECIPIENT_BEFORE.test(before)) return 2;
   return 1;
 }
@@ -81,15 +81,23 @@ function rank(text: string, found: FoundAddress, lineStart: number, exclude: Set
 function candidates(text: string, exclude: Set<string>): Candidate[] {
   const starts = [0];
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return findAddresses(text).map((f) => {
+  // The last non-blank line before line `line`, trimmed to its end.
+  const previousLine = (line: number) => {
+    for (let l = line - 1; l >= 0 && l >= line - 3; l--) {
+      const content = text.slice(Math.max(starts[l], starts[l + 1] - 200), starts[l + 1] - 1).trim();
+      if (content !== '') return content;
+    }
+    return '';
+  };
+  return findAddresses(text, MAX_ADDRESSES).map((f) => {
     const line = lineIndexAt(starts, f.index);
-    return { ...f, line, strength: rank(text, f, starts[line], exclude) };
+    return { ...f, line, strength: rank(text, f, starts[line], previousLine(line), exclude) };
   });
 }
 
 function pickReply(block: string): SmtpReply | null {
   // A transcript line "<<< 550 ..." is the remote server's own answer: prefer it.
-  const transcript = /^\s*<<<\s*(.*)$/gm;
+  const transcript = /^[ \t]*<<<[ \t]*(.*)$/gm;
   for (let m = transcript.exec(block); m; m = transcript.exec(block)) {
     const reply = findReplyInText(m[1]);
     if (reply && reply.code >= 400) return reply;
@@ -99,8 +107,8 @@ function pickReply(block: string): SmtpReply | null {
 
 function remoteMtaIn(block: string): string | null {
   const m =
-    /(?:\bhost|while talking to|remote host|server)\s+\[?((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]+)\]?/i.exec(block) ??
-    /\b((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})\s+\[[\d.:a-fA-F]+\]/.exec(block);
+    /(?:\bhost|while talking to|remote host|server)\s+\[?((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z0-9-]{1,63})\]?/i.exec(block) ??
+    /\b((?:[A-Za-z0-9-]{1,63}\.){1,10}[A-Za-z]{2,24})\s+\[[\d.:a-fA-F]{3,45}\]/.exec(block);
   return m ? m[1].replace(/\.$/, '') : null;
 }
 
@@ -114,7 +122,9 @@ function collapse(text: string): string {
     .trim();
 }
 
-function describe(recipient: string, block: string, wide: string, action: 'failed' | 'delayed'): TextRecipient {
+function describe(recipient: string, fullBlock: string, fullWide: string, action: 'failed' | 'delayed'): TextRecipient {
+  const block = fullBlock.slice(0, MAX_BLOCK);
+  const wide = fullWide.slice(0, MAX_BLOCK);
   // A reason may sit before the address ("Could not be delivered because of 550 ...") or
   // after it. Prefer the recipient's own block; use the wider text when only it has a
   // reply or status, or when the block says next to nothing.
@@ -143,20 +153,45 @@ function describe(recipient: string, block: string, wide: string, action: 'faile
   };
 }
 
+// Bounds for untrusted input: notices are a few kilobytes; a megabyte body or thousands of
+// addresses is not a notice, and must not cost more than a bounded amount of work.
+const MAX_TEXT = 200_000;
+const MAX_ADDRESSES = 2_000;
+const MAX_RECIPIENTS = 500;
+const MAX_BLOCK = 20_000;
+
+function firstAfter(sorted: number[], value: number): number | undefined {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] > value) hi = mid;
+    else lo = mid + 1;
+  }
+  return sorted[lo];
+}
+
 /** Reads failed recipients and their reasons from a bounce notice. */
 export function parseBounceText(notice: string, context: TextContext): TextRecipient[] {
-  const text = notice.replace(/\r\n?/g, '\n');
+  const text = notice.slice(0, MAX_TEXT).replace(/\r\n?/g, '\n');
   const action: 'failed' | 'delayed' = DELAY_WORDS.test(text) && !/\bpermanent/i.test(text) ? 'delayed' : 'failed';
   const all = candidates(text, context.exclude);
-  const hinted = context.hinted.filter((h) => !context.exclude.has(addressKey(h)) || all.length === 0);
+  const byKey = new Map<string, Candidate[]>();
+  for (const c of all) {
+    const key = addressKey(c.address);
+    const list = byKey.get(key);
+    if (list) list.push(c);
+    else byKey.set(key, [c]);
+  }
+  const hinted = context.hinted.slice(0, MAX_RECIPIENTS).filter((h) => !context.exclude.has(addressKey(h)) || all.length === 0);
   let chosen: Candidate[];
   const strongInText = all.some((c) => c.strength === 3);
-  const hintedInText = hinted.some((h) => all.some((c) => addressKey(c.address) === addressKey(h)));
+  const hintedInText = hinted.some((h) => byKey.has(addressKey(h)));
   // X-Failed-Recipients is trusted unless the notice names other addresses and never the
   // hinted ones (headers get rewritten by forwarders; the notice is the MTA's own words).
   if (hinted.length > 0 && (hintedInText || !strongInText)) {
     chosen = hinted.map((address) => {
-      const seen = all.filter((c) => addressKey(c.address) === addressKey(address));
+      const seen = [...(byKey.get(addressKey(address)) ?? [])];
       const best = seen.sort((a, b) => b.strength - a.strength || a.index - b.index)[0];
       return best ? { ...best, address } : { address, index: -1, end: -1, line: -1, strength: 3 };
     });
@@ -171,27 +206,25 @@ export function parseBounceText(notice: string, context: TextContext): TextRecip
     chosen = top >= 2 ? all.filter((c) => c.strength >= 2) : all.filter((c) => c.strength === top || top === 0).slice(0, 1);
   }
   const unique: Candidate[] = [];
+  const seenKeys = new Set<string>();
   for (const c of chosen) {
-    if (!unique.some((u) => addressKey(u.address) === addressKey(c.address))) unique.push(c);
+    const key = addressKey(c.address);
+    if (seenKeys.has(key)) continue;
+    seenKeys.add(key);
+    unique.push(c);
+    if (unique.length >= MAX_RECIPIENTS) break;
   }
   const lines = text.split('\n');
   // A block ends where the next address line starts, including a later line naming the
   // same address (notices repeated in a second language).
-  const chosenKeys = new Set(unique.map((c) => addressKey(c.address)));
-  const anchors = [
-    ...new Set([
-      ...unique.filter((c) => c.line >= 0).map((c) => c.line),
-      ...all.filter((c) => c.strength === 3 && chosenKeys.has(addressKey(c.address))).map((c) => c.line),
-    ]),
-  ].sort((a, b) => a - b);
-  const blockAt = (line: number) => lines.slice(line, anchors.find((l) => l > line) ?? lines.length).join('\n');
+  const strongLines = (c: Candidate) => (byKey.get(addressKey(c.address)) ?? []).filter((o) => o.strength === 3).map((o) => o.line);
+  const anchors = [...new Set(unique.filter((c) => c.line >= 0).flatMap((c) => [c.line, ...strongLines(c)]))].sort((a, b) => a - b);
+  const blockAt = (line: number) => lines.slice(line, firstAfter(anchors, line) ?? lines.length).join('\n');
   return unique.map((c) => {
     if (c.line < 0) return describe(c.address, text, text, action);
     // Every line that names this address opens a piece of its explanation ("Your message
     // To: x ... did not reach: x  The recipient name is not recognized").
-    const own = [
-      ...new Set([c.line, ...all.filter((o) => o.strength === 3 && addressKey(o.address) === addressKey(c.address)).map((o) => o.line)]),
-    ].sort((a, b) => a - b);
+    const own = [...new Set([c.line, ...strongLines(c)])].sort((a, b) => a - b);
     const block = [...new Set(own.map(blockAt))].join('\n');
     // With several recipients the text around one of them belongs to the others.
     return describe(c.address, block, unique.length === 1 ? text : block, action);

@@ -104,5 +104,5 @@ export function parseDeliveryStatus(text: string): DsnReport {
 
 /** True when a text looks like delivery-status fields (used for DSNs pasted as plain text). */
 export function looksLikeDeliveryStatus(text: string): boolean {
-  return /^\s*(?:Final|Original)-Recipient\s*:/im.test(text) && /^\s*(?:Action|Status)\s*:/im.test(text);
+  return /^[ \t]*(?:Final|Original)-Recipient[ \t]*:/im.test(text) && /^[ \t]*(?:Action|Status)[ \t]*:/im.test(text);
 }

@@ -98,9 +98,30 @@ function rawBody(buf: Buffer): string {
   return bodyStart === -1 ? '' : raw.slice(bodyStart).replace(/^\s+/, '');
 }
 
+// The notice, the report parts and the returned headers come first in every bounce format;
+// what follows is the returned body. Parsing stops there so that a huge or hostile mail
+// costs a bounded time (postal-mime spends about 10 µs a line).
+const MAX_BYTES = 2 * 1024 * 1024;
+const MAX_LINES = 100_000;
+
+/** Cuts a mail after MAX_BYTES or MAX_LINES, at a line end. */
+export function boundInput(buf: Buffer): Buffer {
+  let end = Math.min(buf.length, MAX_BYTES);
+  let lines = 0;
+  for (let i = buf.indexOf(10); i !== -1 && i < end; i = buf.indexOf(10, i + 1)) {
+    if (++lines >= MAX_LINES) {
+      end = i + 1;
+      break;
+    }
+  }
+  if (end >= buf.length) return buf;
+  const lastNewline = buf.lastIndexOf(10, end - 1);
+  return buf.subarray(0, lastNewline > 0 ? lastNewline + 1 : end);
+}
+
 /** Parses the MIME structure. Throws when postal-mime cannot parse the input at all. */
 export async function readMime(raw: Buffer | string): Promise<MimeParts> {
-  const buf = normalizeLineEnds(raw);
+  const buf = boundInput(normalizeLineEnds(raw));
   const email = await PostalMime.parse(buf, { attachmentEncoding: 'utf8', forceRfc822Attachments: true });
   const headers: Fields = new Map();
   for (const h of email.headers) {

@@ -38,7 +38,7 @@ export function isGenericStatus(status: string | null): boolean {
 // A reply code at the start of the text or after a separator, followed on the same line
 // by text, an enhanced status or a hyphen (multi-line reply); never inside a longer number
 // such as an IP address.
-const REPLY_CODE = /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:\s+\S)(?!\.\d)/m;
+const REPLY_CODE = /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:[ \t]+\S)(?!\.\d)/m;
 
 /**
  * Finds the first SMTP reply in a text and returns it with the text that follows (the
@@ -121,7 +121,7 @@ const STAGE_PATTERNS: RegExp[] = [
   />>>\s*(RCPT TO|MAIL FROM|HELO|EHLO)\b[^\n]*\n\s*<<<\s*[45]\d\d/i,
   /did not like our (final DATA|DATA|RCPT TO|MAIL FROM|HELO|EHLO)/i,
   /does not like (recipient|sender)|(sender) was rejected|my (name was) rejected|failed after I (sent the message)|(refused to talk to me)/i,
-  /SMTP command\s*:?\s*\n?\s*(DATA|RCPT|MAIL|HELO|EHLO)\b/i,
+  /SMTP command[ \t]*:?[ \t]*\n?[ \t]*(DATA|RCPT|MAIL|HELO|EHLO)\b/i,
   /SMTP:(RCPT|DATA|MAIL)\b/,
   /\((DATA|RCPT TO|MAIL FROM)\)/,
 ];
