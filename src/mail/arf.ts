@@ -19,6 +19,11 @@ export interface FeedbackReport {
   arrivalDate: string | null;
 }
 
+/** True when a text holds feedback-report fields (reports sent as text/plain by older loops). */
+export function looksLikeFeedbackReport(text: string): boolean {
+  return /^Feedback-Type:[ \t]*[A-Za-z-]+[ \t]*$/im.test(text) && /^(?:Version|User-Agent):/im.test(text);
+}
+
 /** Parses the text of a feedback-report part. Never throws; missing fields are null. */
 export function parseFeedbackReport(text: string): FeedbackReport {
   const merged: Fields = new Map();

@@ -182,3 +182,11 @@ test('hostile input stays cheap: long dotted runs, thousands of addresses, huge 
   }
   assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
 });
+
+test('a feedback report sent as plain text is still a complaint report', async () => {
+  const p = await parse('arf-text-plain.eml');
+  assert.equal(p.kind, 'arf');
+  assert.equal(p.feedbackType, 'abuse');
+  assert.equal(p.recipients[0].recipient, 'ivan@mailbox.example');
+  assert.equal(p.originalMessageId, '<d50.r1.1716300000@sender.example>');
+});

@@ -6,7 +6,7 @@
  * Never throws: bad input comes back as kind 'unparsable' with an error. Does not decide
  * what a status means (classify/) and does not correlate with deliveries (inbound/).
  */
-import { parseFeedbackReport } from './arf.ts';
+import { looksLikeFeedbackReport, parseFeedbackReport } from './arf.ts';
 import { autoReplySignal } from './auto-reply.ts';
 import { addressKey, findAddresses, normalizeAddress } from './bounce-address.ts';
 import {
@@ -172,8 +172,9 @@ function interpret(parts: MimeParts): ParsedBounce {
   const textRecipients = () => parseBounceText(split.notice, { exclude, hinted });
 
   // RFC 5965 feedback report, or a complaint / unsubscribe in another format.
-  if (parts.feedbackReports.length > 0 || isComplaintWithoutReport(parts.headers, parts.subject)) {
-    const report = parts.feedbackReports.length > 0 ? parseFeedbackReport(parts.feedbackReports.join('\n\n')) : null;
+  const reportText = parts.feedbackReports.length > 0 ? parts.feedbackReports : looksLikeFeedbackReport(split.notice) ? [split.notice] : [];
+  if (reportText.length > 0 || isComplaintWithoutReport(parts.headers, parts.subject)) {
+    const report = reportText.length > 0 ? parseFeedbackReport(reportText.join('\n\n')) : null;
     const out = base(parts, 'arf', original);
     out.feedbackType = report?.feedbackType ?? 'abuse';
     const list = report && report.originalRecipients.length > 0 ? report.originalRecipients : [firstToAddress(original)];
