@@ -47,7 +47,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     req.log.error({ err }, 'request failed');
     return reply.status(500).send({ error: { code: 'INTERNAL', message: 'internal error; see the server log' } });
   });
-  app.setNotFoundHandler((req, reply) => dashboardFallback(req, reply) || reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+  app.setNotFoundHandler((req, reply) => (dashboardFallback(req, reply) ? reply : reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } })));
 
   // Before any route: every /api/v1 route is authenticated unless it says otherwise.
   installAuth(app, ctx.db);

@@ -1,0 +1,88 @@
+// The operator actions of one delivery as buttons: only those its state allows, disabled
+// with the reason for a viewer, and a confirmation step before sending or stopping.
+import { useState } from 'react';
+import { ACTION_LABELS, allowedActions, NEEDS_CONFIRMATION, runAction, type Action } from '../actions.ts';
+import { n } from '../format.ts';
+import { useSession } from '../session.tsx';
+import type { Kpis } from '../types.ts';
+import { Dialog, ErrorBanner } from './ui.tsx';
+
+interface Props {
+  id: number;
+  label: string;
+  state: string;
+  kpis?: Kpis;
+  compact?: boolean;
+  onDone?: () => void;
+}
+
+export function DeliveryActions({ id, label, state, kpis, compact = false, onDone }: Props) {
+  const { can, user } = useSession();
+  const [asking, setAsking] = useState<Action | null>(null);
+  const [busy, setBusy] = useState<Action | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const actions = allowedActions(state);
+  const readOnly = !can('operator');
+
+  const run = async (a: Action) => {
+    setAsking(null);
+    setBusy(a);
+    setError(null);
+    try {
+      await runAction(id, a);
+      onDone?.();
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  if (!actions.length) return null;
+  return (
+    <div className={`actions ${compact ? 'compact' : ''}`}>
+      {actions.map((a) => (
+        <button
+          key={a}
+          type="button"
+          className={a === 'confirm' ? 'primary' : a === 'stop' ? 'danger' : ''}
+          disabled={readOnly || busy !== null}
+          title={readOnly ? `Your role (${user.role}) can read deliveries but not ${a} them` : undefined}
+          aria-label={compact ? `${ACTION_LABELS[a]} delivery ${id}` : undefined}
+          data-action={a}
+          onClick={() => (NEEDS_CONFIRMATION.includes(a) ? setAsking(a) : run(a))}
+        >
+          {busy === a ? `${ACTION_LABELS[a]}…` : ACTION_LABELS[a]}
+        </button>
+      ))}
+      {!compact && readOnly && <span className="muted">Read-only: the viewer role cannot act on deliveries.</span>}
+      {error && (compact ? <span className="inline-error" role="alert">{error}</span> : <ErrorBanner error={error} />)}
+      <Dialog
+        open={asking !== null}
+        title={asking === 'confirm' ? 'Confirm the delivery' : 'Stop the delivery'}
+        onClose={() => setAsking(null)}
+        footer={
+          <>
+            <button type="button" onClick={() => setAsking(null)}>
+              Cancel
+            </button>
+            <button type="button" className={asking === 'stop' ? 'danger' : 'primary'} data-confirm={asking ?? ''} onClick={() => asking && run(asking)}>
+              {asking === 'confirm' ? 'Send now' : 'Stop sending'}
+            </button>
+          </>
+        }
+      >
+        {asking === 'confirm' ? (
+          <p>
+            Send <strong>“{label}”</strong>
+            {kpis ? <> to <strong>{n(kpis.toDeliver)}</strong> recipients</> : null}? Messages start leaving at once.
+          </p>
+        ) : (
+          <p>
+            Stop <strong>“{label}”</strong>? Messages not yet sent are cancelled; a stopped delivery cannot be resumed.
+          </p>
+        )}
+      </Dialog>
+    </div>
+  );
+}

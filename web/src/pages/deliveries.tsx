@@ -1,0 +1,152 @@
+// The deliveries list: state, progress, success, sent and failed, start time, and the
+// actions each state allows. Rows update live from the list stream; a delivery created
+// elsewhere (CLI, another user) appears without reloading.
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { get, qs } from '../api.ts';
+import { DeliveryActions } from '../components/delivery-actions.tsx';
+import { Card, Empty, ErrorBanner, ProgressBar, StateBadge } from '../components/ui.tsx';
+import { n, pct, when } from '../format.ts';
+import { useEventStream } from '../live.ts';
+import { Link, navigate, useLocation } from '../router.tsx';
+import { useSession } from '../session.tsx';
+import type { Delivery } from '../types.ts';
+
+const STATES: [string, string][] = [
+  ['', 'All states'],
+  ['being-edited,analyzing,pending-confirmation', 'Being prepared'],
+  ['pending-confirmation', 'Pending confirmation'],
+  ['start-pending,in-progress', 'Sending'],
+  ['pause-requested,paused', 'Paused'],
+  ['finished', 'Finished'],
+  ['stop-requested,stopped', 'Stopped'],
+  ['failed', 'Failed'],
+];
+const PAGE = 50;
+
+export function DeliveriesPage() {
+  const { query } = useLocation();
+  const state = query.get('state') ?? '';
+  const { can } = useSession();
+  const [rows, setRows] = useState<Delivery[]>([]);
+  const [more, setMore] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [latest, setLatest] = useState(0);
+
+  const load = useCallback(async () => {
+    try {
+      const r = await get<{ deliveries: Delivery[] }>(`/deliveries${qs({ state, limit: PAGE })}`);
+      setRows(r.deliveries);
+      setMore(r.deliveries.length === PAGE);
+      setError(null);
+    } catch (e) {
+      setError(e as Error);
+    } finally {
+      setLoaded(true);
+    }
+  }, [state]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const loadMore = async () => {
+    const r = await get<{ deliveries: Delivery[] }>(`/deliveries${qs({ state, limit: PAGE, before: rows[rows.length - 1]?.id })}`);
+    setRows((old) => [...old, ...r.deliveries]);
+    setMore(r.deliveries.length === PAGE);
+  };
+
+  const ids = useMemo(() => rows.map((d) => d.id).slice(0, 200).join(','), [rows]);
+  const { connected } = useEventStream<{ deliveries: Partial<Delivery>[]; latestId: number }>(loaded ? `/api/v1/stream${qs({ deliveries: ids })}` : null, 'deliveries', (msg) => {
+    setRows((old) => old.map((d) => ({ ...d, ...(msg.deliveries.find((c) => c.id === d.id) ?? {}) }) as Delivery));
+    // A new delivery exists: fetch the first page again.
+    if (latest && msg.latestId > latest) void load();
+    setLatest(msg.latestId);
+  });
+
+  return (
+    <div className="page">
+      <header className="page-head">
+        <div>
+          <h1>Deliveries</h1>
+          <p className="muted">
+            Newest first · <span className={`live ${connected ? 'on' : ''}`}>{connected ? 'live' : 'connecting…'}</span>
+          </p>
+        </div>
+        <div className="page-actions">
+          <label className="inline">
+            State
+            <select value={state} onChange={(e) => navigate(`/deliveries${qs({ state: e.target.value })}`)}>
+              {STATES.map(([v, l]) => (
+                <option key={l} value={v}>
+                  {l}
+                </option>
+              ))}
+            </select>
+          </label>
+          {can('operator') && (
+            <Link to="/deliveries/new" className="button primary">
+              New delivery
+            </Link>
+          )}
+        </div>
+      </header>
+      <ErrorBanner error={error} />
+      <Card>
+        {loaded && !rows.length ? (
+          <Empty>{state ? 'No delivery in this state.' : 'No delivery yet. Create one, or use the CLI: estafeta deliveries create.'}</Empty>
+        ) : (
+          <table className="grid deliveries">
+            <thead>
+              <tr>
+                <th className="num">ID</th>
+                <th>Label</th>
+                <th>State</th>
+                <th className="progress-col">Progress</th>
+                <th className="num">To deliver</th>
+                <th className="num">Success</th>
+                <th className="num">Sent</th>
+                <th className="num">Failed</th>
+                <th>Started</th>
+                <th>Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((d) => (
+                <tr key={d.id} data-delivery={d.id}>
+                  <td className="num muted">{d.id}</td>
+                  <td>
+                    <Link to={`/deliveries/${d.id}`} className="strong">
+                      {d.label || `Delivery ${d.id}`}
+                    </Link>
+                    {d.lastError && <div className="small error-text">{d.lastError}</div>}
+                  </td>
+                  <td>
+                    <StateBadge state={d.state} label={d.stateLabel} />
+                  </td>
+                  <td>
+                    <ProgressBar kpis={d.kpis} compact />
+                  </td>
+                  <td className="num">{n(d.kpis.toDeliver)}</td>
+                  <td className="num strong" data-col="success">{pct(d.kpis.successPercent)}</td>
+                  <td className="num" data-col="sent">{n(d.kpis.sent)}</td>
+                  <td className="num" data-col="failed">{n(d.kpis.failed)}</td>
+                  <td className="nowrap">{when(d.startedAt)}</td>
+                  <td>
+                    <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} compact />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        {more && (
+          <div className="table-foot">
+            <button type="button" onClick={loadMore}>
+              Load older deliveries
+            </button>
+          </div>
+        )}
+      </Card>
+    </div>
+  );
+}
