@@ -1,0 +1,11 @@
+/**
+ * DKIM for the MTA: keys per sender domain and selector (store), signing (sign, off the
+ * main thread through finalizer), and the analysis check.
+ */
+export { DkimFinalizer, type DkimFinalizerOptions } from './finalizer.ts';
+export { DkimKeyCache } from './key-cache.ts';
+export { dkimAnalysisCheck } from './analysis-check.ts';
+export { createDkimKey, listDkimKeys, getDkimKey, setDkimKeyActive, deleteDkimKey, normalizeDomain, type DkimKeyInfo, type CreateKeyInput } from './store.ts';
+export { generateDkimKey, importDkimKey, dnsRecordName, dnsRecordValue, DKIM_ALGORITHMS, type KeyMaterial } from './keys.ts';
+export { dkimSignatures, signMessage, SIGNED_HEADERS, type DkimAlgorithm, type SigningKey, type Canonicalization } from './sign.ts';
+export { SignPool, type PoolKey } from './sign-pool.ts';

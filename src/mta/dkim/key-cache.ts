@@ -1,0 +1,41 @@
+/**
+ * The signer's in-memory copy of the active DKIM keys, grouped by domain. Before each batch
+ * it reads the keys' version (one small indexed read); it reloads the keys only when the
+ * version changed, so a key created, deactivated or deleted through any process's API
+ * signs, or stops signing, from the next batch on.
+ */
+import type { Q } from '../../db/index.ts';
+import { activeKeys, keysVersion, normalizeDomain } from './store.ts';
+import type { PoolKey } from './sign-pool.ts';
+
+export class DkimKeyCache {
+  private version: string | null = null;
+  private byDomain = new Map<string, PoolKey[]>();
+
+  constructor(private readonly q: Q) {}
+
+  /** The active keys of a sender domain (none: the messages go unsigned). */
+  async keysFor(domain: string): Promise<PoolKey[]> {
+    await this.refresh();
+    let d: string;
+    try {
+      d = normalizeDomain(domain);
+    } catch {
+      return [];
+    }
+    return this.byDomain.get(d) ?? [];
+  }
+
+  async refresh(): Promise<void> {
+    const version = await keysVersion(this.q);
+    if (version === this.version) return;
+    const byDomain = new Map<string, PoolKey[]>();
+    for (const k of await activeKeys(this.q)) {
+      const list = byDomain.get(k.domain) ?? [];
+      list.push(k);
+      byDomain.set(k.domain, list);
+    }
+    this.byDomain = byDomain;
+    this.version = version;
+  }
+}
