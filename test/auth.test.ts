@@ -168,3 +168,12 @@ test('the delivery stream pushes a change within two seconds', async () => {
   ac.abort();
   await read;
 });
+
+test('repeated wrong passwords for one user answer 429 for a while', async () => {
+  await e.api('POST', '/users', { name: 'guessme', password: 'the-right-password', role: 'viewer' });
+  for (let i = 0; i < 10; i++) assert.equal((await signIn('guessme', `wrong-${i}`)).status, 401);
+  const limited = await signIn('guessme', 'the-right-password');
+  assert.equal(limited.status, 429);
+  assert.match(limited.body.error.message, /too many failed sign-ins/);
+  assert.equal((await signIn('admin', TEST_ADMIN_PASSWORD)).status, 200, 'other users are not affected');
+});

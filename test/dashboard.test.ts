@@ -140,7 +140,7 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
     await page.waitForFunction(() => document.querySelectorAll('tr[data-log]').length === 1);
     await page.getByRole('searchbox', { name: 'Address' }).fill('');
     await page.waitForFunction(() => document.querySelectorAll('tr[data-log]').length === 50);
-    await page.screenshot({ path: join(shots, 'delivery-logs.png'), fullPage: true });
+    await page.screenshot({ path: join(shots, 'delivery-logs.png') });
     await page.getByRole('searchbox', { name: 'Address' }).fill('grey3@');
     await page.waitForFunction(() => document.querySelectorAll('tr[data-log]').length === 1);
     await page.locator('tr[data-log] a').first().click();

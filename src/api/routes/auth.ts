@@ -45,6 +45,8 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     }
     const user = await checkCredentials(ctx.db.kysely, req.body.name, req.body.password);
     if (!user) {
+      // Forget old entries now and then, so guessing with many names cannot grow the map forever.
+      if (failures.size > 10_000) for (const [k, v] of failures) if (now - v.since >= FAILURE_WINDOW_MS) failures.delete(k);
       const fresh = !f || now - f.since >= FAILURE_WINDOW_MS;
       failures.set(key, { count: fresh ? 1 : f.count + 1, since: fresh ? now : f.since });
       return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong user name or password' } });
