@@ -18,6 +18,7 @@ import { bounceRoutes } from './routes/bounces.ts';
 import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
+import { dkimRoutes } from './routes/dkim.ts';
 import { installAuth } from './auth-hook.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
 import { ensureAdmin } from '../auth/index.ts';
@@ -74,6 +75,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(logRoutes, ctx);
     await v1.register(quarantineRoutes, ctx);
     await v1.register(bounceRoutes, ctx);
+    await v1.register(dkimRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;
 }

@@ -14,6 +14,7 @@ import { randomToken } from '../lib/ids.ts';
 import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../classify/index.ts';
 import { Engine, MxResolver, enqueue, setDeliveryHold, type OutcomePolicy } from '../mta/index.ts';
 import { Sender } from '../sender/index.ts';
+import { DkimFinalizer, dkimAnalysisCheck } from '../mta/dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
@@ -114,12 +115,14 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     });
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+  // DKIM: signs in the sender before spooling; its workers start only when a key signs.
+  const dkim = new DkimFinalizer({ db, logger: logger.child({ component: 'dkim' }) });
   if (has('sender')) {
     sender = new Sender({
       db,
       logger: logger.child({ component: 'sender' }),
       mta: {
-        finalize: async (messages) => messages,
+        finalize: (messages, fromDomain) => dkim.finalize(messages, fromDomain),
         enqueue: (q, messages) => enqueue(q, messages),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
         wake: () => engine?.wake(),
@@ -165,6 +168,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       analysis: createAnalysisRunner(db, {
         limits: { warnSizeBytes: config.deliveries.warnSizeBytes, maxSizeBytes: config.deliveries.maxSizeBytes, estimatedRatePerSecond: 200 },
         logger,
+        extraChecks: [dkimAnalysisCheck(dkim.keys)],
       }),
       wakeSender: () => sender?.wake(),
       onRequalified: () => void reloadQualifications(),
@@ -199,6 +203,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       await sender?.stop();
       await engine?.stop();
       await feedback?.stop();
+      await dkim.close();
       await db.close();
     },
   };

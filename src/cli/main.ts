@@ -7,6 +7,7 @@ import { VERSION } from '../app/start.ts';
 import { apiClient, CliError } from './client.ts';
 import { readSecret } from './prompt.ts';
 import { apiKeysCommand, usersCommand } from './commands/users.ts';
+import { dkimCommand } from './commands/dkim.ts';
 import { deliveriesCommand } from './commands/deliveries.ts';
 import { startCommand } from './commands/start.ts';
 
@@ -29,6 +30,7 @@ program.addCommand(startCommand());
 program.addCommand(deliveriesCommand(client));
 program.addCommand(usersCommand(client));
 program.addCommand(apiKeysCommand(client));
+program.addCommand(dkimCommand(client));
 
 try {
   await program.parseAsync(process.argv);
