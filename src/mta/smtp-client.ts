@@ -76,17 +76,22 @@ export function openSession(options: SessionOptions): Promise<OpenResult> {
   });
   return new Promise((resolve) => {
     let settled = false;
-    // Errors after connect are reported through send callbacks; keep the emitter from throwing.
-    conn.on('error', () => {});
-    conn.connect((err) => {
+    // SMTPConnection reports a failed setup (refused, timed out, TLS refused or failed) as an
+    // 'error' event and never calls the connect callback, so both must settle the session.
+    const fail = (err: SmtpError) => {
       if (settled) return;
       settled = true;
-      if (err) {
-        conn.close();
-        resolve({ ok: false, reply: errorReply(err as SmtpError, options, 'connect') });
-      } else {
-        resolve({ ok: true, session: new SmtpSession(conn, options) });
-      }
+      conn.close();
+      resolve({ ok: false, reply: errorReply(err, options, 'connect') });
+    };
+    // After setup, errors reach the send callbacks; this listener also keeps the emitter from throwing.
+    conn.on('error', (err) => fail(err as SmtpError));
+    conn.once('end', () => fail(Object.assign(new Error('the server closed the connection during the session setup'), { code: 'ECONNECTION' })));
+    conn.connect((err) => {
+      if (err) return fail(err as SmtpError);
+      if (settled) return;
+      settled = true;
+      resolve({ ok: true, session: new SmtpSession(conn, options) });
     });
   });
 }
@@ -147,8 +152,13 @@ export class SmtpSession {
 
 /** Turns a library error into the reply a log should show. */
 function errorReply(err: SmtpError, options: SessionOptions, phase: string): SmtpReply {
-  if (err.response) return parseSmtpReply(err.response, err.responseCode || 0);
   const where = `${options.servername} [${options.host}]:${options.port}`;
+  // The server's refusal of STARTTLS is not a refusal of the message: under a "required"
+  // policy it defers it (4.7.10) instead of reading as the 5xx the server gave the command.
+  if (options.tls === 'required' && err.command === 'STARTTLS' && err.response) {
+    return { code: 0, enhanced: '4.7.10', text: `TLS is required but ${where} does not offer STARTTLS (it answered "${err.response.replace(/\s+/g, ' ')}")` };
+  }
+  if (err.response) return parseSmtpReply(err.response, err.responseCode || 0);
   const msg = (err.message || String(err)).replace(/\s+/g, ' ');
   if (/certificate|self[- ]signed|TLS|SSL|STARTTLS/i.test(msg)) {
     return { code: 0, enhanced: '4.7.10', text: `TLS is required but failed with ${where}: ${msg}` };

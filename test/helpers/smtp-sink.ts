@@ -23,12 +23,13 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean } = {}): Promise<Sink> {
+export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean; noStartTls?: boolean } = {}): Promise<Sink> {
   const received: ReceivedMail[] = [];
   const connections = { now: 0, max: 0, total: 0 };
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['AUTH'],
+    // noStartTls: the server refuses STARTTLS outright (hideStartTls only leaves it out of EHLO).
+    disabledCommands: options.noStartTls ? ['AUTH', 'STARTTLS'] : ['AUTH'],
     hideSTARTTLS: options.hideStartTls ?? false,
     logger: false,
     size: 10 * 1024 * 1024,
