@@ -21,6 +21,7 @@ export const deliverySchema = z.object({
   text: z.string().nullable(),
   headers: z.record(z.string(), z.string()),
   unsubscribeUrl: z.string().nullable(),
+  ipPool: z.string().nullable(),
   validitySeconds: z.number(),
   validUntil: z.string().nullable(),
   contentVersion: z.number(),

@@ -15,6 +15,7 @@ import { deliveryActionRoutes } from './routes/delivery-actions.ts';
 import { logRoutes } from './routes/logs.ts';
 import { quarantineRoutes } from './routes/quarantine.ts';
 import { bounceRoutes } from './routes/bounces.ts';
+import { mtaRoutes } from './routes/mta.ts';
 import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
@@ -65,6 +66,12 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   await ensureAdmin(ctx.db.kysely, ctx.logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   await registerDashboard(app);
 
+  // Prometheus scrapes without credentials, as it usually does; put the port behind your network.
+  if (ctx.metrics) {
+    const registry = ctx.metrics;
+    app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+  }
+
   await app.register(async (v1) => {
     await v1.register(authRoutes, ctx);
     await v1.register(userRoutes, ctx);
@@ -75,6 +82,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(logRoutes, ctx);
     await v1.register(quarantineRoutes, ctx);
     await v1.register(bounceRoutes, ctx);
+    await v1.register(mtaRoutes, ctx);
     await v1.register(dkimRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;

@@ -12,7 +12,9 @@ import { createLogger, type Logger } from '../lib/logger.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { randomToken } from '../lib/ids.ts';
 import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../classify/index.ts';
-import { Engine, MxResolver, enqueue, setDeliveryHold, type OutcomePolicy } from '../mta/index.ts';
+import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mta/index.ts';
+import { buildMta, type MtaParts } from './mta-setup.ts';
+import { createMetrics } from './metrics.ts';
 import { Sender } from '../sender/index.ts';
 import { DkimFinalizer, dkimAnalysisCheck } from '../mta/dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
@@ -57,6 +59,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db);
 
   let engine: Engine | null = null;
+  let mta: MtaParts | null = null;
+  const metrics = createMetrics(db, () => engine);
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
   let inbound: Listener | null = null;
@@ -87,32 +91,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       qualify: (reply) => withOperatorQualification(classifyReply(reply, bouncePolicy), formatSmtpReply(reply), operatorQualifications),
       retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
-    engine = new Engine({
-      db,
-      logger: logger.child({ component: 'mta' }),
-      resolver: new MxResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeoutMs, tries: config.dns.tries, cacheTtlMs: parseDuration(config.dns.cacheTtl) }),
-      policy,
-      settings: {
-        port: config.mta.port,
-        heloName: config.mta.heloName,
-        localAddress: config.mta.localAddress,
-        leaseMs: parseDuration(config.mta.lease),
-        maxInFlight: config.mta.maxInFlight,
-        claimBatch: 500,
-        idleMs: 1000,
-        pollMs: 250,
-      },
-      limitsFor: () => ({
-        maxConnections: config.mta.maxConnectionsPerSite,
-        maxMessagesPerConnection: config.mta.maxMessagesPerConnection,
-        maxConnectTries: 6,
-        tls: config.mta.tls,
-        connectTimeoutMs: parseDuration(config.mta.connectTimeout),
-        commandTimeoutMs: parseDuration(config.mta.commandTimeout),
-        dataTimeoutMs: parseDuration(config.mta.dataTimeout),
-      }),
-      onOutcomes: () => feedback?.wake(),
-    });
+    mta = buildMta(config, db, logger, policy, { onOutcomes: () => feedback?.wake(), onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });
+    engine = mta.engine;
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
   // DKIM: signs in the sender before spooling; its workers start only when a key signs.
@@ -172,6 +152,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       }),
       wakeSender: () => sender?.wake(),
       onRequalified: () => void reloadQualifications(),
+      mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
+      metrics: metrics.registry,
     });
     url = await http.listen({ host: config.http.host, port: config.http.port });
   }
@@ -197,6 +179,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     bouncePolicy,
     async stop() {
       for (const t of timers) clearInterval(t);
+      for (const w of mta?.watchers ?? []) w.stop();
       await http?.close();
       await inbound?.stop();
       await inboundProcessor?.stop();

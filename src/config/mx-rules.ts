@@ -64,7 +64,7 @@ export interface MxRules {
   match(mxHosts: string[]): MxRule;
 }
 
-const DEFAULTS = { maxConnections: 10, maxMessagesPerConnection: 100, connectTimeoutMs: 30_000, commandTimeoutMs: 60_000, dataTimeoutMs: 120_000, tls: 'opportunistic' as const, shared: true, maxReady: 1000 };
+const DEFAULTS: { maxConnections: number; maxMessagesPerConnection: number; connectTimeoutMs: number; commandTimeoutMs: number; dataTimeoutMs: number; tls: MxRule['tls']; shared: boolean; maxReady: number } = { maxConnections: 10, maxMessagesPerConnection: 100, connectTimeoutMs: 30_000, commandTimeoutMs: 60_000, dataTimeoutMs: 120_000, tls: 'opportunistic', shared: true, maxReady: 1000 };
 
 export function loadMxRules(files: LayeredFiles, fallback: Partial<typeof DEFAULTS> = {}): MxRules {
   const layers = [files.operator, files.shipped].filter((f): f is string => Boolean(f));

@@ -29,6 +29,8 @@ export const deliveryCreateSchema = z
     unsubscribeUrl: z.string().optional(),
     /** Target recipients given inline: objects with an `email` field and personalization fields. */
     recipients: z.array(recipientSchema).optional(),
+    /** Sending IP pool (Campaign's IP affinity) from policy/sending-ips.yaml; "default" when absent. */
+    ipPool: z.string().trim().min(1).max(100).optional(),
     /** Target recipients as CSV text: an `email` column plus personalization columns. */
     recipientsCsv: z.string().optional(),
   })
@@ -45,6 +47,7 @@ export const deliveryUpdateSchema = z.object({
   validity: duration.optional(),
   headers: z.record(z.string(), z.string()).optional(),
   unsubscribeUrl: z.string().nullable().optional(),
+  ipPool: z.string().trim().min(1).max(100).nullable().optional(),
 });
 
 export type DeliveryCreateInput = z.input<typeof deliveryCreateSchema>;

@@ -34,6 +34,7 @@ export interface DeliveryView {
   text: string | null;
   headers: Record<string, string>;
   unsubscribeUrl: string | null;
+  ipPool: string | null;
   validitySeconds: number;
   validUntil: string | null;
   contentVersion: number;
@@ -62,6 +63,7 @@ export function toView(row: DeliveryRow): DeliveryView {
     text: row.text,
     headers: JSON.parse(row.headers),
     unsubscribeUrl: row.unsubscribe_url,
+    ipPool: row.ip_pool,
     validitySeconds: Number(row.validity_ms) / 1000,
     validUntil: iso(row.valid_until),
     contentVersion: row.content_version,
@@ -120,6 +122,7 @@ export async function createDelivery(db: Db, input: DeliveryCreateInput, default
         text: d.text?.trim() ? d.text : null,
         headers: JSON.stringify(d.headers ?? {}),
         unsubscribe_url: d.unsubscribeUrl || null,
+        ip_pool: d.ipPool ?? null,
         validity_ms: validity,
         created_at: now,
         updated_at: now,
@@ -176,6 +179,7 @@ export async function updateDelivery(db: Db, id: number, input: DeliveryUpdateIn
         validity_ms: d.validity === undefined ? current.validity_ms : validityMs(d.validity, defaults),
         headers: d.headers ? JSON.stringify(d.headers) : current.headers,
         unsubscribe_url: d.unsubscribeUrl === undefined ? current.unsubscribe_url : d.unsubscribeUrl || null,
+        ip_pool: d.ipPool === undefined ? current.ip_pool : d.ipPool,
         content_version: current.content_version + 1,
         state: next,
         updated_at: Date.now(),

@@ -1,30 +1,33 @@
 /**
- * The MTA engine: claims due messages from the spool, resolves each destination domain to
- * its MX site, queues the messages in memory per site (the ready queue), and runs SMTP
- * sessions within each site's limits, reusing a connection for many messages. Every attempt
- * ends as an Outcome handed to the OutcomeWriter. Memory is bounded by `maxInFlight`:
- * the rest of the queue stays in the database.
+ * The MTA engine: claims due messages from the spool, resolves each destination to its MX
+ * site, picks the sending IP (pools, warm-up), and holds the message in the ready queue of
+ * that (sending IP, site); connection workers (dispatch.ts) send within the site's MX rule,
+ * the adaptations in force and the rate limits. Every attempt ends as an Outcome written in
+ * batches. Memory is bounded: `maxInFlight` overall and `maxReady` per site; the rest waits
+ * in the spool with the reason it waits.
  *
- * Not here: what a reply means (OutcomePolicy), the session protocol (smtp-client), how
- * limits are chosen per site (SiteLimits, from MX rules).
+ * Not here: what a reply means (OutcomePolicy), the SMTP protocol (smtp-client), the limits
+ * (policy files through the Shaper).
  */
 import type { Db } from '../db/index.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import type { SmtpReply } from '../mail/smtp-reply.ts';
+import { writeEvents } from '../events/index.ts';
+import type { SendingIp } from '../config/sending-ips.ts';
 import type { MxResolver } from './mx-resolver.ts';
 import { decideOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
-import { Site, type SiteLimits, type Work } from './site.ts';
-import { claim, heldLeases, purgeStopped, release, releaseAllLeases, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
-import { openSession, type SmtpSession } from './smtp-client.ts';
-import { writeEvents } from '../events/index.ts';
+import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
+import { claim, heldLeases, purgeStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
+import type { Shaper } from './shaping/shaper.ts';
+import type { SourceSelector } from './shaping/source-selector.ts';
+import { Dispatcher } from './dispatch.ts';
 
 export interface EngineSettings {
   port: number;
   heloName: string;
-  localAddress?: string;
   leaseMs: number;
   maxInFlight: number;
   claimBatch: number;
@@ -40,14 +43,30 @@ export interface EngineDeps {
   resolver: MxResolver;
   policy: OutcomePolicy;
   settings: EngineSettings;
-  limitsFor(site: string, hosts: { name: string }[]): SiteLimits;
+  shaper: Shaper;
+  selector: SourceSelector;
   /** Called after outcomes are committed (wakes the feedback service). */
   onOutcomes?(outcomes: Outcome[]): void;
+  /** Called on every reply, for metrics. */
+  onAttempt?(site: string, source: string | null, outcome: Outcome): void;
+}
+
+export interface QueueStats {
+  site: string;
+  source: string | null;
+  rule: string;
+  queued: number;
+  connections: number;
+  suspendedUntil: number | null;
+  factor: number;
+  messagesPerMinute: number | null;
+  messagesPerHour: number | null;
+  maxConnectionsPerPath: number;
 }
 
 export interface EngineStats {
   inFlight: number;
-  sites: { name: string; queued: number; connections: number }[];
+  queues: QueueStats[];
   delivered: number;
   deferred: number;
   bounced: number;
@@ -56,15 +75,16 @@ export interface EngineStats {
 
 export class Engine {
   readonly owner = `mta-${randomToken(6)}`;
-  private readonly sites = new Map<string, Site>();
-  private readonly inMemory = new Map<number, Work>();
+  readonly queues = new Map<string, ReadyQueue>();
+  readonly inMemory = new Map<number, Work>();
   private readonly writer: OutcomeWriter;
+  private readonly dispatcher: Dispatcher;
   private loop: Loop | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
   private lastRenew = 0;
   private readonly totals = { delivered: 0, deferred: 0, bounced: 0, expired: 0 };
 
-  constructor(private readonly deps: EngineDeps) {
+  constructor(readonly deps: EngineDeps) {
     this.writer = new OutcomeWriter(deps.db, this.owner, deps.logger, {
       maxBatch: 500,
       maxDelayMs: 25,
@@ -74,18 +94,19 @@ export class Engine {
         this.loop?.wake();
       },
     });
+    this.dispatcher = new Dispatcher(this);
   }
 
   async start(): Promise<void> {
+    const q = this.deps.db.kysely;
     if (this.deps.db.dialect === 'sqlite') {
       // One MTA process per SQLite file: leases of a previous run belong to a dead process.
-      const n = await releaseAllLeases(this.deps.db.kysely);
+      const n = await releaseAllLeases(q);
       if (n) this.deps.logger.info({ messages: n }, 'took back messages leased by a previous run');
     }
-    this.loop = startLoop(() => this.step(), {
-      idleMs: this.deps.settings.pollMs,
-      onError: (err) => this.deps.logger.error({ err }, 'MTA claim loop failed'),
-    });
+    await this.deps.shaper.adaptations.reload();
+    await this.deps.selector.load();
+    this.loop = startLoop(() => this.step(), { idleMs: this.deps.settings.pollMs, onError: (err) => this.deps.logger.error({ err }, 'MTA claim loop failed') });
     this.housekeeping = setInterval(() => void this.keepHouse().catch((err) => this.deps.logger.error({ err }, 'MTA housekeeping failed')), 1000);
   }
 
@@ -98,19 +119,58 @@ export class Engine {
     await this.loop?.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
     const queued: number[] = [];
-    for (const site of this.sites.values()) for (const w of site.drain()) queued.push(w.message.id);
+    for (const rq of this.queues.values()) {
+      if (rq.resumeTimer) clearTimeout(rq.resumeTimer);
+      for (const w of rq.drain()) queued.push(w.message.id);
+    }
     await this.waitForSessions(5000);
     await this.writer.flush();
+    await this.deps.selector.flush();
     if (queued.length) await release(this.deps.db.kysely, this.owner, queued);
     for (const id of queued) this.inMemory.delete(id);
   }
 
   stats(): EngineStats {
+    const now = Date.now();
     return {
       inFlight: this.inMemory.size,
-      sites: [...this.sites.values()].map((s) => ({ name: s.name, queued: s.queued, connections: s.active })),
+      queues: [...this.queues.values()].map((rq) => {
+        const st = this.deps.shaper.state(rq.site.name, rq.source.address, now);
+        const r = rq.site.rule;
+        return {
+          site: rq.site.name,
+          source: rq.source.address,
+          rule: r.name,
+          queued: rq.queued,
+          connections: rq.active,
+          suspendedUntil: st.suspendedUntil,
+          factor: Math.round(st.factor * 100) / 100,
+          messagesPerMinute: r.messagesPerMinute === null ? null : r.messagesPerMinute * st.factor,
+          messagesPerHour: r.messagesPerHour === null ? null : r.messagesPerHour * st.factor,
+          maxConnectionsPerPath: this.deps.shaper.maxConnectionsPerPath(r, st),
+        };
+      }),
       ...this.totals,
     };
+  }
+
+  /** Records an attempt's outcome: counted, written in the next batch, reported. */
+  finish(outcome: Outcome, site?: string, source?: string | null): void {
+    if (outcome.kind !== 'cancelled') this.totals[outcome.kind]++;
+    this.writer.add(outcome);
+    if (site !== undefined) this.deps.onAttempt?.(site, source ?? null, outcome);
+  }
+
+  /** Gives messages back to the spool to wait, with the reason, without counting an attempt. */
+  putBack(items: { work: Work; at: number; reason: string }[]): void {
+    if (!items.length) return;
+    for (const it of items) it.work.dropped = true;
+    void releaseUntil(this.deps.db.kysely, this.owner, items.map((it) => ({ id: it.work.message.id, at: it.at, reason: it.reason })))
+      .then(() => {
+        for (const it of items) this.inMemory.delete(it.work.message.id);
+        this.loop?.wake();
+      })
+      .catch((err) => this.deps.logger.error({ err }, 'could not give messages back to the spool'));
   }
 
   /** One pass of the claim loop; returns true when there may be more work right away. */
@@ -126,7 +186,7 @@ export class Engine {
     return messages.length === limit;
   }
 
-  /** Resolves destinations and hands each message to its site's ready queue. */
+  /** Resolves destinations, picks sending IPs, and hands each message to its ready queue. */
   private async route(messages: SpoolMessage[], now: number): Promise<void> {
     const byDomain = new Map<string, SpoolMessage[]>();
     for (const m of messages) {
@@ -138,6 +198,7 @@ export class Engine {
       if (list) list.push(m);
       else byDomain.set(m.domain, [m]);
     }
+    const waiting: { work: Work; at: number; reason: string }[] = [];
     await Promise.all(
       [...byDomain].map(async ([domain, list]) => {
         const mx = await this.deps.resolver.resolve(domain);
@@ -146,91 +207,42 @@ export class Engine {
           for (const m of list) this.finish(decideOutcome(this.deps.policy, m, reply, Date.now(), { permanent: mx.permanent }));
           return;
         }
-        let site = this.sites.get(mx.site);
-        if (!site) {
-          site = new Site(mx.site, mx.hosts, this.deps.limitsFor(mx.site, mx.hosts));
-          this.sites.set(mx.site, site);
-        } else {
-          site.hosts = mx.hosts;
+        const site: SiteInfo = { name: mx.site, hosts: mx.hosts, rule: this.deps.shaper.rule(mx.site, mx.hosts.map((h) => h.name)) };
+        for (const m of list) {
+          const work = this.inMemory.get(m.id)!;
+          const sel = this.deps.selector.choose(m.pool, domain, site.name, site.rule.name, now);
+          if (!sel.ok) {
+            waiting.push({ work, at: sel.until, reason: sel.reason });
+            continue;
+          }
+          const rq = this.queueFor(site, sel.ip);
+          if (rq.queued >= site.rule.maxReady) {
+            this.deps.selector.uncount(sel.ip.address, site.rule.name);
+            waiting.push({ work, at: now + 2000 + Math.random() * 3000, reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            continue;
+          }
+          rq.push(work);
         }
-        for (const m of list) site.enqueue(this.inMemory.get(m.id)!);
-        this.pump(site);
       }),
     );
+    this.putBack(waiting);
+    for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
   }
 
-  /** Opens connections while the site has waiting messages and room under its limits. */
-  private pump(site: Site): void {
-    while (site.wantsConnection()) {
-      site.active++;
-      void this.runConnection(site).finally(() => {
-        site.active--;
-        if (site.queued > 0) this.pump(site);
-        else if (site.active === 0 && site.queued === 0) this.sites.delete(site.name);
-      });
-    }
+  private queueFor(site: SiteInfo, ip: SendingIp): ReadyQueue {
+    const key = `${site.name}|${ip.address ?? ''}`;
+    let rq = this.queues.get(key);
+    if (!rq) this.queues.set(key, (rq = new ReadyQueue(key, site, ip)));
+    else rq.site = site;
+    return rq;
   }
 
-  private async runConnection(site: Site): Promise<void> {
-    const opened = await this.connect(site);
-    if (!opened.ok) {
-      site.connectFailed();
-      // Nobody can reach this site now: every waiting message gets the same answer rather
-      // than a connection attempt each.
-      const victims = site.active <= 1 ? site.drain() : [site.take()].filter((w): w is Work => Boolean(w));
-      for (const w of victims) if (!w.dropped) this.finish(decideOutcome(this.deps.policy, w.message, opened.reply, Date.now(), { mx: opened.mx }));
-      return;
-    }
-    site.connectSucceeded();
-    const { session, mx, ip } = opened;
-    try {
-      let sent = 0;
-      while (session.isUsable && sent < site.limits.maxMessagesPerConnection) {
-        const work = site.take() ?? (await site.waitForWork(this.deps.settings.idleMs));
-        if (!work) break;
-        if (work.dropped) continue;
-        const m = work.message;
-        const res = await session.send(m.mailFrom, m.rcptTo, m.body);
-        sent++;
-        this.finish(decideOutcome(this.deps.policy, m, res.reply, Date.now(), { mx, mxIp: ip, sourceIp: this.deps.settings.localAddress ?? null }));
-      }
-    } finally {
-      session.close();
-    }
+  /** Drops an idle, empty queue. */
+  forget(rq: ReadyQueue): void {
+    if (rq.active === 0 && rq.queued === 0 && !rq.resumeTimer) this.queues.delete(rq.key);
   }
 
-  private async connect(site: Site): Promise<{ ok: true; session: SmtpSession; mx: string; ip: string } | { ok: false; reply: SmtpReply; mx: string | null }> {
-    let last: SmtpReply = { code: 0, enhanced: '4.4.1', text: `no MX host of ${site.name} could be reached` };
-    let lastMx: string | null = null;
-    let tries = 0;
-    for (const host of site.hosts) {
-      for (const ip of host.ips) {
-        if (tries++ >= site.limits.maxConnectTries) return { ok: false, reply: last, mx: lastMx };
-        const r = await openSession({
-          host: ip,
-          port: this.deps.settings.port,
-          servername: host.name,
-          heloName: this.deps.settings.heloName,
-          localAddress: this.deps.settings.localAddress,
-          tls: site.limits.tls,
-          connectTimeoutMs: site.limits.connectTimeoutMs,
-          commandTimeoutMs: site.limits.commandTimeoutMs,
-          dataTimeoutMs: site.limits.dataTimeoutMs,
-        });
-        if (r.ok) return { ok: true, session: r.session, mx: host.name, ip };
-        last = r.reply;
-        lastMx = host.name;
-      }
-    }
-    return { ok: false, reply: last, mx: lastMx };
-  }
-
-  private finish(outcome: Outcome): void {
-    if (outcome.kind !== 'cancelled') this.totals[outcome.kind]++;
-    this.writer.add(outcome);
-  }
-
-  /** Pauses and stops that happened after a claim, stopped deliveries' leftovers, lease renewal. */
+  /** Pauses and stops that happened after a claim, stopped deliveries' leftovers, leases, adaptations. */
   private async keepHouse(): Promise<void> {
     const q = this.deps.db.kysely;
     const now = Date.now();
@@ -238,6 +250,8 @@ export class Engine {
       await renewLeases(q, this.owner, now + this.deps.settings.leaseMs);
       this.lastRenew = now;
     }
+    await this.deps.shaper.adaptations.reload(now);
+    await this.deps.selector.flush();
     const held = await heldLeases(q, this.owner);
     const paused: number[] = [];
     for (const { id, held: kind } of held) {
@@ -259,12 +273,14 @@ export class Engine {
       );
       this.deps.onOutcomes?.([]);
     }
+    // Suspensions that ended, or were cancelled, let queues move again.
+    for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
   }
 
   private async waitForSessions(maxMs: number): Promise<void> {
     const until = Date.now() + maxMs;
-    while (Date.now() < until && [...this.sites.values()].some((s) => s.active > 0)) {
-      for (const s of this.sites.values()) s.wakeAll();
+    while (Date.now() < until && [...this.queues.values()].some((s) => s.active > 0)) {
+      for (const s of this.queues.values()) s.wakeAll();
       await new Promise((r) => setTimeout(r, 50));
     }
   }

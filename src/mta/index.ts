@@ -1,6 +1,8 @@
-export { Engine, type EngineDeps, type EngineSettings, type EngineStats } from './engine.ts';
+export { Engine, type EngineDeps, type EngineSettings, type EngineStats, type QueueStats } from './engine.ts';
 export { MxResolver, siteName, type MxHost, type MxResult, type MxResolverOptions } from './mx-resolver.ts';
 export { enqueue, setDeliveryHold, spoolStats, claim, HELD_PAUSED, HELD_STOPPED, type InjectMessage, type SpoolMessage, type SpoolStats } from './spool.ts';
 export { decideOutcome, type Outcome, type OutcomeKind, type OutcomePolicy } from './outcome.ts';
-export type { SiteLimits } from './site.ts';
 export { openSession, type SessionOptions, type TlsPolicy } from './smtp-client.ts';
+export { Shaper } from './shaping/shaper.ts';
+export { Adaptations, cancelAdaptation, listAdaptations, type Adaptation } from './shaping/adaptations.ts';
+export { SourceSelector } from './shaping/source-selector.ts';

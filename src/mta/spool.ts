@@ -19,6 +19,8 @@ export interface InjectMessage {
   messageId: string | null;
   body: Buffer;
   expiresAt: number;
+  /** Sending IP pool (Campaign's affinity); the default pool when absent. */
+  pool?: string | null;
 }
 
 export interface SpoolMessage {
@@ -35,6 +37,7 @@ export interface SpoolMessage {
   attempts: number;
   expiresAt: number;
   createdAt: number;
+  pool: string | null;
 }
 
 export const HELD_PAUSED = 1;
@@ -59,6 +62,7 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
       expires_at: m.expiresAt,
       held: 0,
       created_at: now,
+      pool: m.pool ?? null,
     };
   });
   // 14 columns: 1000 rows stay well under both engines' parameter limits.
@@ -91,6 +95,7 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     attempts: r.attempts,
     expiresAt: Number(r.expires_at),
     createdAt: Number(r.created_at),
+    pool: r.pool,
   }));
 }
 
@@ -104,6 +109,13 @@ export async function removeMessages(q: Q, owner: string, ids: number[]): Promis
   return removed;
 }
 
+/** Puts messages back to wait, without counting an attempt, saying why (throttled, suspended, warm-up cap). */
+export async function releaseUntil(q: Q, owner: string, items: { id: number; at: number; reason: string }[]): Promise<void> {
+  for (const it of items) {
+    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: it.at, wait_reason: it.reason.slice(0, 500) }).where('id', '=', it.id).where('lease_owner', '=', owner).execute();
+  }
+}
+
 /** Temporary failure: count the attempt and schedule the next one. */
 export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt: number, lastReply: string, countAttempt: boolean): Promise<void> {
   await q
@@ -112,6 +124,7 @@ export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt:
       next_attempt_at: nextAttemptAt,
       lease_owner: null,
       last_reply: lastReply,
+      wait_reason: `retry after: ${lastReply}`.slice(0, 500),
       attempts: countAttempt ? eb('attempts', '+', 1) : eb.ref('attempts'),
     }))
     .where('id', '=', id)

@@ -166,7 +166,7 @@ export class Sender {
     const dataByRow = new Map(targets.map((t) => [t.row_no, t.data]));
     const composed = logs.map((l) => composeMessage(prepared!, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
     const messages = await mta.finalize(
-      composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil })),
+      composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil, pool: row.ip_pool })),
       prepared.fromDomain,
     );
     const handed = await db.tx(async (trx) => {

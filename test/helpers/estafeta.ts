@@ -29,8 +29,9 @@ export interface TestEstafeta {
 }
 
 /** Retry quickly in tests: soft categories retry after a second instead of minutes. */
-export function fastRetryPolicyDir(): string {
+export function fastRetryPolicyDir(extraFiles: Record<string, string> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-policy-'));
+  for (const [name, text] of Object.entries(extraFiles)) writeFileSync(join(dir, name), text);
   const fast = { initial: '1s', factor: 1, max: '1s' };
   const categories: Record<string, unknown> = {};
   for (const c of ['greylisted', 'transient', 'rate-limited', 'connection', 'mailbox-full', 'bad-domain', 'inactive-mailbox', 'undetermined', 'spam-block', 'policy', 'tls']) categories[c] = { retry: fast };

@@ -1,0 +1,162 @@
+/**
+ * The delivery engine: ready queues per (sending IP, MX site) with their limits, what waits
+ * in the spool and why (throttled, suspended, retry, warm-up cap), the adaptations in force
+ * with why, since and until when (cancellable), sending IPs with their warm-up progress, and
+ * the MX rules in force.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { cancelAdaptation, listAdaptations, spoolStats } from '../../mta/index.ts';
+import { warmupCap } from '../../config/sending-ips.ts';
+import { notFound } from '../../lib/errors.ts';
+import { parseDuration } from '../../lib/duration.ts';
+import type { ApiContext } from '../context.ts';
+import { errorSchema, idParams } from '../schemas.ts';
+import { actor } from './deliveries.ts';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const adaptationSchema = z.object({ id: z.number(), site: z.string(), source: z.string().nullable(), rule: z.string(), action: z.string(), factor: z.number().nullable(), reason: z.string(), since: z.string(), until: z.string(), recoveredBy: z.string(), cancelledAt: z.string().nullable(), cancelledBy: z.string().nullable() });
+
+export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['delivery engine'];
+
+  r.get('/mta/queues', {
+    schema: {
+      tags,
+      summary: "This process's ready queues per (MX site, sending IP) with their limits, and the spool totals",
+      response: {
+        200: z.object({
+          running: z.boolean(),
+          inFlight: z.number(),
+          spool: z.object({ total: z.number(), due: z.number(), leased: z.number(), held: z.number(), oldestCreatedAt: z.string().nullable() }),
+          queues: z.array(z.object({ site: z.string(), source: z.string().nullable(), rule: z.string(), queued: z.number(), connections: z.number(), suspendedUntil: z.string().nullable(), factor: z.number(), messagesPerMinute: z.number().nullable(), messagesPerHour: z.number().nullable(), maxConnectionsPerPath: z.number() })),
+          totals: z.object({ delivered: z.number(), deferred: z.number(), bounced: z.number(), expired: z.number() }),
+        }),
+      },
+    },
+  }, async () => {
+    const spool = await spoolStats(ctx.db.kysely);
+    const stats = ctx.mta?.engine?.stats();
+    return {
+      running: Boolean(stats),
+      inFlight: stats?.inFlight ?? 0,
+      spool: { ...spool, oldestCreatedAt: iso(spool.oldestCreatedAt) },
+      queues: (stats?.queues ?? []).map((q) => ({ ...q, suspendedUntil: iso(q.suspendedUntil) })),
+      totals: { delivered: stats?.delivered ?? 0, deferred: stats?.deferred ?? 0, bounced: stats?.bounced ?? 0, expired: stats?.expired ?? 0 },
+    };
+  });
+
+  r.get('/mta/messages', {
+    schema: {
+      tags,
+      summary: 'Messages in the spool, soonest first, with why each is waiting',
+      querystring: z.object({ domain: z.string().optional(), delivery: z.coerce.number().int().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+      response: { 200: z.object({ messages: z.array(z.object({ id: z.number(), deliveryId: z.number().nullable(), logId: z.number().nullable(), rcptTo: z.string(), domain: z.string(), attempts: z.number(), nextAttemptAt: z.string(), expiresAt: z.string(), state: z.string(), lastReply: z.string().nullable(), waitReason: z.string().nullable() })) }) },
+    },
+  }, async (req) => {
+    let q = ctx.db.kysely.selectFrom('mta_queue').select(['id', 'delivery_id', 'log_id', 'rcpt_to', 'domain', 'attempts', 'next_attempt_at', 'expires_at', 'held', 'lease_owner', 'last_reply', 'wait_reason']).orderBy('next_attempt_at').limit(req.query.limit);
+    if (req.query.domain) q = q.where('domain', '=', req.query.domain.toLowerCase());
+    if (req.query.delivery) q = q.where('delivery_id', '=', req.query.delivery);
+    const now = Date.now();
+    return {
+      messages: (await q.execute()).map((m) => ({
+        id: Number(m.id),
+        deliveryId: m.delivery_id === null ? null : Number(m.delivery_id),
+        logId: m.log_id === null ? null : Number(m.log_id),
+        rcptTo: m.rcpt_to,
+        domain: m.domain,
+        attempts: m.attempts,
+        nextAttemptAt: new Date(Number(m.next_attempt_at)).toISOString(),
+        expiresAt: new Date(Number(m.expires_at)).toISOString(),
+        state: m.held === 1 ? 'paused' : m.held === 2 ? 'stopped' : m.lease_owner && Number(m.next_attempt_at) > now ? 'sending' : Number(m.next_attempt_at) <= now ? 'due' : 'waiting',
+        lastReply: m.last_reply,
+        waitReason: m.wait_reason,
+      })),
+    };
+  });
+
+  r.get('/mta/adaptations', {
+    schema: { tags, summary: 'Adaptations in force (suspensions, throttles), or all recent ones with ?all=true', querystring: z.object({ all: z.enum(['true', 'false']).default('false') }), response: { 200: z.object({ adaptations: z.array(adaptationSchema) }) } },
+  }, async (req) => ({
+    adaptations: (await listAdaptations(ctx.db.kysely, { includeEnded: req.query.all === 'true' })).map((a) => ({
+      id: a.id,
+      site: a.site,
+      source: a.source,
+      rule: a.rule,
+      action: a.action,
+      factor: a.factor,
+      reason: a.reason,
+      since: iso(a.startedAt)!,
+      until: iso(a.until)!,
+      recoveredBy: iso(a.until + a.recoveryMs)!,
+      cancelledAt: iso(a.cancelledAt),
+      cancelledBy: a.cancelledBy,
+    })),
+  }));
+
+  r.post('/mta/adaptations', {
+    schema: {
+      tags,
+      summary: 'Suspend or throttle a site (or one sending IP towards it) by hand',
+      body: z.object({ site: z.string().min(1), source: z.string().nullable().default(null), action: z.enum(['suspend', 'throttle']), factor: z.number().gt(0).lt(1).optional(), duration: z.union([z.string(), z.number()]), reason: z.string().max(500).optional() }),
+      response: { 200: z.object({ id: z.number() }), 400: errorSchema },
+    },
+  }, async (req) => {
+    const b = req.body;
+    const now = Date.now();
+    const row = await ctx.db.kysely
+      .insertInto('mta_adaptations')
+      .values({ site: b.site, source: b.source, rule: 'operator', action: b.action, factor: b.action === 'throttle' ? (b.factor ?? 0.5) : null, reason: b.reason ?? `set by ${actor(req)}`, started_at: now, until: now + parseDuration(b.duration), recovery_ms: 0 })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: Number(row.id) };
+  });
+
+  r.delete('/mta/adaptations/:id', {
+    schema: { tags, summary: 'Cancel an adaptation: the site gets its normal limits back', params: idParams, response: { 200: z.object({ cancelled: z.literal(true) }), 404: errorSchema } },
+  }, async (req) => {
+    if (!(await cancelAdaptation(ctx.db.kysely, req.params.id, actor(req)))) throw notFound(`adaptation ${req.params.id} in force`);
+    return { cancelled: true as const };
+  });
+
+  r.get('/mta/ips', {
+    schema: {
+      tags,
+      summary: 'Sending IP pools and warm-up progress per provider today',
+      response: {
+        200: z.object({
+          pools: z.array(z.object({ name: z.string(), ips: z.array(z.object({ address: z.string().nullable(), helo: z.string().nullable(), weight: z.number(), warmup: z.object({ plan: z.string(), day: z.number(), capPerProvider: z.number().nullable() }).nullable(), sentToday: z.record(z.string(), z.number()) })) })),
+        }),
+      },
+    },
+  }, async () => {
+    if (!ctx.mta) return { pools: [] };
+    const day = Math.floor(Date.now() / 86_400_000);
+    const usage = await ctx.db.kysely.selectFrom('mta_ip_usage').select(['ip', 'provider', 'sent']).where('day', '=', day).execute();
+    return {
+      pools: [...ctx.mta.sendingIps().pools].map(([name, ips]) => ({
+        name,
+        ips: ips.map((ip) => ({
+          address: ip.address,
+          helo: ip.helo,
+          weight: ip.weight,
+          warmup: ip.warmup ? { plan: ip.warmup.plan, day: day - ip.warmup.startDay + 1, capPerProvider: warmupCap(ip) } : null,
+          sentToday: Object.fromEntries(usage.filter((u) => u.ip === (ip.address ?? 'default')).map((u) => [u.provider, u.sent])),
+        })),
+      })),
+    };
+  });
+
+  r.get('/mta/rules', {
+    schema: {
+      tags,
+      summary: 'The MX rules in force, in matching order',
+      response: { 200: z.object({ files: z.array(z.string()), rules: z.array(z.object({ name: z.string(), mx: z.array(z.string()), maxConnections: z.number(), maxMessagesPerConnection: z.number(), messagesPerHour: z.number().nullable(), messagesPerMinute: z.number().nullable(), tls: z.string(), shared: z.boolean(), maxReady: z.number() })) }) },
+    },
+  }, async () => {
+    const rules = ctx.mta?.mxRules();
+    return { files: rules?.files ?? [], rules: (rules?.rules ?? []).map((x) => ({ name: x.name, mx: x.source, maxConnections: x.maxConnections, maxMessagesPerConnection: x.maxMessagesPerConnection, messagesPerHour: x.messagesPerHour, messagesPerMinute: x.messagesPerMinute, tls: x.tls, shared: x.shared, maxReady: x.maxReady })) };
+  });
+}
