@@ -2,7 +2,7 @@
  * Numbered migrations, run in order with Kysely's Migrator. Each migration is a TS module
  * in db/migrations that may branch on the dialect where SQLite and PostgreSQL differ.
  */
-import { Migrator, type Migration, type MigrationProvider, type Kysely } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type Kysely } from 'kysely';
 import type { Db } from './connect.ts';
 import { migration0001 } from './migrations/0001-init.ts';
 import { migration0002 } from './migrations/0002-dkim.ts';
@@ -30,7 +30,10 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   };
   // Unordered: migrations land from parallel work, and a development database may have a
   // later number applied before an earlier one exists.
-  const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations: true });
+  // On PostgreSQL, keep Kysely's bookkeeping tables in our own schema: without a schema it
+  // takes another schema's kysely_migration (parallel test schemas) for ours and fails.
+  const schema = db.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s : undefined;
+  const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations: true, ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
