@@ -9,6 +9,7 @@
  */
 import { Liquid, type Template } from 'liquidjs';
 import { invalidInput } from '../lib/errors.ts';
+import { compileFast } from './fast-template.ts';
 
 export type TemplateKind = 'subject' | 'html' | 'text';
 
@@ -35,11 +36,12 @@ export function compileTemplate(kind: TemplateKind, source: string): CompiledTem
     throw invalidInput(`${kind} template has a syntax error: ${(err as Error).message}`);
   }
   const required = requiredFields(engine, parsed, source);
+  const fast = compileFast(source, kind === 'html');
   return {
     kind,
     source,
     required,
-    render: (data) => engine.renderSync(parsed, data) as string,
+    render: fast ? (data) => fast.render(data) : (data) => engine.renderSync(parsed, data) as string,
   };
 }
 

@@ -1,0 +1,205 @@
+/**
+ * `npm run bench [-- --json] [--recipients N] [--scale N] [--skip-postfix] [--skip-scale]`
+ *
+ * Measures, in one run on this machine:
+ *  1. the loopback ceiling: Postfix's smtp-source straight into smtp-sink;
+ *  2. Postfix (Debian's, a private instance) relaying the same N messages of the same size to
+ *     the same sink, from first injection to last delivery;
+ *  3. Estafeta end to end: a delivery of N personalized 10 KB messages, DKIM-signed with
+ *     RSA-2048, from confirmation until every delivery log is final, against the same sink,
+ *     with its spool and logs in SQLite with synchronous commits; messages per second,
+ *     feedback delay (the sink's 250 to the log's status committed, which is when the API
+ *     shows it), peak memory and CPU time per message of the Estafeta process;
+ *  4. a scale run: one delivery of a million recipients: import and analysis time, peak
+ *     memory while sending, and the time of the KPI and log-listing API calls at that size.
+ * Prints a table, or one JSON object with --json.
+ */
+import { startSimDns } from '../src/sim/dns-server.ts';
+import { csvTarget, HTML, TEXT } from './lib/content.ts';
+import { startEstafetaChild, type EstafetaChild } from './lib/estafeta-child.ts';
+import { cpuMs, freePort, memoryMb, percentile, run, sleep, startDaemon, stopDaemon } from './lib/proc.ts';
+import { postfixAvailable, startPostfixRelay } from './lib/postfix-relay.ts';
+import BetterSqlite3 from 'better-sqlite3';
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(`--${name}`);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const N = option('recipients', 50_000);
+const SCALE = option('scale', 1_000_000);
+const SESSIONS = 20;
+const SIZE = 10 * 1024;
+const json = flag('json');
+const say = (s: string) => {
+  if (!json) process.stderr.write(s + '\n');
+};
+
+const SINK_DOMAIN = 'sink.bench';
+const POLICY = {
+  'mx-rules.yaml': `rules:\n  - { name: bench-sink, mx: ["*.${SINK_DOMAIN}"], maxConnections: ${SESSIONS}, maxMessagesPerConnection: 1000, maxReady: 4000 }\n  - { name: default, mx: ["*"] }\n`,
+};
+
+async function main() {
+  const sinkPort = await freePort();
+  const sink = startDaemon('/usr/sbin/smtp-sink', ['-u', 'postfix', `127.0.0.1:${sinkPort}`, '1024']);
+  await sleep(300);
+  const dns = await startSimDns({ port: 0, records: [{ name: SINK_DOMAIN, type: 'MX', exchange: `mx.${SINK_DOMAIN}`, priority: 10 }, { name: `mx.${SINK_DOMAIN}`, type: 'A', address: '127.0.0.1' }] });
+  const result: Record<string, unknown> = { recipients: N, messageBytes: SIZE, sessions: SESSIONS, machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
+  try {
+    say(`loopback ceiling: smtp-source -> smtp-sink, ${N} messages of ${SIZE} bytes, ${SESSIONS} sessions`);
+    const ceiling = await run('/usr/sbin/smtp-source', ['-s', String(SESSIONS), '-m', String(N), '-l', String(SIZE), '-f', 'from@bench.test', '-t', `to@${SINK_DOMAIN}`, `127.0.0.1:${sinkPort}`]);
+    result.loopbackCeilingPerSecond = Math.round(N / (ceiling.ms / 1000));
+
+    if (!flag('skip-postfix')) {
+      const missing = postfixAvailable();
+      if (missing) say(`postfix skipped: ${missing}`);
+      else {
+        say(`Postfix relay: ${N} messages injected with smtp-source, relayed to the sink`);
+        result.postfixMessagesPerSecond = await postfixRun(sinkPort);
+      }
+    }
+
+    say(`Estafeta end to end: a delivery of ${N} personalized messages, DKIM RSA-2048, SQLite synchronous commits`);
+    const e = await startEstafetaChild({ dnsServer: `127.0.0.1:${dns.port}`, mxPort: sinkPort, policyFiles: POLICY });
+    try {
+      Object.assign(result, await endToEnd(e));
+    } finally {
+      await e.stop();
+    }
+    if (result.postfixMessagesPerSecond) result.ratioVsPostfix = Math.round(((result.messagesPerSecond as number) / (result.postfixMessagesPerSecond as number)) * 100) / 100;
+
+    if (!flag('skip-scale')) {
+      say(`scale run: one delivery of ${SCALE} recipients`);
+      const e2 = await startEstafetaChild({ dnsServer: `127.0.0.1:${dns.port}`, mxPort: sinkPort, policyFiles: POLICY });
+      try {
+        result.scale = await scaleRun(e2);
+      } finally {
+        await e2.stop();
+      }
+    }
+  } finally {
+    await dns.stop();
+    await stopDaemon(sink);
+  }
+  if (json) process.stdout.write(JSON.stringify(result) + '\n');
+  else process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+}
+
+async function postfixRun(sinkPort: number): Promise<number> {
+  const port = await freePort();
+  const relay = startPostfixRelay(port, sinkPort, SESSIONS);
+  try {
+    await sleep(1500);
+    const t0 = performance.now();
+    await run('/usr/sbin/smtp-source', ['-s', String(SESSIONS), '-m', String(N), '-l', String(SIZE), '-f', 'from@bench.test', '-t', `to@${SINK_DOMAIN}`, `127.0.0.1:${port}`]);
+    while (relay.delivered() < N) await sleep(250);
+    return Math.round(N / ((performance.now() - t0) / 1000));
+  } finally {
+    relay.stop();
+  }
+}
+
+async function createDelivery(e: EstafetaChild, n: number, label: string): Promise<number> {
+  const d = await e.api('POST', '/deliveries', { label, from: { name: 'Bench Shop', address: 'news@shop.bench' }, subject: 'Hello {{ firstName }}, the autumn selection', html: HTML, text: TEXT, recipientsCsv: csvTarget(n, SINK_DOMAIN) });
+  return d.id;
+}
+
+async function waitState(e: EstafetaChild, id: number, states: string[], everyMs = 200): Promise<Record<string, any>> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (;;) {
+    const d = await e.api('GET', `/deliveries/${id}`);
+    if (states.includes(d.state)) return d;
+    await sleep(everyMs);
+  }
+}
+
+async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
+  if (!flag('no-dkim')) await e.api('POST', '/dkim/keys', { domain: 'shop.bench', selector: 'bench1', algorithm: 'rsa-sha256' });
+  const id = await createDelivery(e, N, 'bench');
+  await e.api('POST', `/deliveries/${id}/analyze`);
+  const cpu0 = cpuMs(e.pid);
+  const t0 = performance.now();
+  await e.api('POST', `/deliveries/${id}/confirm`);
+  const d = await waitState(e, id, ['finished', 'failed', 'stopped'], 100);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(e.pid) - cpu0;
+  if (d.kpis.sent !== N) throw new Error(`expected ${N} sent, got ${JSON.stringify(d.kpis)}`);
+  const delays = feedbackDelays(e.dbFile);
+  const signed = (await e.api('GET', `/deliveries/${id}/logs?limit=1`)).logs.length;
+  return {
+    messagesPerSecond: Math.round(N / seconds),
+    elapsedSeconds: Math.round(seconds * 10) / 10,
+    feedbackP50Ms: percentile(delays, 50),
+    feedbackP99Ms: percentile(delays, 99),
+    peakRssMb: memoryMb(e.pid).peak,
+    cpuMsPerMessage: Math.round((cpu / N) * 1000) / 1000,
+    dkim: signed > 0 ? 'rsa-sha256 2048' : null,
+  };
+}
+
+/** Delay from the MX's 250 (the delivered event) to the log's new status being committed. */
+function feedbackDelays(dbFile: string): number[] {
+  const db = new BetterSqlite3(dbFile, { readonly: true });
+  try {
+    const rows = db.prepare("select applied_at - occurred_at as d from events where type = 'delivered' and applied_at is not null").all() as { d: number }[];
+    return rows.map((r) => Number(r.d)).sort((a, b) => a - b);
+  } finally {
+    db.close();
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>, times = 5): Promise<number> {
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t = performance.now();
+    await fn();
+    ms.push(performance.now() - t);
+  }
+  return Math.round(ms.sort((a, b) => a - b)[Math.floor(times / 2)] * 10) / 10;
+}
+
+async function scaleRun(e: EstafetaChild): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  const id = await createDelivery(e, SCALE, 'scale');
+  const importSeconds = (performance.now() - t0) / 1000;
+  say(`  imported in ${importSeconds.toFixed(1)} s; analyzing`);
+  const t1 = performance.now();
+  await e.api('POST', `/deliveries/${id}/analyze?wait=false`);
+  const analyzed = await waitState(e, id, ['pending-confirmation', 'failed'], 500);
+  const analysisSeconds = (performance.now() - t1) / 1000;
+  if (analyzed.state !== 'pending-confirmation') throw new Error(`analysis failed: ${analyzed.lastError}`);
+  const peakBeforeSending = memoryMb(e.pid).peak;
+  say(`  analyzed in ${analysisSeconds.toFixed(1)} s; sending for 30 s`);
+  await e.api('POST', `/deliveries/${id}/confirm`);
+  let peakWhileSending = 0;
+  const sendUntil = performance.now() + 30_000;
+  while (performance.now() < sendUntil) {
+    peakWhileSending = Math.max(peakWhileSending, memoryMb(e.pid).rss);
+    await sleep(250);
+  }
+  const kpis = await e.api('GET', `/deliveries/${id}/kpis`);
+  await e.api('POST', `/deliveries/${id}/pause`);
+  const calls = {
+    kpisMs: await timed(() => e.api('GET', `/deliveries/${id}/kpis`)),
+    deliveryMs: await timed(() => e.api('GET', `/deliveries/${id}`)),
+    logsFirstPageMs: await timed(() => e.api('GET', `/deliveries/${id}/logs?limit=100`)),
+    logsDeepPageMs: await timed(() => e.api('GET', `/deliveries/${id}/logs?limit=100&after=${Math.floor(SCALE * 0.9)}`)),
+    logsByStatusMs: await timed(() => e.api('GET', `/deliveries/${id}/logs?status=pending&limit=100`)),
+    logsSearchMs: await timed(() => e.api('GET', `/deliveries/${id}/logs?q=user999999@&limit=100`), 3),
+  };
+  return {
+    recipients: SCALE,
+    importSeconds: Math.round(importSeconds * 10) / 10,
+    analysisSeconds: Math.round(analysisSeconds * 10) / 10,
+    peakRssMbBeforeSending: peakBeforeSending,
+    peakRssMbWhileSending: peakWhileSending,
+    sentIn30Seconds: kpis.sent,
+    apiMs: calls,
+  };
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});
