@@ -21,6 +21,7 @@ interface SectionProps {
   /** Endpoints to try in order: the first that exists is shown. */
   paths: string[];
   rows?: (data: unknown) => Row[];
+  empty?: string;
   actions?: (row: Row, reload: () => void) => React.ReactNode;
 }
 
@@ -44,7 +45,7 @@ const ipRows = (data: unknown): Row[] =>
     }),
   );
 
-function Section({ title, paths, rows: toRows = rowsOf, actions }: SectionProps) {
+function Section({ title, paths, rows: toRows = rowsOf, empty = 'Nothing to show.', actions }: SectionProps) {
   const { data, error, reload } = useLoad(() => firstAvailable(paths), [paths.join()]);
   const rows = data === undefined ? [] : toRows(data);
   const columns = [...new Set(rows.slice(0, 20).flatMap((r) => Object.keys(r)))].slice(0, 9);
@@ -55,7 +56,7 @@ function Section({ title, paths, rows: toRows = rowsOf, actions }: SectionProps)
       ) : (
         <>
           <ErrorBanner error={error} />
-          {data !== undefined && !rows.length && <Empty>Nothing to show.</Empty>}
+          {data !== undefined && !rows.length && <Empty>{empty}</Empty>}
           {rows.length > 0 && (
             <div className="scroll-x">
               <table className="grid">
@@ -113,14 +114,15 @@ export function EnginePage() {
           <p className="muted">How the MTA shapes traffic per provider site and sending IP, and what it learned from the replies.</p>
         </div>
       </header>
-      <Section title="Provider sites and sending IPs" paths={['/mta/sites', '/mta/queues']} />
+      <Section title="Provider sites and sending IPs" paths={['/mta/sites', '/mta/queues']} empty="No message is waiting in a queue." />
       <Section
         title="Adaptations in force"
         paths={['/mta/adaptations']}
+        empty="No adaptation in force: every site has its normal limits."
         actions={
           can('operator')
             ? (row, reload) => (
-                <button type="button" onClick={() => api('DELETE', `/mta/adaptations/${String(row.id)}`).then(reload, (e: Error) => setError(e.message))}>
+                <button type="button" aria-label={`Cancel adaptation ${String(row.id)}`} onClick={() => api('DELETE', `/mta/adaptations/${String(row.id)}`).then(reload, (e: Error) => setError(e.message))}>
                   Cancel
                 </button>
               )
@@ -132,6 +134,7 @@ export function EnginePage() {
       <Section
         title="Replies to qualify"
         paths={['/bounces/qualifications?status=to-qualify']}
+        empty="No failure text waiting to be qualified."
         actions={can('operator') ? (row, reload) => <button type="button" onClick={() => setQualifying({ row, reload })}>Qualify…</button> : undefined}
       />
       <Dialog
