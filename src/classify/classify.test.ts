@@ -50,11 +50,13 @@ for (const [text, category, type, reason, disposition] of CASES) {
   });
 }
 
-test('unmatched replies: 4xx retry as transient, 5xx Not defined and fail, 2xx delivered', () => {
+test('unmatched replies: 4xx retry as transient, 5xx a soft error in qualification that fails, 2xx delivered', () => {
   const soft = reply('452 something odd happened');
   assert.deepEqual([soft.category, soft.failureType, soft.disposition, soft.ruleId], ['transient', 'Soft', 'retry', null]);
+  // Campaign: an unmatched error is "by default interpreted as an unreachable soft error";
+  // its reason stays Not defined until an operator qualifies it.
   const hard = reply('550 something odd happened');
-  assert.deepEqual([hard.category, hard.failureType, hard.failureReason, hard.disposition, hard.ruleId], ['undetermined', 'Not defined', 'Not defined', 'fail', null]);
+  assert.deepEqual([hard.category, hard.failureType, hard.failureReason, hard.disposition, hard.ruleId], ['undetermined', 'Soft', 'Not defined', 'fail', null]);
   assert.equal(reply('250 2.0.0 OK queued').category, 'delivered');
   assert.equal(reply('250 2.0.0 OK queued').disposition, 'deliver');
 });
@@ -115,8 +117,12 @@ test('bounce mails: text bounces go through the same rules', async () => {
 
   const atData = await mail('postfix-data.eml');
   assert.equal(classifyBounce(atData, atData.recipients[0], policy).failureReason, 'Refused');
+  // Sendmail cannot tell RCPT from DATA here, and "550 User unknown" carries no enhanced
+  // status: nothing confirms the wording, so the message fails and the address gets a soft
+  // error instead of an immediate quarantine.
   const pipelined = await mail('sendmail-pipelined.eml');
-  assert.equal(classifyBounce(pipelined, pipelined.recipients[0], policy).failureReason, 'User unknown');
+  const p = classifyBounce(pipelined, pipelined.recipients[0], policy);
+  assert.deepEqual([p.failureType, p.failureReason, p.disposition, p.ruleId], ['Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
 });
 
 const recipient = (fields: Partial<BounceRecipient>): BounceRecipient =>
@@ -131,9 +137,103 @@ test('DSN delivered/relayed is a delivery, a delay notice never fails the messag
   assert.equal(delayed.disposition, 'ignore');
 });
 
-test('a DSN status alone is enough; an unknown 5.x.x is Not defined', async () => {
+test('a DSN status alone is enough; an unknown 5.x.x is Not defined (in qualification), Soft', async () => {
   const dsn = await mail('postfix-dsn.eml');
   assert.equal(classifyBounce(dsn, recipient({ status: '5.2.2' }), policy).category, 'mailbox-full');
   const unknown = classifyBounce(dsn, recipient({ status: '5.9.9', diagnostic: 'gibberish' }), policy);
-  assert.deepEqual([unknown.category, unknown.failureType, unknown.ruleId], ['undetermined', 'Not defined', null]);
+  assert.deepEqual([unknown.category, unknown.failureType, unknown.failureReason, unknown.ruleId], ['undetermined', 'Soft', 'Not defined', null]);
+});
+
+// "User unknown" quarantines at once only when the bounce confirms it: an addressing status
+// (x.1.x), the RCPT TO stage, or the recipient's own system saying so without relaying a
+// reply. Filters and mobile carriers refuse whole messages with the same words.
+const QUALIFY = (text: string, command?: 'RCPT' | 'DATA') => {
+  const q = classifyReply(parseSmtpReply(text), policy, command ? { command } : {});
+  return [q.category, q.failureType, q.failureReason, q.disposition, q.ruleId];
+};
+
+test('user unknown confirmed by the status or the stage is Hard', () => {
+  assert.deepEqual(QUALIFY('550 5.1.1 <a@example.com>: User unknown'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
+  assert.deepEqual(QUALIFY('550 Unknown user a@example.com', 'RCPT'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown-at-rcpt']);
+  assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... User Unknown', 'RCPT').slice(0, 3), ['user-unknown', 'Hard', 'User unknown']);
+  // Postfix's recipient tables are only consulted at RCPT TO, whatever a transcript shows.
+  assert.deepEqual(
+    QUALIFY('550 5.1.1 <a@example.com>: Recipient address rejected: User unknown in local recipient table', 'DATA').slice(0, 3),
+    ['user-unknown', 'Hard', 'User unknown'],
+  );
+});
+
+test('user unknown that nothing confirms, or that the status contradicts, is not a quarantine', () => {
+  // No enhanced status, no stage: fail the message, count a soft error on the address.
+  assert.deepEqual(QUALIFY('550 Unknown user a@example.com'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
+  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>... User unknown'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
+  // The reply names no recipient: it answered the whole message.
+  assert.deepEqual(QUALIFY('550 : User unknown').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.equal(QUALIFY('550 : User unknown')[4], 'user-unknown-no-address');
+  // X.2.0: the mailbox exists; X.2.1: the mailbox is disabled (RFC 3463).
+  assert.deepEqual(QUALIFY('550 5.2.0 Unknown user a@example.com').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... User Unknown').slice(0, 3), ['inactive-mailbox', 'Soft', 'Account disabled']);
+  // After DATA (existing rule) and the recipient's own preferences.
+  assert.deepEqual(QUALIFY('550 User unknown', 'DATA').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.deepEqual(
+    QUALIFY('550 5.1.1 RCP-P2 http://postmaster.social.example/codes#rcp Refused due to recipient preferences').slice(0, 3),
+    ['policy', 'Soft', 'Refused'],
+  );
+});
+
+test('bounce mails: user unknown with and without confirmation', async () => {
+  const carriers = await mail('carrier-filter-dsn.eml');
+  const got = carriers.recipients.map((r) => {
+    const q = classifyBounce(carriers, r, policy);
+    return [r.recipient, q.failureType, q.failureReason];
+  });
+  assert.deepEqual(got, [
+    ['sakura@mobile.example.jp', 'Soft', 'Refused'], // "550 : User unknown"
+    ['ren@carrier.example.jp', 'Soft', 'Refused'], // Status 5.2.0
+    ['aoi@isp.example.jp', 'Soft', 'Account disabled'], // 5.2.1
+    ['kenta@example.jp', 'Hard', 'User unknown'], // 5.1.1
+  ]);
+
+  const wrapped = await mail('postfix-wrapped.eml');
+  assert.equal(classifyBounce(wrapped, wrapped.recipients[0], policy).ruleId, 'user-unknown-at-rcpt');
+
+  const relay = await mail('relay-no-stage.eml');
+  const [oskar, ines] = relay.recipients.map((r) => classifyBounce(relay, r, policy));
+  assert.deepEqual([oskar.failureType, oskar.failureReason, oskar.disposition], ['Soft', 'Refused', 'fail']);
+  assert.deepEqual([ines.failureType, ines.failureReason], ['Hard', 'User unknown']);
+
+  // The recipient's own system (no relayed reply) says the name is unknown: Hard.
+  const ndr = await mail('exchange-ndr.eml');
+  assert.equal(classifyBounce(ndr, ndr.recipients[0], policy).failureType, 'Hard');
+});
+
+test('local delivery programs, DNS answers, expiry, line limits and protocol errors', async () => {
+  const local = await mail('local-delivery-dsn.eml');
+  const [pavel, lucia] = local.recipients.map((r) => classifyBounce(local, r, policy));
+  assert.deepEqual([pavel.category, pavel.failureType, pavel.failureReason], ['transient', 'Soft', 'Unreachable']);
+  assert.equal(pavel.ruleId, 'local-delivery-failure');
+  assert.deepEqual([lucia.category, lucia.failureReason, lucia.ruleId], ['connection', 'Unreachable', 'dns-temporary']);
+
+  // A domain that does not exist is still an invalid domain.
+  assert.equal(QUALIFY('550 5.1.2 Host or domain name not found. Name service error for name=nx.example type=A: Host not found')[2], 'Invalid domain');
+  assert.deepEqual(QUALIFY('550 5.4.312 Message expired, DNS query failed').slice(0, 3), ['expired', 'Soft', 'Unreachable']);
+  assert.deepEqual(QUALIFY('500 Line limit exceeded', 'DATA').slice(0, 4), ['message-too-large', 'Ignored', 'Refused', 'fail']);
+  assert.deepEqual(QUALIFY('504 5.5.2 Command parameter not implemented').slice(0, 4), ['protocol-error', 'Ignored', 'Unreachable', 'fail']);
+  assert.deepEqual(QUALIFY('502 Command not recognized').slice(0, 2), ['protocol-error', 'Ignored']);
+  assert.equal(QUALIFY('501 5.1.3 Bad recipient address syntax')[0], 'user-unknown', 'a bad address answered with 501 is still about the address');
+});
+
+test('wording of older MTAs: full mailbox, missing header, dropped connection, MX loop', () => {
+  assert.equal(QUALIFY('552 Account(s) <a@example.com> does not have enough space')[2], 'Mailbox full');
+  assert.equal(QUALIFY('554 delivery to a@example.com has failed due to a full mailbox')[2], 'Mailbox full');
+  assert.deepEqual(QUALIFY('554 Messages without To: fields are not accepted here').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.equal(QUALIFY('421 Connection was dropped by remote host')[0], 'connection');
+  assert.equal(QUALIFY('554 5.4.6 mail for mx.example.com loops back to myself')[2], 'Unreachable');
+});
+
+test('"Recipient address rejected" is a dead address only when it gives no other reason', () => {
+  assert.deepEqual(QUALIFY('550 <a@example.com> recipient rejected').slice(0, 2), ['user-unknown', 'Hard']);
+  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>: Recipient address rejected.').slice(0, 2), ['user-unknown', 'Hard']);
+  const odd = QUALIFY('550 5.0.0 <a@example.com>: Recipient address rejected: On hold');
+  assert.deepEqual([odd[0], odd[1], odd[2], odd[4]], ['undetermined', 'Soft', 'Not defined', null]);
 });

@@ -31,7 +31,7 @@ export const ruleSchema = z
     category: categoryName,
     code: z.union([z.array(codeItem).min(1), z.string().min(1), codeItem]).optional(),
     status: oneOrMany(
-      z.string().regex(/^[245*xX]\.(?:\d{1,3}|\*|[xX])\.(?:\d{1,3}|\*|[xX])$/, 'must look like "5.1.1", "5.1.*" or "*.7.26"'),
+      z.string().regex(/^(?:[245*xX]\.(?:\d{1,3}|\*|[xX])\.(?:\d{1,3}|\*|[xX])|none)$/i, 'must look like "5.1.1", "5.1.*" or "*.7.26", or be "none" (no enhanced status)'),
     ).optional(),
     text: oneOrMany(z.string().min(1)).optional(),
     command: oneOrMany(

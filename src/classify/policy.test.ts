@@ -24,6 +24,10 @@ test('operator rules come first, can override a type, and can disable a shipped 
   assert.equal(q.disposition, 'fail-quarantine', 'a Hard override quarantines');
   const yahoo = classifyReply(parseSmtpReply('421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred'), policy);
   assert.notEqual(yahoo.ruleId, 'yahoo-deferral');
+  const bare = classifyReply(parseSmtpReply('550 Requested action not taken: mailbox unavailable'), policy);
+  assert.equal(bare.ruleId, 'acme-bare-unavailable', 'status none: no enhanced status');
+  const coded = classifyReply(parseSmtpReply('550 5.1.1 Requested action not taken: mailbox unavailable'), policy);
+  assert.notEqual(coded.ruleId, 'acme-bare-unavailable', 'status none does not match a reply with a status');
 });
 
 test('operator categories override single fields and keep the others', () => {

@@ -60,9 +60,12 @@ export function compileRule(input: RuleInput, where: string, source: string): Co
   }
 
   if (input.status !== undefined) {
-    const list = Array.isArray(input.status) ? input.status : [input.status];
-    const re = new RegExp(`^(?:${list.map(statusPattern).join('|')})$`);
-    checks.push((s) => s.enhanced !== null && re.test(s.enhanced));
+    const all = Array.isArray(input.status) ? input.status : [input.status];
+    // "none" matches a reply that carries no enhanced status at all.
+    const none = all.some((p) => p.toLowerCase() === 'none');
+    const list = all.filter((p) => p.toLowerCase() !== 'none');
+    const re = list.length > 0 ? new RegExp(`^(?:${list.map(statusPattern).join('|')})$`) : null;
+    checks.push((s) => (s.enhanced === null ? none : re !== null && re.test(s.enhanced)));
   }
 
   if (input.text !== undefined) {

@@ -79,6 +79,30 @@ test('Postfix DSN: the SMTP stage is read from the notice ("in reply to end of D
   assert.equal(p.recipients[0].reply?.code, 550);
 });
 
+test('Postfix DSN without the stage in Diagnostic-Code: the stage comes from the wrapped notice', async () => {
+  const p = await parse('postfix-wrapped.eml');
+  assert.equal(p.kind, 'dsn');
+  const r = p.recipients[0];
+  assert.equal(r.recipient, 'marta.nowak@example.pl');
+  assert.equal(r.status, '5.0.0');
+  assert.equal(r.reply?.code, 550);
+  assert.equal(r.command, 'RCPT');
+  assert.equal(p.originalHeaders['x-estafeta-log'], 'd47.r1.1c2d');
+});
+
+test('text notice: a reply wrapped after "said: 550", one reason per recipient', async () => {
+  const p = await parse('relay-no-stage.eml');
+  assert.equal(p.kind, 'bounce');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['oskar@example.se', 'ines@example.pt']);
+  const [oskar, ines] = p.recipients;
+  assert.equal(oskar.reply?.code, 550);
+  assert.equal(oskar.reply?.enhanced, null);
+  assert.equal(oskar.command, null, 'the notice does not say which command was refused');
+  assert.equal(ines.status, '5.1.1');
+  assert.match(ines.diagnostic ?? '', /virtual mailbox table/);
+  assert.doesNotMatch(oskar.diagnostic ?? '', /virtual mailbox/);
+});
+
 test('Sendmail pipelines RCPT and DATA: a refusal printed after ">>> DATA" is not taken for a DATA refusal', async () => {
   const p = await parse('sendmail-pipelined.eml');
   assert.equal(p.kind, 'dsn');

@@ -85,6 +85,24 @@ test('SMTP stage phrases of several MTAs', () => {
   assert.equal(findSmtpStage('no stage here'), null);
 });
 
+test('SMTP stage: wrapped Postfix lines, qmail "most progress", Yahoo "[RCPT_TO]"', () => {
+  assert.equal(findSmtpStage('<a@b.example>: User unknown (in reply to\n    RCPT TO command)'), 'RCPT');
+  assert.equal(findSmtpStage('said: 550 5.7.1 Rejected (in reply to end of\n    DATA command)'), 'DATA');
+  assert.equal(
+    findSmtpStage('Sorry, no SMTP connection got far enough; most progress was RCPT TO response; remote host 192.0.2.3 said: 550 no'),
+    'RCPT',
+  );
+  assert.equal(findSmtpStage('Remote host said: 550 5.2.1 <a@b.example>... User Unknown [RCPT_TO]'), 'RCPT');
+});
+
+test('a reply whose text Postfix wrapped to the next line after "said:" is still a reply', () => {
+  const reply = findReplyInText('<a@b.example>: host mx.b.example[192.0.2.7] said: 550\n    <a@b.example>: User unknown\n');
+  assert.equal(reply?.code, 550);
+  assert.equal(reply?.enhanced, null);
+  assert.equal(reply?.text, '<a@b.example>: User unknown');
+  assert.equal(findReplyInText('Size (in bytes): 222\nLines: 12\n'), null, 'a number ending a line is not a reply without "said:"');
+});
+
 test('the returned original is split off the notice', () => {
   const s = splitReturnedMessage(
     'Delivery failed for a@example.com.\n\n--- Below this line is a copy of the message.\n\nMessage-ID: <m1@example.com>\nX-Estafeta-Log: abc\nTo: a@example.com\n\nbody\n',

@@ -55,6 +55,7 @@ export const BOUNCE_CATEGORIES = [
   'inactive-mailbox', // account disabled, suspended, expired
   'mailbox-full', // over quota
   'message-too-large',
+  'protocol-error', // the server did not understand a command (500-504)
   'rate-limited', // throttling, too many connections / messages
   'spam-block', // IP or domain reputation block, blocklists
   'spam-content', // content rejected as spam, virus, prohibited attachment

@@ -37,8 +37,10 @@ export function isGenericStatus(status: string | null): boolean {
 
 // A reply code at the start of the text or after a separator, followed on the same line
 // by text, an enhanced status or a hyphen (multi-line reply); never inside a longer number
-// such as an IP address.
-const REPLY_CODE = /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:[ \t]+\S)(?!\.\d)/m;
+// such as an IP address. After "said:" the text may start on the next line: Postfix wraps
+// its notices ("host mx.example.com[192.0.2.1] said: 550\n    <a@b>: User unknown").
+const REPLY_CODE =
+  /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:[ \t]+\S|(?<=said:?[ \t]{1,4}\d{3})[ \t]*\n[ \t]*[^\s\d])(?!\.\d)/m;
 
 /**
  * Finds the first SMTP reply in a text and returns it with the text that follows (the
@@ -100,7 +102,7 @@ export function replyFromDiagnostic(text: string, status: string | null): SmtpRe
 export type SmtpStage = 'CONNECT' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA';
 
 function stageOf(word: string): SmtpStage | null {
-  const w = word.toUpperCase();
+  const w = word.toUpperCase().replace(/\s+/g, ' ');
   if (/DATA|BDAT|SENT THE MESSAGE|END OF/.test(w)) return 'DATA';
   if (/RCPT|RECIPIENT/.test(w)) return 'RCPT';
   if (/MAIL|SENDER/.test(w)) return 'MAIL';
@@ -114,16 +116,20 @@ function stageOf(word: string): SmtpStage | null {
 // TO", qmail "does not like recipient" / "sender was rejected" / "failed after I sent the
 // message", and "SMTP command: DATA" style tables.
 const STAGE_PATTERNS: RegExp[] = [
-  /in reply to (end of DATA|DATA|RCPT TO|MAIL FROM|HELO|EHLO|STARTTLS|AUTH|BDAT)\b/i,
-  /after (end of data|initial connection|RCPT TO|MAIL FROM|HELO|EHLO|STARTTLS|AUTH|DATA)\b/i,
+  /in\s+reply\s+to\s+(end\s+of\s+DATA|DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO|STARTTLS|AUTH|BDAT)\b/i,
+  /after\s+(end\s+of\s+data|initial\s+connection|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO|STARTTLS|AUTH|DATA)\b/i,
   // Sendmail pipelines RCPT and DATA: a recipient refusal is printed after ">>> DATA", so
   // a transcript only tells the stage for the commands before DATA.
   />>>\s*(RCPT TO|MAIL FROM|HELO|EHLO)\b[^\n]*\n\s*<<<\s*[45]\d\d/i,
-  /did not like our (final DATA|DATA|RCPT TO|MAIL FROM|HELO|EHLO)/i,
+  /did\s+not\s+like\s+our\s+(final\s+DATA|DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)/i,
   /does not like (recipient|sender)|(sender) was rejected|my (name was) rejected|failed after I (sent the message)|(refused to talk to me)/i,
+  // qmail: "no SMTP connection got far enough; most progress was RCPT TO response".
+  /most\s+progress\s+was\s+(RCPT\s+TO|MAIL\s+FROM|HELO|EHLO|greeting)\s+response/i,
   /SMTP command[ \t]*:?[ \t]*\n?[ \t]*(DATA|RCPT|MAIL|HELO|EHLO)\b/i,
   /SMTP:(RCPT|DATA|MAIL)\b/,
   /\((DATA|RCPT TO|MAIL FROM)\)/,
+  // Yahoo: "Remote host said: 550 ... User Unknown [RCPT_TO]".
+  /\[(RCPT_TO|MAIL_FROM|DATA)\]/,
 ];
 
 /** Finds which SMTP command a failure answered, or null when the text does not say. */
