@@ -161,7 +161,8 @@ function errorReply(err: SmtpError, options: SessionOptions, phase: string): Smt
   if (err.response) return parseSmtpReply(err.response, err.responseCode || 0);
   const msg = (err.message || String(err)).replace(/\s+/g, ' ');
   if (/certificate|self[- ]signed|TLS|SSL|STARTTLS/i.test(msg)) {
-    return { code: 0, enhanced: '4.7.10', text: `TLS is required but failed with ${where}: ${msg}` };
+    const text = options.tls === 'required' ? `TLS is required but failed with ${where}: ${msg}` : `the TLS handshake with ${where} failed: ${msg}`;
+    return { code: 0, enhanced: '4.7.10', text };
   }
   if (err.code === 'ETIMEDOUT' || /timeout/i.test(msg)) return { code: 0, enhanced: '4.4.1', text: `${phase} timed out with ${where}` };
   return { code: 0, enhanced: '4.4.1', text: `${phase} to ${where} failed: ${msg}` };
