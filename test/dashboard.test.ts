@@ -173,6 +173,14 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
       await page.getByText('old@accept.test released').waitFor();
       const entry = await e.api('GET', '/quarantine/entry?address=old%40accept.test');
       assert.equal(entry.body.status, 'valid', JSON.stringify(entry.body));
+      // Bulk release of the domain's addresses: the confirmation says how many first.
+      await page.locator('input[name=bulk-domain]').fill('reject.test');
+      await page.getByRole('button', { name: 'Release…' }).click();
+      await page.getByRole('dialog', { name: 'Release addresses' }).getByText(/^10 quarantined address/).waitFor();
+      await page.locator('button[data-confirm=release-bulk]').click();
+      await page.getByText('10 address(es) of reject.test released.').waitFor();
+      const left = await e.api('GET', '/quarantine?domain=reject.test&status=quarantine,suspected');
+      assert.equal(left.body.entries.length, 0, JSON.stringify(left.body));
     }
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Delivery engine' }).click();
     await page.getByRole('heading', { name: 'Replies to qualify' }).waitFor();
