@@ -88,7 +88,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
     const policy: OutcomePolicy = {
-      qualify: (reply) => withOperatorQualification(classifyReply(reply, bouncePolicy), formatSmtpReply(reply), operatorQualifications),
+      qualify: (reply, command) => withOperatorQualification(classifyReply(reply, bouncePolicy, { command }), formatSmtpReply(reply), operatorQualifications),
       retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
     mta = buildMta(config, db, logger, policy, { onOutcomes: () => feedback?.wake(), onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });

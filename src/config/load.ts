@@ -26,6 +26,7 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['ESTAFETA_DNS_SERVERS', 'dns.servers', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_MX_PORT', 'mta.port', Number],
   ['ESTAFETA_HELO_NAME', 'mta.heloName', String],
+  ['ESTAFETA_MTA_LEASE', 'mta.lease', String],
   ['ESTAFETA_BOUNCE_DOMAIN', 'bounces.domain', String],
   ['ESTAFETA_BOUNCE_PORT', 'bounces.listen.port', Number],
   ['ESTAFETA_POLICY_DIR', 'policy.dir', String],

@@ -97,7 +97,7 @@ export class Dispatcher {
     // Nobody can reach this site now: every waiting message gets the same answer rather
     // than a connection attempt each, and the queue rests before trying again.
     for (const w of rq.active <= 1 ? rq.drain() : [rq.take()].filter((x): x is Work => Boolean(x))) {
-      if (!w.dropped) this.engine.finish(decideOutcome(deps.policy, w.message, reply, Date.now(), { mx: host, sourceIp: rq.source.address }), rq.site.name, rq.source.address);
+      if (!w.dropped) this.engine.finish(decideOutcome(deps.policy, w.message, reply, Date.now(), { mx: host, sourceIp: rq.source.address, command: 'CONNECT' }), rq.site.name, rq.source.address);
     }
     rq.resumeAt = Date.now() + Math.min(60_000, 1000 * 2 ** Math.min(rq.connectFailures, 6));
   }
@@ -135,7 +135,7 @@ export class Dispatcher {
         const m = work.message;
         const res = await session.send(m.mailFrom, m.rcptTo, m.body);
         sent++;
-        const outcome = decideOutcome(deps.policy, m, res.reply, Date.now(), { mx: host, mxIp: ip, sourceIp: rq.source.address });
+        const outcome = decideOutcome(deps.policy, m, res.reply, Date.now(), { mx: host, mxIp: ip, sourceIp: rq.source.address, command: res.command });
         this.engine.finish(outcome, rq.site.name, rq.source.address);
         const reaction = await deps.shaper.observe(rq.site.name, rq.source.address, res.reply);
         if (reaction.bounce) this.bounceQueued(rq, res.reply);

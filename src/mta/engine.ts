@@ -170,7 +170,11 @@ export class Engine {
         for (const it of items) this.inMemory.delete(it.work.message.id);
         this.loop?.wake();
       })
-      .catch((err) => this.deps.logger.error({ err }, 'could not give messages back to the spool'));
+      .catch((err) => {
+        // Their leases run out and a worker takes them again; memory must not keep them.
+        for (const it of items) this.inMemory.delete(it.work.message.id);
+        this.deps.logger.error({ err }, 'could not give messages back to the spool');
+      });
   }
 
   /** One pass of the claim loop; returns true when there may be more work right away. */
@@ -218,7 +222,7 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            waiting.push({ work, at: now + 2000 + Math.random() * 3000, reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            waiting.push({ work, at: now + 2000 + Math.round(Math.random() * 3000), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
           rq.push(work);
@@ -247,7 +251,7 @@ export class Engine {
     const q = this.deps.db.kysely;
     const now = Date.now();
     if (now - this.lastRenew > this.deps.settings.leaseMs / 3 && this.inMemory.size) {
-      await renewLeases(q, this.owner, now + this.deps.settings.leaseMs);
+      await renewLeases(q, this.owner, [...this.inMemory.keys()], now + this.deps.settings.leaseMs);
       this.lastRenew = now;
     }
     await this.deps.shaper.adaptations.reload(now);

@@ -26,13 +26,15 @@ export interface Outcome {
 }
 
 export interface OutcomePolicy {
-  qualify(reply: SmtpReply): Qualification;
+  /** `command`: which SMTP command the reply answered, when known (RCPT, DATA...). */
+  qualify(reply: SmtpReply, command?: 'CONNECT' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA'): Qualification;
   retryDelayMs(qualification: Qualification, attempt: number): number;
 }
 
 export interface AttemptContext {
   /** The MTA knows a retry cannot help (e.g. DNS says the domain does not exist). */
   permanent?: boolean;
+  command?: 'CONNECT' | 'HELO' | 'MAIL' | 'RCPT' | 'DATA';
   mx?: string | null;
   mxIp?: string | null;
   sourceIp?: string | null;
@@ -42,7 +44,7 @@ export interface AttemptContext {
 export function decideOutcome(policy: OutcomePolicy, message: SpoolMessage, reply: SmtpReply, now: number, ctx: AttemptContext = {}): Outcome {
   const base = { message, reply, at: now, countsAsAttempt: true, mx: ctx.mx ?? null, mxIp: ctx.mxIp ?? null, sourceIp: ctx.sourceIp ?? null };
   if (replyClass(reply) === 2) return { ...base, kind: 'delivered', qualification: null, nextAttemptAt: null };
-  const qualification = policy.qualify(reply);
+  const qualification = policy.qualify(reply, ctx.command);
   const retry = !ctx.permanent && (qualification.disposition === 'retry' || (qualification.disposition === 'ignore' && replyClass(reply) !== 5));
   if (!retry) {
     const final = ctx.permanent && qualification.disposition === 'retry' ? { ...qualification, disposition: 'fail' as const } : qualification;

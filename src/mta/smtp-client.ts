@@ -51,6 +51,8 @@ export type OpenResult = { ok: true; session: SmtpSession } | { ok: false; reply
 
 export interface SendResult {
   reply: SmtpReply;
+  /** The command the server answered: RCPT for a refused recipient, DATA after the message. */
+  command: 'MAIL' | 'RCPT' | 'DATA';
   /** False when the session cannot carry another message (dropped, 421, timeout). */
   usable: boolean;
 }
@@ -115,25 +117,25 @@ export class SmtpSession {
 
   /** Sends one message to one recipient and returns the server's final answer. */
   async send(from: string, to: string, body: Buffer): Promise<SendResult> {
-    if (!this.usable) return { reply: { code: 0, enhanced: '4.4.2', text: 'connection closed before the message was sent' }, usable: false };
+    if (!this.usable) return { reply: { code: 0, enhanced: '4.4.2', text: 'connection closed before the message was sent' }, command: 'MAIL', usable: false };
     if (this.needsReset) {
       const ok = await new Promise<boolean>((resolve) => this.conn.reset((err) => resolve(!err)));
       if (!ok) {
         this.usable = false;
-        return { reply: { code: 0, enhanced: '4.4.2', text: 'the server refused RSET; connection abandoned' }, usable: false };
+        return { reply: { code: 0, enhanced: '4.4.2', text: 'the server refused RSET; connection abandoned' }, command: 'MAIL', usable: false };
       }
       this.needsReset = false;
     }
     return new Promise((resolve) => {
       this.conn.send({ from, to: [to], size: body.length }, body, (err, info) => {
-        if (!err) return resolve({ reply: parseSmtpReply(info?.response ?? '250 OK', 250), usable: this.usable });
+        if (!err) return resolve({ reply: parseSmtpReply(info?.response ?? '250 OK', 250), command: 'DATA', usable: this.usable });
         const reply = errorReply(err, this.options, err.command ?? 'DATA');
         // A refusal inside the transaction leaves the session open but needing RSET; a
         // network failure or a 421 ends it.
         const networkFailure = !err.responseCode;
         if (networkFailure || err.responseCode === 421 || err.code === 'ECONNECTION' || err.code === 'ETIMEDOUT') this.usable = false;
         else this.needsReset = true;
-        resolve({ reply, usable: this.usable });
+        resolve({ reply, command: commandOf(err.command), usable: this.usable });
       });
     });
   }
@@ -166,4 +168,10 @@ function errorReply(err: SmtpError, options: SessionOptions, phase: string): Smt
   }
   if (err.code === 'ETIMEDOUT' || /timeout/i.test(msg)) return { code: 0, enhanced: '4.4.1', text: `${phase} timed out with ${where}` };
   return { code: 0, enhanced: '4.4.1', text: `${phase} to ${where} failed: ${msg}` };
+}
+
+function commandOf(command: string | undefined): SendResult['command'] {
+  if (command?.startsWith('RCPT')) return 'RCPT';
+  if (command?.startsWith('MAIL')) return 'MAIL';
+  return 'DATA';
 }

@@ -112,7 +112,7 @@ export async function removeMessages(q: Q, owner: string, ids: number[]): Promis
 /** Puts messages back to wait, without counting an attempt, saying why (throttled, suspended, warm-up cap). */
 export async function releaseUntil(q: Q, owner: string, items: { id: number; at: number; reason: string }[]): Promise<void> {
   for (const it of items) {
-    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: it.at, wait_reason: it.reason.slice(0, 500) }).where('id', '=', it.id).where('lease_owner', '=', owner).execute();
+    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: Math.round(it.at), wait_reason: it.reason.slice(0, 500) }).where('id', '=', it.id).where('lease_owner', '=', owner).execute();
   }
 }
 
@@ -121,7 +121,7 @@ export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt:
   await q
     .updateTable('mta_queue')
     .set((eb) => ({
-      next_attempt_at: nextAttemptAt,
+      next_attempt_at: Math.round(nextAttemptAt),
       lease_owner: null,
       last_reply: lastReply,
       wait_reason: `retry after: ${lastReply}`.slice(0, 500),
@@ -132,9 +132,14 @@ export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt:
     .execute();
 }
 
-/** Pushes a lease forward for every row `owner` still holds (called well before it expires). */
-export async function renewLeases(q: Q, owner: string, until: number): Promise<void> {
-  await q.updateTable('mta_queue').set({ next_attempt_at: until }).where('lease_owner', '=', owner).execute();
+/**
+ * Pushes the lease forward for the rows `owner` still has in memory (called well before it
+ * expires). Only those: a row it lost track of must become due again for another worker.
+ */
+export async function renewLeases(q: Q, owner: string, ids: number[], until: number): Promise<void> {
+  for (let i = 0; i < ids.length; i += 5000) {
+    await q.updateTable('mta_queue').set({ next_attempt_at: until }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
+  }
 }
 
 /** Gives rows back without counting an attempt (shutdown, pause, site saturated). */
