@@ -1,7 +1,7 @@
 /**
  * Authentication and roles over real HTTP: no credentials get 401 (except health), API keys
  * and session cookies work, a viewer reads but cannot confirm (403 with a clear message),
- * secrets are never shown back, the audit trail names who acted, and the live stream
+ * secrets (passwords, API keys, DKIM private keys) are never shown back, the audit trail names who acted, and the live stream
  * pushes a change within two seconds.
  */
 import { test, before, after } from 'node:test';
@@ -77,6 +77,11 @@ test('passwords and API keys are never shown back', async () => {
   assert.ok(!everything.includes(password), 'no password');
   assert.ok(!everything.includes('scrypt$'), 'no password hash');
   assert.ok(!everything.includes(key.body.key), 'no API key after its creation');
+  // DKIM private keys stay on the server too: creating and listing keys shows public parts only.
+  const dkim = await e.api('POST', '/dkim/keys', { domain: 'shop.example', selector: 's1', algorithm: 'ed25519-sha256' });
+  assert.equal(dkim.status, 201, JSON.stringify(dkim.body));
+  const dkimAll = JSON.stringify([dkim.body, (await e.api('GET', '/dkim/keys')).body, (await e.api('GET', `/dkim/keys/${dkim.body.id}`)).body]);
+  assert.ok(!/PRIVATE KEY|privateKey/i.test(dkimAll), 'no DKIM private key');
   const listed = (await e.api('GET', '/api-keys')).body.apiKeys.find((k: { name: string }) => k.name === 'ci-bot');
   assert.equal(listed.prefix, key.body.key.slice(0, 10));
   // Too short a password, a taken name, the last admin: clear refusals.
