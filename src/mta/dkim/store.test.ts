@@ -62,3 +62,18 @@ test('the finalizer signs with every active key and follows activation and delet
     await cleanup();
   }
 });
+
+test('when the signing workers are gone, the finalizer signs on the main thread rather than send unsigned', async () => {
+  const { db, cleanup } = await createTestDb();
+  const finalizer = new DkimFinalizer({ db, logger: silentLogger, workers: 1 });
+  try {
+    await createDkimKey(db, { domain: 'shop.example', selector: 'a', algorithm: 'ed25519-sha256' });
+    // Reach into the finalizer to break its pool, as a crashed worker would.
+    await (finalizer as unknown as { pool: { close(): Promise<void> } }).pool.close();
+    const [m] = await finalizer.finalize([message('From: news@shop.example\r\n\r\nhi\r\n')], 'shop.example');
+    assert.deepEqual(signatures(m), ['a']);
+  } finally {
+    await finalizer.close();
+    await cleanup();
+  }
+});
