@@ -1,0 +1,96 @@
+/**
+ * `estafeta mta ...`: the delivery engine through the API: ready queues, spooled messages
+ * and why they wait, adaptations in force (list, cancel, suspend or throttle by hand),
+ * sending IPs with warm-up progress, and the MX rules in force.
+ */
+import { Command } from 'commander';
+import type { ApiClient } from '../client.ts';
+import { printJson, printTable } from '../format.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function mtaCommand(client: () => ApiClient): Command {
+  const cmd = new Command('mta').description('the delivery engine: queues, adaptations, sending IPs, MX rules');
+
+  cmd
+    .command('queues')
+    .description("ready queues per MX site and sending IP, with their limits, and the spool's totals")
+    .option('--json')
+    .action(async (o) => {
+      const r = await client().get<Json>('/mta/queues');
+      if (o.json) return printJson(r);
+      process.stdout.write(`spool: ${r.spool.total} messages (${r.spool.due} due, ${r.spool.leased} being sent, ${r.spool.held} paused or stopped)${r.running ? '' : ' — no MTA runs in the API process'}\n`);
+      printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q: Json) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, q.suspendedUntil ?? '']));
+    });
+
+  cmd
+    .command('messages')
+    .description('spooled messages, soonest first, and why each one waits')
+    .option('--domain <domain>')
+    .option('--delivery <id>')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.domain) q.set('domain', o.domain);
+      if (o.delivery) q.set('delivery', o.delivery);
+      const { messages } = await client().get<{ messages: Json[] }>(`/mta/messages?${q}`);
+      if (o.json) return printJson(messages);
+      printTable(['id', 'recipient', 'state', 'attempts', 'next attempt', 'why'], messages.map((m) => [m.id, m.rcptTo, m.state, m.attempts, m.nextAttemptAt, (m.waitReason ?? m.lastReply ?? '').slice(0, 70)]));
+    });
+
+  cmd
+    .command('adaptations')
+    .description('suspensions and throttles in force, with why, since and until when')
+    .option('--all', 'include ended and cancelled ones')
+    .option('--json')
+    .action(async (o) => {
+      const { adaptations } = await client().get<{ adaptations: Json[] }>(`/mta/adaptations?all=${o.all ? 'true' : 'false'}`);
+      if (o.json) return printJson(adaptations);
+      printTable(['id', 'site', 'sending IP', 'rule', 'action', 'since', 'until', 'why'], adaptations.map((a) => [a.id, a.site, a.source ?? 'all', a.rule, a.action === 'throttle' ? `throttle ×${a.factor}` : a.action, a.since, a.cancelledAt ? `cancelled ${a.cancelledAt}` : a.until, a.reason.slice(0, 60)]));
+    });
+
+  cmd
+    .command('cancel <id>')
+    .description('cancel an adaptation: the site gets its normal limits back')
+    .action(async (id) => {
+      await client().delete(`/mta/adaptations/${id}`);
+      process.stdout.write(`adaptation ${id} cancelled\n`);
+    });
+
+  for (const action of ['suspend', 'throttle'] as const) {
+    cmd
+      .command(`${action} <site>`)
+      .description(`${action} a site (its MX host names, as "mta queues" shows) for a while`)
+      .requiredOption('--for <duration>', 'how long, e.g. 30m, 2h')
+      .option('--source <ip>', 'only this sending IP')
+      .option('--factor <f>', 'throttle: share of the rate and connections kept', '0.5')
+      .option('--reason <text>')
+      .action(async (site, o) => {
+        const r = await client().post<{ id: number }>('/mta/adaptations', { site, source: o.source ?? null, action, factor: action === 'throttle' ? Number(o.factor) : undefined, duration: o.for, reason: o.reason });
+        process.stdout.write(`adaptation ${r.id}: ${action} ${site} for ${o.for}\n`);
+      });
+  }
+
+  cmd
+    .command('ips')
+    .description('sending IP pools and warm-up progress')
+    .option('--json')
+    .action(async (o) => {
+      const { pools } = await client().get<{ pools: Json[] }>('/mta/ips');
+      if (o.json) return printJson(pools);
+      printTable(['pool', 'IP', 'HELO', 'weight', 'warm-up', 'sent today'], pools.flatMap((p) => p.ips.map((ip: Json) => [p.name, ip.address ?? 'system default', ip.helo ?? '', ip.weight, ip.warmup ? `${ip.warmup.plan} day ${ip.warmup.day}: ${ip.warmup.capPerProvider ?? 'warm'}/provider/day` : 'warm', Object.entries(ip.sentToday).map(([k, v]) => `${k}: ${v}`).join(', ')])));
+    });
+
+  cmd
+    .command('rules')
+    .description('the MX rules in force, in matching order')
+    .option('--json')
+    .action(async (o) => {
+      const r = await client().get<Json>('/mta/rules');
+      if (o.json) return printJson(r);
+      printTable(['rule', 'MX hosts', 'conns/path', 'msgs/conn', 'per hour', 'per minute', 'TLS', 'shared'], r.rules.map((x: Json) => [x.name, x.mx.join(' '), x.maxConnections, x.maxMessagesPerConnection, x.messagesPerHour ?? '', x.messagesPerMinute ?? '', x.tls, x.shared ? 'yes' : 'per IP']));
+      process.stdout.write(`from: ${r.files.join(', ')}\n`);
+    });
+  return cmd;
+}

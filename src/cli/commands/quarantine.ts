@@ -1,0 +1,140 @@
+/**
+ * `estafeta quarantine ...` and `estafeta bounces ...`: the quarantine (list, release one,
+ * release in bulk after a provider outage, add known-bad addresses, outage incidents) and the
+ * bounce qualification table (list, re-qualify), through the API.
+ */
+import { Command } from 'commander';
+import type { ApiClient } from '../client.ts';
+import { printJson, printTable } from '../format.ts';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function quarantineCommand(client: () => ApiClient): Command {
+  const cmd = new Command('quarantine').description('addresses in quarantine: list, release, bulk release, outage incidents');
+
+  cmd
+    .command('list')
+    .description('addresses in the quarantine table')
+    .option('--status <statuses>', 'with-errors, quarantine, denylisted, suspected, valid (comma-separated)')
+    .option('--domain <domain>')
+    .option('--reason <reasons>', 'failure reasons, e.g. "User unknown"')
+    .option('--from <time>', 'changed at or after (ISO 8601)')
+    .option('--to <time>', 'changed at or before (ISO 8601)')
+    .option('--search <text>')
+    .option('--limit <n>', 'how many', '100')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      for (const [k, v] of [['status', o.status], ['domain', o.domain], ['reason', o.reason], ['from', o.from], ['to', o.to], ['q', o.search]]) if (v) q.set(k, v);
+      const r = await client().get<{ entries: Json[]; next: string | null }>(`/quarantine?${q}`);
+      if (o.json) return printJson(r);
+      printTable(['address', 'status', 'reason', 'errors', 'last error', 'text'], r.entries.map((e) => [e.address, e.statusLabel, e.failureReason ?? '', e.errorCount, e.lastErrorAt ?? '', (e.errorText ?? '').slice(0, 50)]));
+    });
+
+  cmd
+    .command('stats')
+    .description('how many addresses per status')
+    .option('--json')
+    .action(async (o) => {
+      const r = await client().get<Json>('/quarantine/stats');
+      if (o.json) return printJson(r);
+      printTable(['status', 'addresses'], Object.entries(r));
+    });
+
+  cmd
+    .command('release <address>')
+    .description('set one address back to Valid')
+    .action(async (address) => {
+      const r = await client().post<Json>('/quarantine/release', { address });
+      process.stdout.write(`${r.address}: ${r.statusLabel}\n`);
+    });
+
+  cmd
+    .command('release-bulk')
+    .description("release a domain's quarantined addresses changed within a time window (after a provider outage)")
+    .requiredOption('--domain <domain>')
+    .requiredOption('--from <time>', 'ISO 8601, e.g. 2026-04-26T07:00:00Z')
+    .requiredOption('--to <time>')
+    .option('--dry-run', 'only count')
+    .action(async (o) => {
+      const dry = await client().post<{ count: number }>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to, dryRun: true });
+      if (o.dryRun) return void process.stdout.write(`${dry.count} addresses would be released\n`);
+      const done = await client().post<{ count: number }>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to });
+      process.stdout.write(`${done.count} addresses released\n`);
+    });
+
+  cmd
+    .command('add <address>')
+    .description('add a known-bad address (quarantine, or --denylist)')
+    .option('--denylist')
+    .option('--reason <reason>', 'failure reason', 'User unknown')
+    .action(async (address, o) => {
+      const r = await client().post<Json>('/quarantine', { address, status: o.denylist ? 'denylisted' : 'quarantine', reason: o.denylist ? 'Denylisted address' : o.reason });
+      process.stdout.write(`${r.address}: ${r.statusLabel}\n`);
+    });
+
+  cmd
+    .command('incidents')
+    .description("the outage guard's incidents: domains whose new quarantines were held as suspected")
+    .option('--json')
+    .action(async (o) => {
+      const { incidents } = await client().get<{ incidents: Json[] }>('/quarantine/incidents');
+      if (o.json) return printJson(incidents);
+      printTable(['id', 'domain', 'since', 'hard bounces', 'usually', 'held', 'suspected now', 'resolution'], incidents.map((i) => [i.id, i.domain, i.startedAt, `${i.hardRate} %`, `${i.baselineRate} %`, i.held, i.suspectedNow, i.resolution ?? 'open']));
+    });
+
+  cmd
+    .command('resolve <id> <decision>')
+    .description('resolve an incident: confirm (quarantine the held addresses) or release (set them Valid)')
+    .action(async (id, decision) => {
+      const r = await client().post<{ changed: number }>(`/quarantine/incidents/${id}/${decision}`);
+      process.stdout.write(`incident ${id}: ${r.changed} addresses ${decision === 'confirm' ? 'quarantined' : 'released'}\n`);
+    });
+  return cmd;
+}
+
+export function bouncesCommand(client: () => ApiClient): Command {
+  const cmd = new Command('bounces').description('bounce qualification: failure texts, re-qualification, inbound mail');
+
+  cmd
+    .command('qualifications')
+    .description('distinct failure texts, most frequent first')
+    .option('--status <status>', 'to-qualify, keep, ignore')
+    .option('--search <text>')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.status) q.set('status', o.status);
+      if (o.search) q.set('q', o.search);
+      const { entries } = await client().get<{ entries: Json[] }>(`/bounces/qualifications?${q}`);
+      if (o.json) return printJson(entries);
+      printTable(['occurrences', 'status', 'type', 'reason', 'text (normalized)'], entries.map((e) => [e.occurrences, e.status, e.failureType ?? '', e.failureReason ?? '', e.key.slice(0, 80)]));
+    });
+
+  cmd
+    .command('requalify <key>')
+    .description('qualify a failure text (its normalized key, as listed); later failures with it follow')
+    .requiredOption('--type <type>', 'Hard, Soft, Ignored')
+    .requiredOption('--reason <reason>', 'e.g. "User unknown", "Mailbox full", "Refused"')
+    .option('--ignore', 'status ignore: it never quarantines')
+    .action(async (key, o) => {
+      const r = await client().post<Json>('/bounces/qualifications/requalify', { key, failureType: o.type, failureReason: o.reason, status: o.ignore ? 'ignore' : 'keep' });
+      process.stdout.write(`${r.key}: ${r.failureType}, ${r.failureReason} (${r.status})\n`);
+    });
+
+  cmd
+    .command('inbound')
+    .description('mail received by the bounce listener, newest first')
+    .option('--status <status>', 'processed, to-qualify, unmatched, unparsable, ignored')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json')
+    .action(async (o) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      if (o.status) q.set('status', o.status);
+      const { mails } = await client().get<{ mails: Json[] }>(`/bounces/inbound?${q}`);
+      if (o.json) return printJson(mails);
+      printTable(['id', 'received', 'kind', 'status', 'log', 'subject'], mails.map((m) => [m.id, m.receivedAt, m.kind ?? '', m.status, m.logId ?? '', (m.detail?.subject ?? '').slice(0, 50)]));
+    });
+  return cmd;
+}

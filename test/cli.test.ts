@@ -1,0 +1,100 @@
+/**
+ * The `estafeta` command as an operator uses it against a running Estafeta: create a delivery
+ * from files (a broken CSV creates nothing), analyze with a readable report, confirm, follow
+ * the KPIs as JSON, read the logs; the engine's adaptations, the quarantine and the bounce
+ * qualification table; and clear errors for unknown ids.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSimDns, type SimDns } from '../src/sim/dns-server.ts';
+import { freePort, startSink, type Sink } from './helpers/smtp-sink.ts';
+import { startTestEstafeta, waitFor, type TestEstafeta } from './helpers/estafeta.ts';
+
+let dns: SimDns;
+let sink: Sink;
+let e: TestEstafeta;
+const dir = mkdtempSync(join(tmpdir(), 'estafeta-cli-'));
+
+before(async () => {
+  const ip = '127.0.3.61';
+  const port = await freePort([ip]);
+  dns = await startSimDns({ port: 0, records: [{ name: 'cli.test', type: 'MX', exchange: 'mx.cli.test', priority: 5 }, { name: 'mx.cli.test', type: 'A', address: ip }] });
+  sink = await startSink(ip, port, (rcpt) => (rcpt.startsWith('gone') ? { code: 550, text: '5.1.1 user unknown' } : null));
+  e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
+});
+
+after(async () => {
+  await e.stop();
+  await sink.stop();
+  await dns.stop();
+});
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['bin/estafeta.js', '--api', e.app.url!, '--api-key', e.adminKey, ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as NodeJS.ErrnoException & { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('create, analyze, confirm and follow a delivery from the command line', { timeout: 90_000 }, async () => {
+  writeFileSync(join(dir, 'mail.html'), '<p>Hi {{ firstName }} <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>');
+  writeFileSync(join(dir, 'ok.csv'), 'email,firstName\nana@cli.test,Ana\nbob@cli.test,Bob\ngone@cli.test,Gone\n');
+  writeFileSync(join(dir, 'broken.csv'), 'email,firstName\nana@cli.test,Ana,extra\n');
+
+  const broken = await cli('deliveries', 'create', '--from', 'news@shop.test', '--subject', 'Hi {{ firstName }}', '--html', join(dir, 'mail.html'), '--recipients', join(dir, 'broken.csv'));
+  assert.notEqual(broken.code, 0);
+  assert.match(broken.stderr, /estafeta: the CSV has 1 broken row\(s\); nothing was imported:\n  row 2: 3 fields where the header has 2/);
+  assert.equal((await e.api('GET', '/deliveries')).body.deliveries.length, 0, 'a broken file creates nothing');
+
+  const created = await cli('deliveries', 'create', '--from', 'news@shop.test', '--from-name', 'Shop', '--subject', 'Hi {{ firstName }}', '--html', join(dir, 'mail.html'), '--recipients', join(dir, 'ok.csv'), '--json');
+  assert.equal(created.code, 0, created.stderr);
+  const id = JSON.parse(created.stdout).id;
+
+  const analyzed = await cli('deliveries', 'analyze', String(id));
+  assert.equal(analyzed.code, 0, analyzed.stderr);
+  assert.match(analyzed.stdout, /3 targeted, 3 to deliver, 0 excluded; 0 error\(s\)/);
+
+  const confirmed = await cli('deliveries', 'confirm', String(id));
+  assert.match(confirmed.stdout, new RegExp(`delivery ${id}: Start pending`));
+  await waitFor('the delivery to finish', async () => ((await e.api('GET', `/deliveries/${id}`)).body.state === 'finished' ? true : null));
+
+  const kpis = JSON.parse((await cli('deliveries', 'kpis', String(id), '--json')).stdout);
+  assert.equal(kpis.sent, 2);
+  assert.equal(kpis.failed, 1);
+  const failed = JSON.parse((await cli('deliveries', 'logs', String(id), '--status', 'failed', '--json')).stdout);
+  assert.deepEqual(failed.logs.map((l: { address: string; failureReason: string }) => [l.address, l.failureReason]), [['gone@cli.test', 'User unknown']]);
+
+  const again = await cli('deliveries', 'pause', String(id));
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /cannot pause a delivery that is "Finished"/);
+  const missing = await cli('deliveries', 'show', '999999');
+  assert.equal(missing.code, 4);
+  assert.match(missing.stderr, /delivery 999999 not found/);
+});
+
+test('the engine, the quarantine and the qualification table from the command line', { timeout: 60_000 }, async () => {
+  const suspended = await cli('mta', 'suspend', 'mx.cli.test', '--for', '10m', '--reason', 'maintenance');
+  assert.match(suspended.stdout, /adaptation \d+: suspend mx\.cli\.test for 10m/);
+  const list = JSON.parse((await cli('mta', 'adaptations', '--json')).stdout);
+  assert.equal(list.length, 1);
+  assert.equal(list[0].reason, 'maintenance');
+  assert.match((await cli('mta', 'cancel', String(list[0].id))).stdout, /cancelled/);
+  assert.equal(JSON.parse((await cli('mta', 'adaptations', '--json')).stdout).length, 0);
+  assert.match((await cli('mta', 'rules')).stdout, /default/);
+
+  const q = JSON.parse((await cli('quarantine', 'list', '--status', 'quarantine', '--json')).stdout);
+  assert.deepEqual(q.entries.map((x: { address: string }) => x.address), ['gone@cli.test']);
+  assert.match((await cli('quarantine', 'release', 'gone@cli.test')).stdout, /gone@cli\.test: Valid/);
+  assert.match((await cli('quarantine', 'release-bulk', '--domain', 'cli.test', '--from', '2020-01-01T00:00:00Z', '--to', '2030-01-01T00:00:00Z', '--dry-run')).stdout, /0 addresses would be released/);
+
+  const entries = JSON.parse((await cli('bounces', 'qualifications', '--json')).stdout);
+  const entry = entries.find((x: { firstText: string }) => /user unknown/i.test(x.firstText));
+  assert.ok(entry, JSON.stringify(entries));
+  const requalified = await cli('bounces', 'requalify', entry.key, '--type', 'Soft', '--reason', 'Refused', '--ignore');
+  assert.match(requalified.stdout, /Soft, Refused \(ignore\)/);
+});
