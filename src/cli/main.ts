@@ -10,6 +10,8 @@ import { apiKeysCommand, usersCommand } from './commands/users.ts';
 import { dkimCommand } from './commands/dkim.ts';
 import { deliveriesCommand } from './commands/deliveries.ts';
 import { startCommand } from './commands/start.ts';
+import { mtaCommand } from './commands/mta.ts';
+import { bouncesCommand, quarantineCommand } from './commands/quarantine.ts';
 
 const program = new Command('estafeta')
   .description('Estafeta: email delivery and monitoring, with its own MTA')
@@ -31,6 +33,9 @@ program.addCommand(deliveriesCommand(client));
 program.addCommand(usersCommand(client));
 program.addCommand(apiKeysCommand(client));
 program.addCommand(dkimCommand(client));
+program.addCommand(mtaCommand(client));
+program.addCommand(quarantineCommand(client));
+program.addCommand(bouncesCommand(client));
 
 try {
   await program.parseAsync(process.argv);
