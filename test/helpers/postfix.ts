@@ -114,10 +114,14 @@ export async function startPostfix(o: { port: number; domain: string; hostname: 
     log: () => (existsSync(join(dir, 'log/maillog')) ? readFileSync(join(dir, 'log/maillog'), 'utf8') : ''),
     mailbox: () => (existsSync(join(dir, 'mail/mailbox')) ? readFileSync(join(dir, 'mail/mailbox'), 'utf8') : ''),
     stop() {
+      process.removeListener('exit', stopOnExit);
       spawnSync(POSTFIX, ['-c', join(dir, 'etc'), 'stop'], { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  // Should the test process end without reaching its finally, the instance still stops.
+  const stopOnExit = () => instance.stop();
+  process.once('exit', stopOnExit);
   if (r.status !== 0 || !(await listening(host, o.port, 10_000))) {
     const why = `postfix start failed (rc ${r.status}): ${readFileSync(join(dir, 'start.log'), 'utf8')}\n${instance.log()}`;
     instance.stop();
