@@ -101,8 +101,12 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
     assert.match(await page.locator('.kpi', { hasText: 'To deliver' }).innerText(), /65/);
     await page.screenshot({ path: join(shots, 'delivery-analysis.png'), fullPage: true });
 
+    // Tabs follow the keyboard: arrow keys move between them.
+    await page.getByRole('tab', { name: 'Analysis' }).focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('tab', { name: 'Overview', selected: true }).waitFor();
+
     // Confirm, then watch the KPIs move without reloading the page.
-    await page.getByRole('tab', { name: 'Overview' }).click();
     await page.locator('button[data-action=confirm]').click();
     await page.locator('button[data-confirm=confirm]').click();
     const seen: string[] = [];
@@ -192,6 +196,14 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
       await cancel.first().click();
       await page.waitForFunction((n) => document.querySelectorAll('button[aria-label^="Cancel adaptation "]').length === n - 1, before);
     } else t.diagnostic('no adaptation in force to cancel');
+    // An admin creates an API key: shown once, then only its first characters.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users & API keys' }).click();
+    await page.getByPlaceholder('deploy-script').fill('ui-script');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = await page.locator('.banner.success code').innerText();
+    assert.match(shown, /^est_/);
+    await page.getByRole('cell', { name: 'ui-script' }).waitFor();
+    assert.ok(!(await page.locator('table').last().innerText()).includes(shown), 'the list never shows the key');
     assert.deepEqual(errors, [], 'no script error in the page');
 
     // A viewer sees a delivery waiting for confirmation but cannot confirm it.
