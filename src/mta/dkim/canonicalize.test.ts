@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { relaxedBody, relaxedHeader, simpleBody, splitMessage } from './canonicalize.ts';
+import { relaxedBody, relaxedHeader, simpleBody, splitMessage, withCrlf } from './canonicalize.ts';
 
 const body = (s: string) => Buffer.from(s, 'latin1');
 
@@ -38,4 +38,10 @@ test('header fields: folded values, names trimmed and lower-cased', () => {
   const { fields } = splitMessage(m);
   assert.deepEqual(fields.map((f) => f.key), ['subject', 'x-empty', 'to']);
   assert.deepEqual(fields.map((f) => relaxedHeader(f.raw)), ['subject:a very long subject', 'x-empty:', 'to:x@y.z']);
+});
+
+test('bare LF line ends become CRLF, as they will on the wire; CRLF messages are returned as they are', () => {
+  const crlf = body('From: a@b.c\r\n\r\nline\r\n');
+  assert.equal(withCrlf(crlf), crlf);
+  assert.equal(withCrlf(body('From: a@b.c\n\nline one\r\nline two\n')).toString(), 'From: a@b.c\r\n\r\nline one\r\nline two\r\n');
 });

@@ -16,6 +16,18 @@ export interface HeaderField {
   raw: string;
 }
 
+/**
+ * The message with CRLF line ends. SMTP clients turn a bare LF into CRLF on the wire, so a
+ * message signed with bare LFs would arrive with a broken signature; most messages are CRLF
+ * already and come back unchanged after a few native searches.
+ */
+export function withCrlf(message: Buffer): Buffer {
+  for (let i = message.indexOf(10); i !== -1; i = message.indexOf(10, i + 1)) {
+    if (i === 0 || message[i - 1] !== 13) return Buffer.from(message.toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
+  }
+  return message;
+}
+
 /** Splits a message into its header fields and the body (the bytes after the blank line). */
 export function splitMessage(message: Buffer): { fields: HeaderField[]; bodyStart: number } {
   let end = message.indexOf('\r\n\r\n');

@@ -13,6 +13,7 @@ import type { InjectMessage } from '../spool.ts';
 import { DkimKeyCache } from './key-cache.ts';
 import { SignPool, type PoolKey } from './sign-pool.ts';
 import { dkimSignatures, type Canonicalization } from './sign.ts';
+import { withCrlf } from './canonicalize.ts';
 
 export interface DkimFinalizerOptions {
   db: Db;
@@ -40,9 +41,9 @@ export class DkimFinalizer {
   async finalize(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]> {
     const keys = await this.keys.keysFor(fromDomain);
     if (!keys.length || !messages.length) return messages;
-    const bodies = messages.map((m) => m.body);
+    const bodies = messages.map((m) => withCrlf(m.body));
     const headers = await this.signatures(bodies, keys);
-    return messages.map((m, i) => ({ ...m, body: Buffer.concat([Buffer.from(headers[i], 'latin1'), m.body]) }));
+    return messages.map((m, i) => ({ ...m, body: Buffer.concat([Buffer.from(headers[i], 'latin1'), bodies[i]]) }));
   }
 
   async close(): Promise<void> {
