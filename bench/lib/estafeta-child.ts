@@ -6,7 +6,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { openDatabase } from '../../src/db/index.ts';
 import { createApiKey } from '../../src/auth/index.ts';
 import { freePort, sleep, startDaemon, stopDaemon } from './proc.ts';
@@ -30,7 +29,7 @@ export async function startEstafetaChild(options: { dnsServer: string; mxPort: n
   const { key } = await createApiKey(db.kysely, { name: 'bench', role: 'admin', createdBy: 'bench' });
   await db.close();
   const port = await freePort();
-  const child: ChildProcess = startDaemon(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+  const child = startDaemon(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
     ...process.env,
     DATABASE_URL: `sqlite:${dbFile}`,
     ESTAFETA_HTTP_PORT: String(port),
@@ -44,6 +43,7 @@ export async function startEstafetaChild(options: { dnsServer: string; mxPort: n
   });
   const url = `http://127.0.0.1:${port}`;
   const api = async (method: string, path: string, body?: unknown) => {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`Estafeta exited (${child.exitCode ?? child.signalCode}):\n${child.output()}`);
     const res = await fetch(`${url}/api/v1${path}`, {
       method,
       headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

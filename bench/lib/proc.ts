@@ -32,11 +32,15 @@ export function run(cmd: string, args: string[], options: { env?: NodeJS.Process
   });
 }
 
-export function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+export function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess & { output(): string } {
   const p = spawn(cmd, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  p.stdout?.on('data', () => {});
-  p.stderr?.on('data', () => {});
-  return p;
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-4000);
+  };
+  p.stdout?.on('data', keep);
+  p.stderr?.on('data', keep);
+  return Object.assign(p, { output: () => output });
 }
 
 export function stopDaemon(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -9,6 +9,7 @@ import { migration0002 } from './migrations/0002-dkim.ts';
 import { migration0003 } from './migrations/0003-inbound.ts';
 import { migration0004 } from './migrations/0004-auth.ts';
 import { migration0005 } from './migrations/0005-shaping.ts';
+import { migration0006 } from './migrations/0006-log-paging.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -18,6 +19,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0003-inbound', migration0003],
   ['0004-auth', migration0004],
   ['0005-shaping', migration0005],
+  ['0006-log-paging', (db) => migration0006(db)],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

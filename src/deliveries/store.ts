@@ -12,7 +12,7 @@ import { audit } from './audit.ts';
 import { deliveryCreateSchema, deliveryUpdateSchema, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
 import { assertAction, DeliveryState, stateLabel, stateName } from './states.ts';
 import { compileTemplate } from './template.ts';
-import { countTarget, jsonTarget, parseCsvTarget, storeTarget, type TargetRow } from './targets.ts';
+import { countTarget, jsonTarget, readCsvTarget, storeTarget, type TargetRow } from './targets.ts';
 
 export type DeliveryRow = Selectable<DeliveriesTable>;
 
@@ -106,7 +106,8 @@ export async function createDelivery(db: Db, input: DeliveryCreateInput, default
   const d = parsed.data;
   checkContent(d);
   const validity = validityMs(d.validity, defaults);
-  const target: TargetRow[] | null = d.recipients ? jsonTarget(d.recipients) : d.recipientsCsv !== undefined ? await parseCsvTarget(d.recipientsCsv) : null;
+  // CSV rows stream straight into the transaction: a broken row throws at the end and rolls it back.
+  const target: Iterable<TargetRow> | AsyncIterable<TargetRow> | null = d.recipients ? jsonTarget(d.recipients) : d.recipientsCsv !== undefined ? readCsvTarget(d.recipientsCsv) : null;
   const now = Date.now();
   const row = await db.tx(async (trx) => {
     const created = await trx
@@ -129,8 +130,8 @@ export async function createDelivery(db: Db, input: DeliveryCreateInput, default
       })
       .returningAll()
       .executeTakeFirstOrThrow();
-    if (target) await storeTarget(trx, Number(created.id), target, 'replace');
-    await audit(trx, Number(created.id), actor, 'created', target ? { recipients: target.length } : undefined);
+    const stored = target ? await storeTarget(trx, Number(created.id), target, 'replace') : null;
+    await audit(trx, Number(created.id), actor, 'created', stored ? { recipients: stored.total } : undefined);
     return created;
   });
   return toView(row);
@@ -194,14 +195,14 @@ export async function updateDelivery(db: Db, id: number, input: DeliveryUpdateIn
 }
 
 /** Replaces or extends the target. Like an edit, it requires a new analysis. */
-export async function importTarget(db: Db, id: number, rows: TargetRow[], mode: 'replace' | 'append', actor = 'api'): Promise<{ recipients: number; imported: number }> {
+export async function importTarget(db: Db, id: number, rows: Iterable<TargetRow> | AsyncIterable<TargetRow>, mode: 'replace' | 'append', actor = 'api'): Promise<{ recipients: number; imported: number }> {
   return db.tx(async (trx) => {
     const current = await getDeliveryRow(trx, id);
     const next = assertAction('edit', current.state);
-    const total = await storeTarget(trx, id, rows, mode);
+    const { total, stored } = await storeTarget(trx, id, rows, mode);
     await trx.updateTable('deliveries').set({ state: next, content_version: current.content_version + 1, updated_at: Date.now() }).where('id', '=', id).execute();
-    await audit(trx, id, actor, 'target-imported', { mode, imported: rows.length, total });
-    return { recipients: total, imported: rows.length };
+    await audit(trx, id, actor, 'target-imported', { mode, imported: stored, total });
+    return { recipients: total, imported: stored };
   });
 }
 

@@ -18,49 +18,60 @@ export interface TargetRow {
 const EMAIL_HEADERS = ['email', 'e-mail', 'email_address', 'emailaddress', 'mail', 'address'];
 const MAX_REPORTED_ERRORS = 20;
 
-/** Parses CSV text or a stream into target rows; throws INVALID_INPUT listing broken rows. */
-export async function parseCsvTarget(input: string | Buffer | NodeJS.ReadableStream, onRow?: (count: number) => void): Promise<TargetRow[]> {
+/**
+ * Reads CSV text or a stream as target rows, one at a time, so a million recipients never sit
+ * in memory together. Broken rows are skipped and counted; after the last row the generator
+ * throws INVALID_INPUT listing them, so a caller writing inside a transaction rolls it all
+ * back and nothing is imported.
+ */
+export async function* readCsvTarget(input: string | Buffer | NodeJS.ReadableStream): AsyncGenerator<TargetRow> {
   const parser = parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: true, delimiter: [',', ';', '\t'] });
   const source = typeof input === 'string' || Buffer.isBuffer(input) ? Readable.from([input]) : input;
   source.pipe(parser);
-  const rows: TargetRow[] = [];
   const errors: string[] = [];
+  let broken = 0;
   let header: string[] | null = null;
   let emailIndex = -1;
   let line = 0;
-  try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      line++;
-      if (!header) {
-        header = record.map((h) => h.trim());
-        emailIndex = header.findIndex((h) => EMAIL_HEADERS.includes(h.toLowerCase()));
-        if (emailIndex < 0) throw invalidInput(`the CSV header has no email column (found: ${header.join(', ') || 'nothing'}); name one column "email"`);
-        const dup = header.find((h, i) => h && header!.indexOf(h) !== i);
-        if (dup) throw invalidInput(`the CSV header names the column "${dup}" twice`);
-        continue;
-      }
-      if (record.length !== header.length) {
-        if (errors.length < MAX_REPORTED_ERRORS) errors.push(`row ${line}: ${record.length} fields where the header has ${header.length}`);
-        else errors.length++;
-        continue;
-      }
-      const data: Record<string, unknown> = {};
-      header.forEach((name, i) => {
-        if (i !== emailIndex && name && record[i] !== '') data[name] = record[i];
-      });
-      rows.push({ email: record[emailIndex] || null, data });
-      if (onRow && rows.length % 10000 === 0) onRow(rows.length);
+  const iterator = (parser as AsyncIterable<string[]>)[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<string[]>;
+    try {
+      next = await iterator.next();
+    } catch (err) {
+      throw invalidInput(`the CSV cannot be read, nothing was imported: ${(err as Error).message}`);
     }
-  } catch (err) {
-    if ((err as { code?: string }).code === 'INVALID_INPUT') throw err;
-    throw invalidInput(`the CSV cannot be read, nothing was imported: ${(err as Error).message}`);
+    if (next.done) break;
+    const record = next.value;
+    line++;
+    if (!header) {
+      header = record.map((h) => h.trim());
+      emailIndex = header.findIndex((h) => EMAIL_HEADERS.includes(h.toLowerCase()));
+      if (emailIndex < 0) throw invalidInput(`the CSV header has no email column (found: ${header.join(', ') || 'nothing'}); name one column "email"`);
+      const dup = header.find((h, i) => h && header!.indexOf(h) !== i);
+      if (dup) throw invalidInput(`the CSV header names the column "${dup}" twice`);
+      continue;
+    }
+    if (record.length !== header.length) {
+      broken++;
+      if (errors.length < MAX_REPORTED_ERRORS) errors.push(`row ${line}: ${record.length} fields where the header has ${header.length}`);
+      continue;
+    }
+    const data: Record<string, unknown> = {};
+    for (let i = 0; i < header.length; i++) if (i !== emailIndex && header[i] && record[i] !== '') data[header[i]] = record[i];
+    yield { email: record[emailIndex] || null, data };
   }
   if (!header) throw invalidInput('the CSV is empty: expected a header line with an "email" column');
-  if (errors.length) {
-    const shown = errors.filter(Boolean);
-    const more = errors.length - shown.length;
-    throw invalidInput(`the CSV has ${errors.length} broken row(s); nothing was imported:\n  ${shown.join('\n  ')}${more ? `\n  ... and ${more} more` : ''}`, { brokenRows: errors.length });
+  if (broken) {
+    const more = broken - errors.length;
+    throw invalidInput(`the CSV has ${broken} broken row(s); nothing was imported:\n  ${errors.join('\n  ')}${more ? `\n  ... and ${more} more` : ''}`, { brokenRows: broken });
   }
+}
+
+/** Parses a whole CSV into target rows; throws INVALID_INPUT listing broken rows. */
+export async function parseCsvTarget(input: string | Buffer | NodeJS.ReadableStream): Promise<TargetRow[]> {
+  const rows: TargetRow[] = [];
+  for await (const row of readCsvTarget(input)) rows.push(row);
   return rows;
 }
 
@@ -75,7 +86,7 @@ export function jsonTarget(recipients: Record<string, unknown>[]): TargetRow[] {
 }
 
 /** Stores target rows, replacing or appending, in the caller's transaction. Returns the new total. */
-export async function storeTarget(q: Q, deliveryId: number, rows: TargetRow[], mode: 'replace' | 'append'): Promise<number> {
+export async function storeTarget(q: Q, deliveryId: number, rows: Iterable<TargetRow> | AsyncIterable<TargetRow>, mode: 'replace' | 'append'): Promise<{ total: number; stored: number }> {
   let start = 0;
   if (mode === 'replace') {
     await q.deleteFrom('delivery_targets').where('delivery_id', '=', deliveryId).execute();
@@ -89,16 +100,18 @@ export async function storeTarget(q: Q, deliveryId: number, rows: TargetRow[], m
     await q.insertInto('delivery_targets').values(batch).execute();
     batch.length = 0;
   };
-  for (let i = 0; i < rows.length; i++) {
-    batch.push({ delivery_id: deliveryId, row_no: start + i + 1, email: rows[i].email, data: JSON.stringify(rows[i].data) });
+  let n = 0;
+  for await (const row of rows) {
+    batch.push({ delivery_id: deliveryId, row_no: start + ++n, email: row.email, data: JSON.stringify(row.data) });
     if (batch.length === 5000) await flush();
   }
   await flush();
-  return start + rows.length;
+  return { total: start + n, stored: n };
 }
 
+/** How many recipients the target has: rows are numbered from 1, so the largest number (an index lookup). */
 export async function countTarget(db: Db | Q, deliveryId: number): Promise<number> {
   const q = 'kysely' in db ? db.kysely : db;
-  const r = await q.selectFrom('delivery_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', deliveryId).executeTakeFirst();
+  const r = await q.selectFrom('delivery_targets').select((eb) => eb.fn.max('row_no').as('n')).where('delivery_id', '=', deliveryId).executeTakeFirst();
   return Number(r?.n ?? 0);
 }

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createDelivery, countTarget, deliveryCreateSchema, deliveryUpdateSchema, getDelivery, getDeliveryRow, importTarget, jsonTarget, listDeliveries, parseCsvTarget, stateFromName, updateDelivery, type DeliveryView } from '../../deliveries/index.ts';
+import { createDelivery, countTarget, deliveryCreateSchema, deliveryUpdateSchema, getDelivery, getDeliveryRow, importTarget, jsonTarget, listDeliveries, readCsvTarget, stateFromName, updateDelivery, type DeliveryView } from '../../deliveries/index.ts';
 import { getKpis, getKpisMany } from '../../reports/index.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
@@ -70,7 +70,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       response: { 200: z.object({ recipients: z.number(), imported: z.number() }), 400: errorSchema, 404: errorSchema, 409: errorSchema },
     },
   }, async (req) => {
-    const rows = Buffer.isBuffer(req.body) ? await parseCsvTarget(req.body) : jsonTarget(req.body);
+    const rows = Buffer.isBuffer(req.body) ? readCsvTarget(req.body) : jsonTarget(req.body);
     return importTarget(ctx.db, req.params.id, rows, req.query.mode, actor(req));
   });
 
