@@ -32,11 +32,16 @@ export interface AdaptationState {
 export class Adaptations {
   private list: Adaptation[] = [];
   private readonly hits = new Map<string, number[]>();
+  /** Counts local additions, so a reload that raced with one reads again instead of losing it. */
+  private additions = 0;
+  /** Adaptations being written right now, so two replies at once do not add the same one twice. */
+  private readonly firing = new Set<string>();
 
   constructor(private readonly q: Q) {}
 
   /** Reloads what is in force (including other processes' and operators' changes). */
   async reload(now = Date.now()): Promise<void> {
+    const before = this.additions;
     const rows = await this.q
       .selectFrom('mta_adaptations')
       .selectAll()
@@ -55,6 +60,7 @@ export class Adaptations {
       until: Number(r.until),
       recoveryMs: Number(r.recovery_ms),
     }));
+    if (this.additions !== before) return this.reload(now);
   }
 
   active(): Adaptation[] {
@@ -96,8 +102,14 @@ export class Adaptations {
     if (rule.action === 'bounce') return null;
     const scoped = rule.scope === 'source' ? source : null;
     const existing = this.list.find((a) => a.rule === rule.name && a.site === site && a.source === scoped && a.until > now);
-    if (existing) return null;
-    return this.add({ site, source: scoped, rule: rule.name, action: rule.action, factor: rule.factor ?? null, reason: reply, until: now + rule.duration, recoveryMs: rule.recovery ?? Math.round(rule.duration / 2) }, now);
+    const key = `${rule.name}|${site}|${scoped ?? ''}`;
+    if (existing || this.firing.has(key)) return null;
+    this.firing.add(key);
+    try {
+      return await this.add({ site, source: scoped, rule: rule.name, action: rule.action, factor: rule.factor ?? null, reason: reply, until: now + rule.duration, recoveryMs: rule.recovery ?? Math.round(rule.duration / 2) }, now);
+    } finally {
+      this.firing.delete(key);
+    }
   }
 
   async add(a: Omit<Adaptation, 'id' | 'startedAt'>, now = Date.now()): Promise<Adaptation> {
@@ -108,6 +120,7 @@ export class Adaptations {
       .executeTakeFirstOrThrow();
     const added = { ...a, id: Number(row.id), startedAt: now, recoveryMs: a.action === 'throttle' ? a.recoveryMs : 0 };
     this.list.push(added);
+    this.additions++;
     return added;
   }
 }
