@@ -10,6 +10,8 @@ import { apiKeysCommand, usersCommand } from './commands/users.ts';
 import { dkimCommand } from './commands/dkim.ts';
 import { deliveriesCommand } from './commands/deliveries.ts';
 import { startCommand } from './commands/start.ts';
+import { simCommand } from './commands/sim.ts';
+import { demoCommand } from './commands/demo.ts';
 import { mtaCommand } from './commands/mta.ts';
 import { bouncesCommand, quarantineCommand } from './commands/quarantine.ts';
 
@@ -32,6 +34,8 @@ program.addCommand(startCommand());
 program.addCommand(deliveriesCommand(client));
 program.addCommand(usersCommand(client));
 program.addCommand(apiKeysCommand(client));
+program.addCommand(simCommand());
+program.addCommand(demoCommand());
 program.addCommand(dkimCommand(client));
 program.addCommand(mtaCommand(client));
 program.addCommand(quarantineCommand(client));

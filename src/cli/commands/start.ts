@@ -2,10 +2,11 @@
  * `estafeta start`: runs the roles of this process (all of them by default) until SIGINT or
  * SIGTERM, then drains: the MTA finishes the messages it is sending and gives the rest back.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { loadConfig, ConfigError } from '../../config/index.ts';
 import { startEstafeta } from '../../app/start.ts';
 import { CliError } from '../client.ts';
+import { runDemoCommand } from './demo.ts';
 
 export function startCommand(): Command {
   return new Command('start')
@@ -14,7 +15,13 @@ export function startCommand(): Command {
     .option('--roles <roles>', 'comma-separated roles: api, sender, mta, inbound, feedback')
     .option('--port <port>', 'HTTP port (default 8025, or ESTAFETA_HTTP_PORT)')
     .option('--database <url>', 'sqlite:/path/file.db or postgres://... (default ./data/estafeta.db, or DATABASE_URL)')
+    .option('--demo', 'run `estafeta demo` instead: the ISP simulator and a sample delivery on a fresh database')
+    // `npm start -- --demo --recipients 500` passes the demo's own options through.
+    .addOption(new Option('--recipients <n>').hideHelp())
+    .addOption(new Option('--json').hideHelp())
+    .addOption(new Option('--exit').hideHelp())
     .action(async (o) => {
+      if (o.demo) return runDemoCommand({ recipients: o.recipients, json: o.json, exit: o.exit, port: o.port, database: o.database });
       let config;
       try {
         config = loadConfig({

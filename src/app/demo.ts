@@ -1,0 +1,130 @@
+/**
+ * `estafeta demo`: the ISP simulator and a whole Estafeta in one process, wired to each
+ * other, on a fresh SQLite file. Estafeta resolves MX through the simulator's DNS, sends
+ * to its MX port from a 127.0.0.x address, and the simulator sends DSNs, complaints and
+ * auto-replies back to Estafeta's bounce listener. Nothing in Estafeta is special-cased:
+ * the demo only chooses configuration (`demoConfig`) and policy files (`demo-policy.ts`).
+ *
+ * The sample delivery itself is run through the HTTP API in `demo-run.ts`.
+ */
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { configSchema, type Config } from '../config/index.ts';
+import { startSimulator, type Simulator } from '../sim/index.ts';
+import { createApiKey, newPassword } from '../auth/index.ts';
+import { startEstafeta, type App } from './start.ts';
+import { DEMO_RETRY, DEMO_SENDING_IPS, writeDemoPolicyDir } from './demo-policy.ts';
+
+export interface DemoWorldOptions {
+  /** Database URL; default a new `sqlite:./data/demo-<timestamp>.db`. */
+  database?: string;
+  httpHost?: string;
+  /** HTTP port; default 8025, or a free port when 8025 is taken. 0 = any free port. */
+  httpPort?: number;
+  /** Delay before the simulator sends a DSN / complaint / auto-reply. */
+  asyncDelayMs?: number;
+  logger?: Logger;
+}
+
+export interface DemoWorld {
+  app: App;
+  sim: Simulator;
+  /** Base URL: the dashboard at `/`, the API at `/api/v1`. */
+  url: string;
+  database: string;
+  admin: { user: string; password: string };
+  /** Operator API key the demo itself uses to drive the delivery. */
+  apiKey: string;
+  logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Estafeta's configuration for the demo: everything points at the simulator. */
+export function demoConfig(o: { database: string; httpHost: string; httpPort: number; bouncePort: number; sim: Simulator; policyDir: string }): Config {
+  return configSchema.parse({
+    database: { url: o.database },
+    http: { host: o.httpHost, port: o.httpPort },
+    log: { level: 'warn' },
+    dns: { servers: [`${o.sim.dns.host}:${o.sim.dns.port}`], timeoutMs: 2000 },
+    mta: {
+      port: o.sim.smtpPort,
+      // Used only if the demo's sending-ips.yaml were removed.
+      localAddress: DEMO_SENDING_IPS[0],
+      heloName: 'demo.estafeta.localhost',
+      connectTimeout: '5s',
+      commandTimeout: '20s',
+      retry: DEMO_RETRY,
+    },
+    bounces: { domain: 'bounces.demo.estafeta.localhost', listen: { host: '127.0.0.1', port: o.bouncePort } },
+    policy: { dir: o.policyDir },
+  });
+}
+
+export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorld> {
+  const logger = o.logger ?? pino({ level: process.env.ESTAFETA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const database = o.database ?? `sqlite:./data/demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}.db`;
+  const httpHost = o.httpHost ?? '127.0.0.1';
+  const httpPort = o.httpPort ?? ((await isFree(httpHost, 8025)) ? 8025 : 0);
+  // The simulator needs the bounce listener's address before Estafeta starts, and Estafeta
+  // needs the simulator's ports: pick a free port for the listener first.
+  const bouncePort = await freePort('127.0.0.1');
+  const sim = await startSimulator({ dnsPort: 0, smtpPort: 0, inbound: { host: '127.0.0.1', port: bouncePort }, asyncDelayMs: o.asyncDelayMs ?? 500, logger: logger.child({ component: 'sim' }) });
+  const policyDir = writeDemoPolicyDir();
+  const admin = { user: 'admin', password: process.env.ESTAFETA_ADMIN_PASSWORD || newPassword() };
+  let app: App;
+  try {
+    const config = demoConfig({ database, httpHost, httpPort, bouncePort, sim, policyDir });
+    app = await withEnv('ESTAFETA_ADMIN_PASSWORD', admin.password, () => startEstafeta(config, { logger }));
+  } catch (err) {
+    await sim.stop();
+    rmSync(policyDir, { recursive: true, force: true });
+    throw err;
+  }
+  const apiKey = (await createApiKey(app.db.kysely, { name: 'demo', role: 'operator', createdBy: 'estafeta demo' })).key;
+  return {
+    app,
+    sim,
+    url: app.url!,
+    database,
+    admin,
+    apiKey,
+    logger,
+    async stop() {
+      await app.stop();
+      await sim.stop();
+      rmSync(policyDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs `fn` with an environment variable set, so the first start creates the admin we print. */
+async function withEnv<T>(name: string, value: string, fn: () => Promise<T>): Promise<T> {
+  const before = process.env[name];
+  process.env[name] = value;
+  try {
+    return await fn();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
+function listenOnce(host: string, port: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, host, () => {
+      const chosen = (server.address() as { port: number }).port;
+      server.close(() => resolve(chosen));
+    });
+  });
+}
+
+const isFree = async (host: string, port: number) => (await listenOnce(host, port)) !== null;
+
+async function freePort(host: string): Promise<number> {
+  const port = await listenOnce(host, 0);
+  if (port === null) throw new Error(`no free TCP port on ${host}`);
+  return port;
+}
