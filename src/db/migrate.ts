@@ -10,6 +10,7 @@ import { migration0003 } from './migrations/0003-inbound.ts';
 import { migration0004 } from './migrations/0004-auth.ts';
 import { migration0005 } from './migrations/0005-shaping.ts';
 import { migration0006 } from './migrations/0006-log-paging.ts';
+import { migration0007 } from './migrations/0007-spool-bodies.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -20,6 +21,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0004-auth', migration0004],
   ['0005-shaping', migration0005],
   ['0006-log-paging', (db) => migration0006(db)],
+  ['0007-spool-bodies', migration0007],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

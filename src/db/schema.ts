@@ -91,7 +91,6 @@ export interface MtaQueueTable {
   mail_from: string;
   rcpt_to: string;
   message_id: string | null;
-  body: Buffer;
   size: number;
   attempts: number;
   next_attempt_at: number;
@@ -102,6 +101,11 @@ export interface MtaQueueTable {
   created_at: number;
   pool: string | null;
   wait_reason: string | null;
+}
+
+export interface MtaBodiesTable {
+  id: number;
+  body: Buffer;
 }
 
 export interface EventsTable {
@@ -256,6 +260,7 @@ export interface Database {
   delivery_counters: DeliveryCountersTable;
   delivery_audit: DeliveryAuditTable;
   mta_queue: MtaQueueTable;
+  mta_bodies: MtaBodiesTable;
   events: EventsTable;
   quarantine: QuarantineTable;
   users: UsersTable;

@@ -141,7 +141,7 @@ export class Dispatcher {
         if (reaction.bounce) this.bounceQueued(rq, res.reply);
       }
     } finally {
-      session.close();
+      await session.close();
       if (rq.resumeAt > Date.now()) this.resumeLater(rq, rq.resumeAt - Date.now());
     }
   }

@@ -141,14 +141,33 @@ export class SmtpSession {
   }
 
   /** Ends the session politely (QUIT) and frees the socket. */
-  close(): void {
+  /**
+   * Ends the session politely (QUIT) and resolves once the socket is closed, so a connection
+   * counted against a path's limit is really gone before another one opens.
+   */
+  close(): Promise<void> {
     this.usable = false;
-    try {
-      this.conn.quit();
-    } catch {
-      this.conn.close();
-    }
-    setTimeout(() => this.conn.close(), 2000).unref();
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.conn.close();
+        finish();
+      }, 2000);
+      this.conn.once('end', finish);
+      this.conn.once('close', finish);
+      try {
+        this.conn.quit();
+      } catch {
+        this.conn.close();
+        finish();
+      }
+    });
   }
 }
 

@@ -55,7 +55,6 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
       mail_from: m.mailFrom,
       rcpt_to: m.rcptTo,
       message_id: m.messageId,
-      body: m.body,
       size: m.body.length,
       attempts: 0,
       next_attempt_at: now,
@@ -65,8 +64,17 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
       pool: m.pool ?? null,
     };
   });
-  // 14 columns: 1000 rows stay well under both engines' parameter limits.
-  for (let i = 0; i < rows.length; i += 1000) await q.insertInto('mta_queue').values(rows.slice(i, i + 1000)).execute();
+  // 15 columns: 1000 rows stay well under both engines' parameter limits.
+  for (let i = 0; i < rows.length; i += 1000) {
+    const part = rows.slice(i, i + 1000);
+    const ids = await q.insertInto('mta_queue').values(part).returning(['id', 'rcpt_to']).execute();
+    // RETURNING follows the VALUES order on both engines; check it rather than trust it.
+    if (ids.length !== part.length || ids.some((r, j) => r.rcpt_to !== part[j].rcpt_to)) throw new Error('spool insert: returned rows do not match the rows inserted');
+    await q
+      .insertInto('mta_bodies')
+      .values(ids.map((r, j) => ({ id: Number(r.id), body: messages[i + j].body })))
+      .execute();
+  }
 }
 
 /** Claims up to `limit` due messages for `owner` until `now + leaseMs`. */
@@ -81,6 +89,7 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     })
     .returningAll()
     .execute();
+  const bodies = await readBodies(db.kysely, rows.map((r) => Number(r.id)));
   return rows.map((r) => ({
     id: Number(r.id),
     logId: r.log_id === null ? null : Number(r.log_id),
@@ -90,7 +99,7 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     mailFrom: r.mail_from,
     rcptTo: r.rcpt_to,
     messageId: r.message_id,
-    body: Buffer.isBuffer(r.body) ? r.body : Buffer.from(r.body as Uint8Array),
+    body: bodies.get(Number(r.id)) ?? Buffer.alloc(0),
     size: r.size,
     attempts: r.attempts,
     expiresAt: Number(r.expires_at),
@@ -99,12 +108,23 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
   }));
 }
 
-/** Final outcome: the row leaves the spool. Only rows still leased by `owner` are removed. */
+async function readBodies(q: Q, ids: number[]): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
+  for (let i = 0; i < ids.length; i += 5000) {
+    for (const b of await q.selectFrom('mta_bodies').select(['id', 'body']).where('id', 'in', ids.slice(i, i + 5000)).execute()) {
+      out.set(Number(b.id), Buffer.isBuffer(b.body) ? b.body : Buffer.from(b.body as Uint8Array));
+    }
+  }
+  return out;
+}
+
+/** Final outcome: the row and its body leave the spool. Only rows still leased by `owner` are removed. */
 export async function removeMessages(q: Q, owner: string, ids: number[]): Promise<number> {
   let removed = 0;
   for (let i = 0; i < ids.length; i += 5000) {
-    const r = await q.deleteFrom('mta_queue').where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).executeTakeFirst();
-    removed += Number(r.numDeletedRows);
+    const gone = await q.deleteFrom('mta_queue').where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).returning('id').execute();
+    if (gone.length) await q.deleteFrom('mta_bodies').where('id', 'in', gone.map((r) => r.id)).execute();
+    removed += gone.length;
   }
   return removed;
 }
@@ -179,7 +199,10 @@ export async function purgeStopped(q: Q, now = Date.now(), limit = 5000): Promis
     .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('next_attempt_at', '<=', now)]))
     .limit(limit)
     .execute();
-  if (rows.length) await q.deleteFrom('mta_queue').where('id', 'in', rows.map((r) => r.id)).execute();
+  if (rows.length) {
+    await q.deleteFrom('mta_queue').where('id', 'in', rows.map((r) => r.id)).execute();
+    await q.deleteFrom('mta_bodies').where('id', 'in', rows.map((r) => r.id)).execute();
+  }
   return rows.map((r) => ({ id: Number(r.id), logId: r.log_id === null ? null : Number(r.log_id), deliveryId: r.delivery_id === null ? null : Number(r.delivery_id) }));
 }
 

@@ -42,6 +42,8 @@ export class Sender {
   readonly owner = `sender-${randomToken(6)}`;
   private loop: Loop | null = null;
   private readonly prepared = new Map<number, PreparedDelivery>();
+  /** Deliveries this sender holds, and until when. */
+  private readonly leases = new Map<number, number>();
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -56,6 +58,7 @@ export class Sender {
   async stop(): Promise<void> {
     await this.loop?.stop();
     await this.o.db.kysely.updateTable('deliveries').set({ sender_owner: null, sender_until: null }).where('sender_owner', '=', this.owner).execute();
+    this.leases.clear();
   }
 
   /** One pass over the active deliveries; true when a batch was sent (more may follow). */
@@ -71,13 +74,20 @@ export class Sender {
   }
 
   private async lease(id: number, now: number): Promise<boolean> {
+    const leaseMs = this.o.leaseMs ?? 30_000;
+    // A lease this sender holds with most of its time left needs no write (each write is a commit).
+    const held = this.leases.get(id);
+    if (held !== undefined && held - now > leaseMs / 2) return true;
     const r = await this.o.db.kysely
       .updateTable('deliveries')
-      .set({ sender_owner: this.owner, sender_until: now + (this.o.leaseMs ?? 30_000) })
+      .set({ sender_owner: this.owner, sender_until: now + leaseMs })
       .where('id', '=', id)
       .where((eb) => eb.or([eb('sender_owner', 'is', null), eb('sender_owner', '=', this.owner), eb('sender_until', '<', now)]))
       .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    const ok = Number(r.numUpdatedRows) === 1;
+    if (ok) this.leases.set(id, now + leaseMs);
+    else this.leases.delete(id);
+    return ok;
   }
 
   private async work(id: number): Promise<boolean> {
