@@ -4,7 +4,7 @@
  * production. It never touches /etc/postfix or port 25. `delivered()` counts the
  * "status=sent" lines of its own log.
  */
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -45,6 +45,8 @@ export function postfixAvailable(): string | null {
 
 export function startPostfixRelay(port: number, sinkPort: number, concurrency: number): PostfixRelay {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-bench-postfix-'));
+  // Postfix's daemons run as the postfix user and must reach their directories.
+  chmodSync(dir, 0o755);
   const etc = join(dir, 'etc');
   for (const d of ['etc', 'spool', 'data', 'log']) mkdirSync(join(dir, d));
   const uid = Number(execFileSync('id', ['-u', 'postfix']).toString().trim());
