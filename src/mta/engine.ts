@@ -182,7 +182,8 @@ export class Engine {
   /** One pass of the claim loop; returns true when there may be more work right away. */
   private async step(): Promise<boolean> {
     const room = this.deps.settings.maxInFlight - this.inMemory.size;
-    if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight) / 4) return false;
+    // Claim in large batches: every claim is a commit, and with synchronous commits a disk flush.
+    if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight / 2) && this.inMemory.size > 0) return false;
     const limit = Math.min(room, this.deps.settings.claimBatch);
     const now = Date.now();
     const messages = await claim(this.deps.db, this.owner, limit, this.deps.settings.leaseMs, now);
