@@ -167,7 +167,7 @@ export class Engine {
   putBack(items: { work: Work; at: number; reason: string }[]): void {
     if (!items.length) return;
     for (const it of items) it.work.dropped = true;
-    void releaseUntil(this.deps.db.kysely, this.owner, items.map((it) => ({ id: it.work.message.id, at: it.at, reason: it.reason })))
+    void releaseUntil(this.deps.db, this.owner, items.map((it) => ({ id: it.work.message.id, at: it.at, reason: it.reason })))
       .then(() => {
         for (const it of items) this.inMemory.delete(it.work.message.id);
         this.loop?.wake();
@@ -206,6 +206,7 @@ export class Engine {
       else byDomain.set(m.domain, [m]);
     }
     const waiting: { work: Work; at: number; reason: string }[] = [];
+    const spread = Math.random();
     await Promise.all(
       [...byDomain].map(async ([domain, list]) => {
         const mx = await this.deps.resolver.resolve(domain);
@@ -225,7 +226,12 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            waiting.push({ work, at: now + 2000 + Math.round(Math.random() * 3000), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            // Come back about when the queue will have drained, so a large backlog for a slow
+            // site is not claimed and given back again every few seconds.
+            const perSecond = site.rule.messagesPerMinute ? site.rule.messagesPerMinute / 60 : site.rule.messagesPerHour ? site.rule.messagesPerHour / 3600 : 200;
+            const drainMs = Math.min(600_000, Math.max(2000, (rq.queued / perSecond) * 1000));
+            // One time for the whole pass (so they go back in one statement), spread a little.
+            waiting.push({ work, at: now + drainMs + Math.round(spread * drainMs * 0.5), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
           rq.push(work);

@@ -129,11 +129,27 @@ export async function removeMessages(q: Q, owner: string, ids: number[]): Promis
   return removed;
 }
 
-/** Puts messages back to wait, without counting an attempt, saying why (throttled, suspended, warm-up cap). */
-export async function releaseUntil(q: Q, owner: string, items: { id: number; at: number; reason: string }[]): Promise<void> {
+/**
+ * Puts messages back to wait, without counting an attempt, saying why (throttled, suspended,
+ * warm-up cap). Messages with the same time and reason go back in one statement: a site
+ * with a large backlog can send thousands back at once.
+ */
+export async function releaseUntil(db: Db, owner: string, items: { id: number; at: number; reason: string }[]): Promise<void> {
+  const groups = new Map<string, { at: number; reason: string; ids: number[] }>();
   for (const it of items) {
-    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: Math.round(it.at), wait_reason: it.reason.slice(0, 500) }).where('id', '=', it.id).where('lease_owner', '=', owner).execute();
+    const at = Math.round(it.at);
+    const key = `${at}|${it.reason}`;
+    const g = groups.get(key);
+    if (g) g.ids.push(it.id);
+    else groups.set(key, { at, reason: it.reason.slice(0, 500), ids: [it.id] });
   }
+  await db.tx(async (trx) => {
+    for (const g of groups.values()) {
+      for (let i = 0; i < g.ids.length; i += 2000) {
+        await trx.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: g.at, wait_reason: g.reason }).where('id', 'in', g.ids.slice(i, i + 2000)).where('lease_owner', '=', owner).execute();
+      }
+    }
+  });
 }
 
 /** Temporary failure: count the attempt and schedule the next one. */
