@@ -77,6 +77,7 @@ export class Engine {
   readonly owner = `mta-${randomToken(6)}`;
   readonly queues = new Map<string, ReadyQueue>();
   readonly inMemory = new Map<number, Work>();
+  private readonly parkHorizon = new Map<string, number>();
   private readonly writer: OutcomeWriter;
   private readonly dispatcher: Dispatcher;
   private loop: Loop | null = null;
@@ -206,7 +207,6 @@ export class Engine {
       else byDomain.set(m.domain, [m]);
     }
     const waiting: { work: Work; at: number; reason: string }[] = [];
-    const spread = Math.random();
     await Promise.all(
       [...byDomain].map(async ([domain, list]) => {
         const mx = await this.deps.resolver.resolve(domain);
@@ -226,12 +226,7 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            // Come back about when the queue will have drained, so a large backlog for a slow
-            // site is not claimed and given back again every few seconds.
-            const perSecond = site.rule.messagesPerMinute ? site.rule.messagesPerMinute / 60 : site.rule.messagesPerHour ? site.rule.messagesPerHour / 3600 : 200;
-            const drainMs = Math.min(600_000, Math.max(2000, (rq.queued / perSecond) * 1000));
-            // One time for the whole pass (so they go back in one statement), spread a little.
-            waiting.push({ work, at: now + drainMs + Math.round(spread * drainMs * 0.5), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            waiting.push({ work, at: this.parkTime(site, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
           rq.push(work);
@@ -240,6 +235,23 @@ export class Engine {
     );
     this.putBack(waiting);
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
+  }
+
+  /**
+   * When a message that found its site's ready queue full should come back: after what is
+   * already waiting for the site, at the site's rate. Each site keeps a horizon that moves on
+   * with every message parked, so a backlog of a million spreads out over the time the site
+   * needs to take it, and every message is claimed about once instead of every few seconds.
+   * Times are rounded to 100 messages' worth, so messages go back in few statements.
+   */
+  private parkTime(site: SiteInfo, queued: number, now: number): number {
+    const r = site.rule;
+    const perSecond = r.messagesPerMinute ? r.messagesPerMinute / 60 : r.messagesPerHour ? r.messagesPerHour / 3600 : r.maxConnections * 50;
+    const gap = 1000 / perSecond;
+    const horizon = Math.max(this.parkHorizon.get(site.name) ?? 0, now + Math.max(2000, queued * gap));
+    this.parkHorizon.set(site.name, horizon + gap);
+    const block = gap * 100;
+    return Math.ceil(horizon / block) * block;
   }
 
   private queueFor(site: SiteInfo, ip: SendingIp): ReadyQueue {
