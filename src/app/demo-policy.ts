@@ -55,17 +55,12 @@ const MX_RULES = [
 ];
 
 /**
- * Replies of the simulated providers (copied from real ones) that the shipped rules qualify
- * wrongly today: a rate limit and Yahoo's greylisting read as policy refusals (which the
- * demo would fail at once), unknown users at Outlook and Exim read as invalid domains. An
- * operator adds rules like these when the logs show them; drop each one once the shipped
- * rules learn the wording.
+ * A reply of the simulated Outlook-like provider that the shipped rules read otherwise when
+ * it answers after DATA: Microsoft's "RecipientNotFound" is an unknown user. An operator adds
+ * rules like this one when the logs show them; drop it once the shipped rules learn it.
  */
 const BOUNCE_RULES = [
-  { id: 'demo-postfix-too-much-mail', code: '^4', text: 'too much mail from', category: 'rate-limited' },
-  { id: 'demo-yahoo-greylisting', code: '^4', text: '\\[GL01\\]', category: 'greylisted' },
   { id: 'demo-microsoft-recipient-not-found', status: '5.1.10', text: 'RecipientNotFound', category: 'user-unknown' },
-  { id: 'demo-exim-unrouteable-address', status: '5.1.1', text: 'unrouteable address', category: 'user-unknown' },
 ];
 
 const shipped = (name: string) => parseYaml(readFileSync(join(SHIPPED_POLICY_DIR, name), 'utf8')) as Record<string, unknown>;
