@@ -7,9 +7,8 @@
  * Reads files synchronously and once per call: reloading is calling it again. Does not
  * classify anything (classify.ts).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { readYamlFile } from '../config/policy-file.ts';
 import {
   BOUNCE_CATEGORIES,
   isBounceCategory,
@@ -61,22 +60,8 @@ export interface LoadBouncePolicyOptions {
 export const SHIPPED_RULES_FILE = fileURLToPath(new URL('../../policy/bounce-rules.yaml', import.meta.url));
 export const SHIPPED_CATEGORIES_FILE = fileURLToPath(new URL('../../policy/bounce-categories.yaml', import.meta.url));
 
-function readYaml(file: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`${file}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return parseYaml(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid YAML: ${(err as Error).message}`);
-  }
-}
-
 function loadRules(file: string): CompiledRule[] {
-  const doc = rulesFileSchema.safeParse(readYaml(file) ?? {});
+  const doc = rulesFileSchema.safeParse(readYamlFile(file) ?? {});
   if (!doc.success) throw new Error(describeIssues(file, doc.error) + '\n(the file must have a top-level "rules:" list)');
   const seen = new Set<string>();
   const out: CompiledRule[] = [];
@@ -95,7 +80,7 @@ function loadRules(file: string): CompiledRule[] {
 }
 
 function loadCategories(file: string): Map<BounceCategory, CategoryInput> {
-  const doc = categoriesFileSchema.safeParse(readYaml(file) ?? {});
+  const doc = categoriesFileSchema.safeParse(readYamlFile(file) ?? {});
   if (!doc.success) throw new Error(describeIssues(file, doc.error) + '\n(the file must have a top-level "categories:" map)');
   const out = new Map<BounceCategory, CategoryInput>();
   for (const [name, raw] of Object.entries(doc.data.categories)) {

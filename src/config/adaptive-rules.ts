@@ -6,17 +6,9 @@
  * a window. Also the circuit breaker: a site with an extreme error rate is stopped for a while.
  */
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.ts';
-import { parsePolicy, readYamlFile, type LayeredFiles } from './policy-file.ts';
+import { durationSchema, parsePolicy, readYamlFile, type LayeredFiles } from './policy-file.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+const duration = durationSchema;
 
 const regex = z.string().transform((v, ctx) => {
   try {

@@ -6,18 +6,10 @@
  * whether the rates are shared by all sending IPs or apply to each.
  */
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.ts';
 import { globToRegExp } from '../lib/glob.ts';
-import { parsePolicy, readYamlFile, type LayeredFiles } from './policy-file.ts';
+import { durationSchema, parsePolicy, readYamlFile, type LayeredFiles } from './policy-file.ts';
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+const duration = durationSchema;
 
 const ruleSchema = z
   .object({

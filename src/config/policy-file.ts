@@ -8,9 +8,20 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
+import { parseDuration } from '../lib/duration.ts';
 
 export const SHIPPED_POLICY_DIR = fileURLToPath(new URL('../../policy/', import.meta.url));
+
+/** A duration written as "30s", "5m", "3.5d" or seconds, validated to milliseconds. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
 
 export function readYamlFile(file: string): unknown {
   let text: string;

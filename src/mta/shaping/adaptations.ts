@@ -5,7 +5,8 @@
  * cancel them; each engine reloads them every few seconds. A throttle's factor climbs back to
  * 1 linearly over its recovery period once its duration ends.
  */
-import type { Q } from '../../db/index.ts';
+import type { Selectable } from 'kysely';
+import type { MtaAdaptationsTable, Q } from '../../db/index.ts';
 import type { AdaptiveRule } from '../../config/adaptive-rules.ts';
 
 export interface Adaptation {
@@ -48,18 +49,7 @@ export class Adaptations {
       .where('cancelled_at', 'is', null)
       .where((eb) => eb(eb('until', '+', eb.ref('recovery_ms')), '>', now))
       .execute();
-    this.list = rows.map((r) => ({
-      id: Number(r.id),
-      site: r.site,
-      source: r.source,
-      rule: r.rule,
-      action: r.action as Adaptation['action'],
-      factor: r.factor,
-      reason: r.reason,
-      startedAt: Number(r.started_at),
-      until: Number(r.until),
-      recoveryMs: Number(r.recovery_ms),
-    }));
+    this.list = rows.map(toAdaptation);
     if (this.additions !== before) return this.reload(now);
   }
 
@@ -153,7 +143,11 @@ export async function listAdaptations(q: Q, options: { includeEnded?: boolean; l
   const now = Date.now();
   let query = q.selectFrom('mta_adaptations').selectAll().orderBy('id', 'desc').limit(options.limit ?? 200);
   if (!options.includeEnded) query = query.where('cancelled_at', 'is', null).where((eb) => eb(eb('until', '+', eb.ref('recovery_ms')), '>', now));
-  return (await query.execute()).map((r) => ({
+  return (await query.execute()).map((r) => ({ ...toAdaptation(r), cancelledAt: r.cancelled_at === null ? null : Number(r.cancelled_at), cancelledBy: r.cancelled_by }));
+}
+
+function toAdaptation(r: Selectable<MtaAdaptationsTable>): Adaptation {
+  return {
     id: Number(r.id),
     site: r.site,
     source: r.source,
@@ -164,7 +158,5 @@ export async function listAdaptations(q: Q, options: { includeEnded?: boolean; l
     startedAt: Number(r.started_at),
     until: Number(r.until),
     recoveryMs: Number(r.recovery_ms),
-    cancelledAt: r.cancelled_at === null ? null : Number(r.cancelled_at),
-    cancelledBy: r.cancelled_by,
-  }));
+  };
 }
