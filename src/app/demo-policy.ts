@@ -8,7 +8,6 @@
  *
  *   bounce-categories.yaml  retries in seconds for what a retry fixes (greylisting, rate
  *                           limits); the rest keeps a backoff longer than the validity
- *   bounce-rules.yaml       four provider replies the shipped rules do not qualify yet
  *   adaptive-rules.yaml     the shipped rules, an hour of suspension becoming five seconds
  *   mx-rules.yaml           connection limits for the simulated providers
  *   sending-ips.yaml        two sending IPs on loopback (providers limit per sending IP)
@@ -54,14 +53,6 @@ const MX_RULES = [
   { name: 'demo-smallisp', mx: ['mx.smallisp.sim'], maxConnections: 3, maxMessagesPerConnection: 100 },
 ];
 
-/**
- * A reply of the simulated Outlook-like provider that the shipped rules read otherwise when
- * it answers after DATA: Microsoft's "RecipientNotFound" is an unknown user. An operator adds
- * rules like this one when the logs show them; drop it once the shipped rules learn it.
- */
-const BOUNCE_RULES = [
-  { id: 'demo-microsoft-recipient-not-found', status: '5.1.10', text: 'RecipientNotFound', category: 'user-unknown' },
-];
 
 const shipped = (name: string) => parseYaml(readFileSync(join(SHIPPED_POLICY_DIR, name), 'utf8')) as Record<string, unknown>;
 
@@ -105,7 +96,6 @@ export function writeDemoPolicyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-demo-policy-'));
   const files: Record<string, unknown> = {
     'bounce-categories.yaml': demoBounceCategories(),
-    'bounce-rules.yaml': { rules: BOUNCE_RULES },
     'adaptive-rules.yaml': demoAdaptiveRules(),
     'mx-rules.yaml': { rules: MX_RULES },
     'sending-ips.yaml': demoSendingIps(),

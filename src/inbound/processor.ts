@@ -8,7 +8,7 @@
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
-import { parseBounceMail, type ParsedBounce } from '../mail/bounce-mail.ts';
+import { parseBounceMail, type BounceRecipient, type ParsedBounce } from '../mail/bounce-mail.ts';
 import { classifyBounce, type BouncePolicy } from '../classify/index.ts';
 import { writeEvents, type EventType, type NewEvent } from '../events/index.ts';
 import { recordFailures, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
@@ -56,7 +56,7 @@ export class InboundProcessor {
     const found = unsubscribe && unsubscribe.kind === 'unsubscribe' ? { logId: unsubscribe.logId, by: 'mailto-unsubscribe' } : correlateLogId(this.o.secret, targets, parsed);
     const log = found ? await this.o.db.kysely.selectFrom('delivery_logs').select(['id', 'delivery_id', 'address']).where('id', '=', found.logId).executeTakeFirst() : undefined;
     const recipient = pickRecipient(parsed, log?.address ?? null);
-    const text = recipient ? [recipient.reply?.code || '', recipient.status ?? '', recipient.diagnostic ?? ''].filter(Boolean).join(' ') : parsed.subject;
+    const text = recipient ? failureText(recipient) : parsed.subject;
     let qualification: Qualification | null = null;
     if (recipient && !unsubscribe) qualification = withOperatorQualification(classifyBounce(parsed, recipient, this.o.policy()), text, this.o.operatorQualifications());
 
@@ -80,6 +80,13 @@ export class InboundProcessor {
     });
     return newEvents.length;
   }
+}
+
+/** The failure as a log shows it: the diagnostic, preceded by code and status unless it starts with them. */
+function failureText(r: BounceRecipient): string {
+  const diagnostic = (r.diagnostic ?? '').trim();
+  if (/^[245]\d\d\b/.test(diagnostic)) return diagnostic;
+  return [r.reply?.code || '', r.status ?? '', diagnostic].filter(Boolean).join(' ');
 }
 
 function eventType(parsed: ParsedBounce, q: Qualification | null): EventType | null {
