@@ -13,7 +13,7 @@ import type { Db, Q } from '../db/index.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
-import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, recountDelivery, type DeliveryRow } from '../deliveries/index.ts';
+import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, type DeliveryRow } from '../deliveries/index.ts';
 import type { InjectMessage } from '../mta/index.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
 
@@ -214,6 +214,12 @@ async function lockState(db: Db, trx: Q, id: number): Promise<number | undefined
 /** Pending logs of a delivery become "Delivery cancelled" (stop, or validity ended). */
 async function cancelPending(trx: Q, id: number): Promise<void> {
   const now = Date.now();
-  await trx.updateTable('delivery_logs').set({ status: LogStatus.Cancelled, updated_at: now, event_at: now }).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).execute();
-  await recountDelivery(trx, id);
+  const r = await trx.updateTable('delivery_logs').set({ status: LogStatus.Cancelled, updated_at: now, event_at: now }).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).executeTakeFirst();
+  // Counted as deltas, not recounted: the feedback service may be changing other logs of the
+  // delivery at the same moment, and a recount would overwrite its increments.
+  const n = Number(r.numUpdatedRows);
+  const deltas = new Map();
+  addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
+  addDelta(deltas, id, `status:${LogStatus.Cancelled}`, n);
+  await applyDeltas(trx, deltas);
 }
