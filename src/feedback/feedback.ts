@@ -59,7 +59,7 @@ export class FeedbackService {
   }
 
   private async applyBatch(trx: Q, events: StoredEvent[], touched: Set<number>): Promise<void> {
-    const logs = await loadLogs(trx, [...new Set(events.flatMap((e) => (e.logId === null ? [] : [e.logId])))]);
+    const logs = await loadLogs(trx, [...new Set(events.flatMap((e) => (e.logId === null ? [] : [e.logId])))], this.o.db.dialect === 'postgres');
     const original = new Map([...logs].map(([id, l]) => [id, { ...l }]));
     const deltas: CounterDeltas = new Map();
     const facts: AddressFact[] = [];
@@ -121,14 +121,21 @@ export class FeedbackService {
   }
 }
 
-async function loadLogs(q: Q, ids: number[]): Promise<Map<number, LogState>> {
+/**
+ * The logs the events concern. With several feedback workers (PostgreSQL) the rows are
+ * locked, in id order, so two workers never compute counter deltas from the same old state.
+ */
+async function loadLogs(q: Q, ids: number[], lock: boolean): Promise<Map<number, LogState>> {
   const out = new Map<number, LogState>();
+  ids.sort((a, b) => a - b);
   for (let i = 0; i < ids.length; i += 2000) {
-    const rows = await q
+    let query = q
       .selectFrom('delivery_logs')
       .select(['id', 'delivery_id', 'address', 'status', 'failure_type', 'failure_reason', 'reply', 'attempts', 'event_at', 'sent_at', 'complained_at'])
       .where('id', 'in', ids.slice(i, i + 2000))
-      .execute();
+      .orderBy('id');
+    if (lock) query = query.forUpdate();
+    const rows = await query.execute();
     for (const r of rows) {
       out.set(Number(r.id), {
         id: Number(r.id),
