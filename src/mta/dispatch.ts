@@ -6,7 +6,7 @@
  * A suspended site's messages go back to the spool until the suspension ends; a "bounce"
  * adaptation fails what is queued.
  */
-import { decideOutcome } from './outcome.ts';
+import { decideOutcome, expireOutcome } from './outcome.ts';
 import type { Engine } from './engine.ts';
 import type { ReadyQueue, Work } from './ready-queue.ts';
 import { openSession, type SmtpSession } from './smtp-client.ts';
@@ -113,7 +113,7 @@ export class Dispatcher {
         if (work.dropped) continue;
         const now = Date.now();
         if (work.message.expiresAt <= now) {
-          this.engine.finish(decideOutcome(deps.policy, work.message, { code: 0, enhanced: '4.4.7', text: 'validity period ended before delivery' }, now));
+          this.engine.finish(expireOutcome(deps.policy, work.message, now));
           continue;
         }
         const st = deps.shaper.state(rq.site.name, rq.source.address, now);

@@ -17,7 +17,7 @@ import type { SmtpReply } from '../mail/smtp-reply.ts';
 import { writeEvents } from '../events/index.ts';
 import type { SendingIp } from '../config/sending-ips.ts';
 import type { MxResolver } from './mx-resolver.ts';
-import { decideOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
+import { decideOutcome, expireOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
 import { claim, heldLeases, purgeStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
@@ -199,7 +199,7 @@ export class Engine {
     const byDomain = new Map<string, SpoolMessage[]>();
     for (const m of messages) {
       if (m.expiresAt <= now) {
-        this.finish(decideOutcome(this.deps.policy, m, { code: 0, enhanced: '4.4.7', text: 'validity period ended before delivery' }, now));
+        this.finish(expireOutcome(this.deps.policy, m, now));
         continue;
       }
       const list = byDomain.get(m.domain);

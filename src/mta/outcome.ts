@@ -5,7 +5,7 @@
  * validity end makes it expired instead.
  */
 import type { Qualification } from '../mail/failure.ts';
-import { formatSmtpReply, replyClass, type SmtpReply } from '../mail/smtp-reply.ts';
+import { formatSmtpReply, parseSmtpReply, replyClass, type SmtpReply } from '../mail/smtp-reply.ts';
 import type { SpoolMessage } from './spool.ts';
 
 export type OutcomeKind = 'delivered' | 'deferred' | 'bounced' | 'expired' | 'cancelled';
@@ -53,6 +53,17 @@ export function decideOutcome(policy: OutcomePolicy, message: SpoolMessage, repl
   const next = now + policy.retryDelayMs(qualification, message.attempts + 1);
   if (next >= message.expiresAt) return { ...base, kind: 'expired', qualification, nextAttemptAt: null };
   return { ...base, kind: 'deferred', qualification, nextAttemptAt: next };
+}
+
+/**
+ * A message whose validity period ended while it waited: it fails with the last answer it
+ * got (a greylisting or a full mailbox says more than "expired"), or a 4.4.7 when it was
+ * never tried.
+ */
+export function expireOutcome(policy: OutcomePolicy, message: SpoolMessage, now: number): Outcome {
+  const reply: SmtpReply = message.lastReply ? parseSmtpReply(message.lastReply) : { code: 0, enhanced: '4.4.7', text: 'validity period ended before delivery' };
+  const qualification = policy.qualify(reply);
+  return { message, kind: 'expired', reply, qualification, at: now, nextAttemptAt: null, countsAsAttempt: true, mx: null, mxIp: null, sourceIp: null };
 }
 
 /** The reply text stored with the message and shown in logs. */

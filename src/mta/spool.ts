@@ -38,6 +38,8 @@ export interface SpoolMessage {
   expiresAt: number;
   createdAt: number;
   pool: string | null;
+  /** The last reply of an earlier attempt, if any. */
+  lastReply: string | null;
 }
 
 export const HELD_PAUSED = 1;
@@ -105,6 +107,7 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     expiresAt: Number(r.expires_at),
     createdAt: Number(r.created_at),
     pool: r.pool,
+    lastReply: r.last_reply,
   }));
 }
 
