@@ -25,18 +25,3 @@ export function parseDuration(input: string | number): number {
   }
   return Math.round(total);
 }
-
-/** Formats milliseconds as a short human duration: "3d 12h", "5m 3s", "850ms". */
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
-  const out: string[] = [];
-  let rest = ms;
-  for (const [name, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) out.push(`${n}${name}`);
-    rest -= n * size;
-    if (out.length === 2) break;
-  }
-  return out.join(' ');
-}
