@@ -29,7 +29,7 @@ export async function startEstafetaChild(options: { dnsServer: string; mxPort: n
   const { key } = await createApiKey(db.kysely, { name: 'bench', role: 'admin', createdBy: 'bench' });
   await db.close();
   const port = await freePort();
-  const child = startDaemon(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+  const child = startDaemon(process.execPath, [...(process.env.ESTAFETA_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/cli/main.ts', 'start'], {
     ...process.env,
     DATABASE_URL: `sqlite:${dbFile}`,
     ESTAFETA_HTTP_PORT: String(port),

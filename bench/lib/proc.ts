@@ -1,7 +1,7 @@
 /**
  * Process helpers for the benchmark: run a command and time it, start a long-running one,
- * read a process's CPU time and resident memory (current and peak) from /proc, find free
- * ports, and percentiles.
+ * read CPU time (a process, one of its threads, the whole machine) and resident memory
+ * (current and peak) from /proc, find free ports, and percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -57,11 +57,29 @@ export function stopDaemon(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'):
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU time (user + system) of a process in milliseconds. */
+/** CPU time (user + system) of a process, all its threads, in milliseconds. */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/** CPU time of one thread of a process (the main thread's id is the process id). */
+export function threadCpuMs(pid: number, tid = pid): number {
+  return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuMs(path: string): number {
+  const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS) * 1000;
+}
+
+/**
+ * CPU time the whole machine spent busy (every process, kernel included; idle, I/O wait and
+ * time stolen by the hypervisor excluded), summed over its cores, in milliseconds.
+ */
+export function machineCpuMs(): number {
+  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return ((user + nice + system + irq + softirq) / TICKS) * 1000;
 }
 
 /** Resident memory now and at its peak (VmHWM), in megabytes. */

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrateToLatest } from './migrate.ts';
 
@@ -21,6 +21,14 @@ export interface Db {
   url: string;
   /** Runs `fn` in one transaction: the state change and the event it causes commit together. */
   tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * A transaction whose commit need not survive a power loss, for writes that a restart
+   * redoes or undoes anyway (the MTA's leases): SQLite commits it without a disk flush,
+   * PostgreSQL with synchronous_commit off. A crash of the process loses nothing either
+   * way; a power loss (or, on PostgreSQL, a server crash) can lose only such commits, never
+   * the durable ones after them.
+   */
+  volatileTx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -39,6 +47,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
     dialect,
     url,
     tx: (fn) => kysely.transaction().execute(fn),
+    volatileTx: (fn) => (dialect === 'postgres' ? volatilePostgresTx(kysely, fn) : volatileSqliteTx(kysely, options.sqliteSynchronous ?? 'FULL', fn)),
     close: () => kysely.destroy(),
   };
   if (options.migrate !== false) await migrateToLatest(db);
@@ -69,6 +78,30 @@ function openSqlite(url: string, options: OpenOptions): Kysely<Database> {
     },
   };
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) });
+}
+
+async function volatilePostgresTx<T>(kysely: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return kysely.transaction().execute(async (trx) => {
+    await sql`set local synchronous_commit to off`.execute(trx);
+    return fn(trx);
+  });
+}
+
+/**
+ * SQLite cannot change its safety level inside a transaction, so the switch happens around
+ * it while this caller holds the only connection: no other commit can run with it lowered.
+ * In WAL mode the next synchronous commit flushes these frames too, in order.
+ */
+async function volatileSqliteTx<T>(kysely: Kysely<Database>, level: 'FULL' | 'NORMAL', fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  if (level === 'NORMAL') return kysely.transaction().execute(fn);
+  return kysely.connection().execute(async (conn) => {
+    await sql`pragma synchronous = NORMAL`.execute(conn);
+    try {
+      return await conn.transaction().execute(fn);
+    } finally {
+      await sql.raw(`pragma synchronous = ${level}`).execute(conn);
+    }
+  });
 }
 
 function openPostgres(url: string, options: OpenOptions): Kysely<Database> {

@@ -18,6 +18,10 @@ export interface MessageParts {
 }
 
 const CRLF = '\r\n';
+// Boundaries must only never occur in the parts; a random prefix per process and a counter
+// give that without asking the system for random bytes for every message.
+const BOUNDARY_PREFIX = `--_est_${randomBytes(9).toString('hex')}_`;
+let boundaryCount = 0;
 // Headers whose values are addresses or tokens must not be RFC 2047-encoded as a whole.
 const STRUCTURED = new Set(['from', 'to', 'cc', 'reply-to', 'sender', 'message-id', 'in-reply-to', 'references', 'list-unsubscribe', 'list-unsubscribe-post', 'date', 'content-type', 'mime-version', 'feedback-id']);
 
@@ -67,7 +71,7 @@ export function buildMessage(parts: MessageParts): Buffer {
   const html = parts.html?.length ? parts.html : null;
   let out: string;
   if (text && html) {
-    const boundary = `--_est_${randomBytes(12).toString('hex')}`;
+    const boundary = `${BOUNDARY_PREFIX}${(boundaryCount++).toString(36)}`;
     head.push(`Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`);
     out =
       head.join(CRLF) +

@@ -7,6 +7,9 @@
 import NodemailerConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpReply } from '../mail/smtp-reply.ts';
 import { parseSmtpReply } from '../mail/smtp-reply.ts';
+import { installFastDotStuffing } from './dot-stuffing.ts';
+
+installFastDotStuffing();
 
 // The narrow view of SMTPConnection this module relies on.
 const SMTPConnection = NodemailerConnection as unknown as new (options: object) => RawConnection;

@@ -81,7 +81,17 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
 
 /** Claims up to `limit` due messages for `owner` until `now + leaseMs`. */
 export async function claim(db: Db, owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<SpoolMessage[]> {
-  const rows = await db.kysely
+  // A lease needs no disk flush: after a power loss the message is due again, which is what
+  // a lost lease means anyway (and a restarted SQLite MTA releases every lease).
+  return db.volatileTx(async (trx) => {
+    const rows = await claimRows(db, trx, owner, limit, leaseMs, now);
+    const bodies = await readBodies(trx, rows.map((r) => Number(r.id)));
+    return rows.map((r) => toSpoolMessage(r, bodies.get(Number(r.id)) ?? Buffer.alloc(0)));
+  });
+}
+
+function claimRows(db: Db, q: Q, owner: string, limit: number, leaseMs: number, now: number) {
+  return q
     .updateTable('mta_queue')
     .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
     .where('id', 'in', (eb) => {
@@ -91,8 +101,10 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     })
     .returningAll()
     .execute();
-  const bodies = await readBodies(db.kysely, rows.map((r) => Number(r.id)));
-  return rows.map((r) => ({
+}
+
+function toSpoolMessage(r: Awaited<ReturnType<typeof claimRows>>[number], body: Buffer): SpoolMessage {
+  return {
     id: Number(r.id),
     logId: r.log_id === null ? null : Number(r.log_id),
     deliveryId: r.delivery_id === null ? null : Number(r.delivery_id),
@@ -101,14 +113,14 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
     mailFrom: r.mail_from,
     rcptTo: r.rcpt_to,
     messageId: r.message_id,
-    body: bodies.get(Number(r.id)) ?? Buffer.alloc(0),
+    body,
     size: r.size,
     attempts: r.attempts,
     expiresAt: Number(r.expires_at),
     createdAt: Number(r.created_at),
     pool: r.pool,
     lastReply: r.last_reply,
-  }));
+  };
 }
 
 async function readBodies(q: Q, ids: number[]): Promise<Map<number, Buffer>> {
