@@ -7,8 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
+import { CommitTracker, GroupCommitSqliteDialect, statementWrites, WalFlusher } from './sqlite-group-commit.ts';
 import { migrateToLatest } from './migrate.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -22,13 +23,13 @@ export interface Db {
   /** Runs `fn` in one transaction: the state change and the event it causes commit together. */
   tx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /**
-   * A transaction whose commit need not survive a power loss, for writes that a restart
-   * redoes or undoes anyway (the MTA's leases): SQLite commits it without a disk flush,
-   * PostgreSQL with synchronous_commit off. A crash of the process loses nothing either
-   * way; a power loss (or, on PostgreSQL, a server crash) can lose only such commits, never
-   * the durable ones after them.
+   * Runs writes whose commits need not wait for the disk, because a restart redoes or undoes
+   * them anyway (the MTA's leases). On SQLite they return without waiting for the log flush;
+   * the next durable commit flushes them too, in order. On PostgreSQL they run as usual.
+   * Keep `fn` to single statements: a transaction held open across awaits would block a
+   * second SQLite connection in the same thread.
    */
-  volatileTx<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  volatile<T>(fn: (q: Q) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -41,66 +42,74 @@ export interface OpenOptions {
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
   const dialect: Dialect = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
-  const kysely = dialect === 'postgres' ? openPostgres(url, options) : openSqlite(url, options);
+  const sqlite = dialect === 'sqlite' ? openSqlite(url, options) : null;
+  const kysely = sqlite ? sqlite.kysely : openPostgres(url, options);
   const db: Db = {
     kysely,
     dialect,
     url,
     tx: (fn) => kysely.transaction().execute(fn),
-    volatileTx: (fn) => (dialect === 'postgres' ? volatilePostgresTx(kysely, fn) : volatileSqliteTx(kysely, options.sqliteSynchronous ?? 'FULL', fn)),
+    volatile: (fn) => (sqlite ? volatileSqlite(kysely, sqlite.tracker, fn) : fn(kysely)),
     close: () => kysely.destroy(),
   };
   if (options.migrate !== false) await migrateToLatest(db);
   return db;
 }
 
-function openSqlite(url: string, options: OpenOptions): Kysely<Database> {
+function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Database>; tracker: CommitTracker } {
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma(`synchronous = ${options.sqliteSynchronous ?? 'FULL'}`);
+  // FULL durability is kept by flushing the log off the main thread (sqlite-group-commit.ts);
+  // SQLite itself commits without the flush.
+  const durable = (options.sqliteSynchronous ?? 'FULL') === 'FULL' && file !== ':memory:';
+  sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
+  const tracker = new CommitTracker(durable ? new WalFlusher(`${resolve(file)}-wal`) : null);
   // Kysely prepares every statement it runs; reuse prepared statements by SQL text, because
   // the hot paths (spool, logs, events) run the same few statements thousands of times.
-  const cache = new Map<string, BetterSqlite3.Statement>();
+  const cache = new Map<string, TrackedStatement>();
   const database = {
     close: () => sqlite.close(),
     prepare(sqlText: string) {
       let stmt = cache.get(sqlText);
       if (!stmt) {
-        stmt = sqlite.prepare(sqlText);
+        stmt = trackStatement(sqlite.prepare(sqlText), statementWrites(sqlText), tracker);
         if (cache.size > 2000) cache.delete(cache.keys().next().value as string);
         cache.set(sqlText, stmt);
       }
       return stmt;
     },
   };
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: database as never }) });
+  return { kysely: new Kysely<Database>({ dialect: new GroupCommitSqliteDialect({ database: database as never }, tracker) }), tracker };
 }
 
-async function volatilePostgresTx<T>(kysely: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return kysely.transaction().execute(async (trx) => {
-    await sql`set local synchronous_commit to off`.execute(trx);
-    return fn(trx);
-  });
+type TrackedStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;
+
+/** The statement as Kysely uses it, reporting its writes to the tracker. */
+function trackStatement(stmt: BetterSqlite3.Statement, writes: boolean, tracker: CommitTracker): TrackedStatement {
+  if (!writes) return stmt;
+  return {
+    reader: stmt.reader,
+    all: (...args: unknown[]) => {
+      tracker.wrote();
+      return stmt.all(...args);
+    },
+    run: (...args: unknown[]) => {
+      tracker.wrote();
+      return stmt.run(...args);
+    },
+    iterate: (...args: unknown[]) => stmt.iterate(...args),
+  } as TrackedStatement;
 }
 
-/**
- * SQLite cannot change its safety level inside a transaction, so the switch happens around
- * it while this caller holds the only connection: no other commit can run with it lowered.
- * In WAL mode the next synchronous commit flushes these frames too, in order.
- */
-async function volatileSqliteTx<T>(kysely: Kysely<Database>, level: 'FULL' | 'NORMAL', fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  if (level === 'NORMAL') return kysely.transaction().execute(fn);
+/** Runs `fn` on the one connection, marked so that its writes do not wait for the log flush. */
+async function volatileSqlite<T>(kysely: Kysely<Database>, tracker: CommitTracker, fn: (q: Q) => Promise<T>): Promise<T> {
   return kysely.connection().execute(async (conn) => {
-    await sql`pragma synchronous = NORMAL`.execute(conn);
-    try {
-      return await conn.transaction().execute(fn);
-    } finally {
-      await sql.raw(`pragma synchronous = ${level}`).execute(conn);
-    }
+    tracker.markVolatile();
+    return fn(conn);
   });
 }
 

@@ -83,11 +83,9 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
 export async function claim(db: Db, owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<SpoolMessage[]> {
   // A lease needs no disk flush: after a power loss the message is due again, which is what
   // a lost lease means anyway (and a restarted SQLite MTA releases every lease).
-  return db.volatileTx(async (trx) => {
-    const rows = await claimRows(db, trx, owner, limit, leaseMs, now);
-    const bodies = await readBodies(trx, rows.map((r) => Number(r.id)));
-    return rows.map((r) => toSpoolMessage(r, bodies.get(Number(r.id)) ?? Buffer.alloc(0)));
-  });
+  const rows = await db.volatile((q) => claimRows(db, q, owner, limit, leaseMs, now));
+  const bodies = await readBodies(db.kysely, rows.map((r) => Number(r.id)));
+  return rows.map((r) => toSpoolMessage(r, bodies.get(Number(r.id)) ?? Buffer.alloc(0)));
 }
 
 function claimRows(db: Db, q: Q, owner: string, limit: number, leaseMs: number, now: number) {

@@ -36,6 +36,19 @@ export interface SenderOptions {
   leaseMs?: number;
 }
 
+/** Batches of one delivery being signed and handed over at once, so the signing threads never wait for the main thread. */
+const PIPELINE = 3;
+
+interface Flight {
+  batches: Set<Promise<void>>;
+  /** The last log id taken by a batch in flight. */
+  cursor: number;
+  /** Logs in batches in flight. */
+  logs: number;
+  /** A batch's failure, raised on the next step so the loop backs off. */
+  error: Error | null;
+}
+
 const ACTIVE_STATES = [DeliveryState.StartPending, DeliveryState.InProgress, DeliveryState.PauseRequested, DeliveryState.StopRequested];
 
 export class Sender {
@@ -44,6 +57,7 @@ export class Sender {
   private readonly prepared = new Map<number, PreparedDelivery>();
   /** Deliveries this sender holds, and until when. */
   private readonly leases = new Map<number, number>();
+  private readonly flights = new Map<number, Flight>();
 
   constructor(private readonly o: SenderOptions) {}
 
@@ -57,6 +71,7 @@ export class Sender {
 
   async stop(): Promise<void> {
     await this.loop?.stop();
+    await Promise.all([...this.flights.values()].flatMap((f) => [...f.batches]));
     await this.o.db.kysely.updateTable('deliveries').set({ sender_owner: null, sender_until: null }).where('sender_owner', '=', this.owner).execute();
     this.leases.clear();
   }
@@ -156,29 +171,68 @@ export class Sender {
         if (Number(r.numUpdatedRows)) await audit(trx, id, 'system', 'finished');
       });
       this.prepared.delete(id);
+      this.flights.delete(id);
       return false;
     }
-    if (pending === 0 || taken >= this.o.window) return false;
-    return this.sendBatch(row, Math.min(this.o.batchSize, this.o.window - taken));
+    const inMta = taken + (this.flights.get(id)?.logs ?? 0);
+    if (pending === 0 || inMta >= this.o.window) return false;
+    return this.sendBatch(row, Math.min(this.o.batchSize, this.o.window - inMta));
   }
 
+  /**
+   * Starts the next batch of a delivery's Pending logs: composed here, then signed in the
+   * workers and handed to the MTA in the background, while the next batches are composed.
+   * Batches in flight take logs after the last one taken (a cursor), so none is taken twice;
+   * logs a batch could not hand over are Pending still and come back once nothing is in flight.
+   */
   private async sendBatch(row: DeliveryRow, size: number): Promise<boolean> {
-    const { db, mta } = this.o;
+    const { db } = this.o;
     const id = Number(row.id);
+    const flight = this.flightOf(id);
+    if (flight.error) {
+      const err = flight.error;
+      flight.error = null;
+      throw err;
+    }
+    if (flight.batches.size >= PIPELINE) {
+      await Promise.race(flight.batches);
+      return true;
+    }
     let prepared = this.prepared.get(id);
     if (!prepared || prepared.version !== row.content_version) {
       prepared = prepareDelivery(row);
       this.prepared.set(id, prepared);
     }
-    const logs = await db.kysely.selectFrom('delivery_logs').select(['id', 'row_no', 'address']).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).orderBy('id').limit(size).execute();
-    if (!logs.length) return false;
+    const cursor = flight.batches.size ? flight.cursor : 0;
+    const logs = await db.kysely.selectFrom('delivery_logs').select(['id', 'row_no', 'address']).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).where('id', '>', cursor).orderBy('id').limit(size).execute();
+    if (!logs.length) {
+      if (!flight.batches.size) return false;
+      await Promise.race(flight.batches);
+      return true;
+    }
+    flight.cursor = Number(logs[logs.length - 1].id);
     const targets = await db.kysely.selectFrom('delivery_targets').select(['row_no', 'data']).where('delivery_id', '=', id).where('row_no', 'in', logs.map((l) => l.row_no)).execute();
     const dataByRow = new Map(targets.map((t) => [t.row_no, t.data]));
     const composed = logs.map((l) => composeMessage(prepared!, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
-    const messages = await mta.finalize(
-      composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil, pool: row.ip_pool })),
-      prepared.fromDomain,
-    );
+    const messages: InjectMessage[] = composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil, pool: row.ip_pool }));
+    flight.logs += logs.length;
+    const batch: Promise<void> = this.handOver(id, messages, prepared.fromDomain)
+      .catch((err) => {
+        flight.error = err as Error;
+      })
+      .finally(() => {
+        flight.batches.delete(batch);
+        flight.logs -= logs.length;
+        this.wake();
+      });
+    flight.batches.add(batch);
+    return true;
+  }
+
+  /** Signs a batch and hands it to the MTA in the transaction that marks its logs taken. */
+  private async handOver(id: number, composed: InjectMessage[], fromDomain: string): Promise<void> {
+    const { db, mta } = this.o;
+    const messages = await mta.finalize(composed, fromDomain);
     const handed = await db.tx(async (trx) => {
       // Re-read the state under lock: a pause or stop committed since must not be overtaken.
       const state = await lockState(db, trx, id);
@@ -188,7 +242,7 @@ export class Sender {
       const r = await trx
         .updateTable('delivery_logs')
         .set({ status: LogStatus.Taken, updated_at: now, event_at: now })
-        .where('id', 'in', logs.map((l) => l.id))
+        .where('id', 'in', messages.map((m) => m.logId!))
         .where('status', '=', LogStatus.Pending)
         .executeTakeFirst();
       const n = Number(r.numUpdatedRows);
@@ -199,7 +253,12 @@ export class Sender {
       return n;
     });
     if (handed) mta.wake();
-    return handed > 0;
+  }
+
+  private flightOf(id: number): Flight {
+    let f = this.flights.get(id);
+    if (!f) this.flights.set(id, (f = { batches: new Set(), cursor: 0, logs: 0, error: null }));
+    return f;
   }
 }
 

@@ -5,11 +5,30 @@
  * Runs only under SignPool; it has no other way in or out.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { dkimSignatures, type SigningKey } from './sign.ts';
 import type { SignJob, SignReply } from './sign-pool.ts';
 
 const parsed = new Map<number, KeyObject>();
+
+lowerThreadPriority();
+
+/**
+ * Signing is batch work with slack (messages are signed well before their turn to be sent),
+ * while the main thread runs the SMTP sessions and the database: when the cores are busy,
+ * the main thread should win. On Linux a thread has its own nice value, set through its
+ * thread id (/proc/thread-self names it). Elsewhere, or without permission, nothing changes.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (tid > 0) setPriority(tid, 10);
+  } catch {
+    /* not Linux, or not allowed: signing keeps the process's priority */
+  }
+}
 
 function keyObject(id: number, pem: string): KeyObject {
   let k = parsed.get(id);
