@@ -181,7 +181,8 @@ async function scaleRun(e: EstafetaChild): Promise<Record<string, unknown>> {
   const t0 = performance.now();
   const id = await createDelivery(e, SCALE, 'scale');
   const importSeconds = (performance.now() - t0) / 1000;
-  say(`  imported in ${importSeconds.toFixed(1)} s; analyzing`);
+  const peakAfterImport = memoryMb(e.pid).peak;
+  say(`  imported in ${importSeconds.toFixed(1)} s (peak ${peakAfterImport} MB); analyzing`);
   const t1 = performance.now();
   await e.api('POST', `/deliveries/${id}/analyze?wait=false`);
   const analyzed = await waitState(e, id, ['pending-confirmation', 'failed'], 500);
@@ -210,6 +211,7 @@ async function scaleRun(e: EstafetaChild): Promise<Record<string, unknown>> {
     recipients: SCALE,
     importSeconds: Math.round(importSeconds * 10) / 10,
     analysisSeconds: Math.round(analysisSeconds * 10) / 10,
+    peakRssMbAfterImport: peakAfterImport,
     peakRssMbBeforeSending: peakBeforeSending,
     peakRssMbWhileSending: peakWhileSending,
     sentIn30Seconds: kpis.sent,

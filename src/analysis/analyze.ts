@@ -14,6 +14,7 @@ import { compileTemplate } from '../deliveries/template.ts';
 import { checkMessageSize, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
 import { ReportLines, type AnalysisReport } from './report.ts';
 import { runTargetPass } from './target-pass.ts';
+import { withBoundedHeapGrowth } from '../lib/heap-growth.ts';
 
 export interface AnalyzeOptions {
   limits: CheckLimits;
@@ -74,7 +75,7 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
 
   const total = Number((await db.kysely.selectFrom('delivery_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', id).executeTakeFirst())?.n ?? 0);
   await db.kysely.deleteFrom('delivery_logs').where('delivery_id', '=', id).execute();
-  const pass = await runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total));
+  const pass = await withBoundedHeapGrowth(() => runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total)));
 
   const excluded = [...pass.excludedByReason.values()].reduce((a, b) => a + b, 0);
   out.add('info', 'targeted', `${pass.targeted} recipients targeted.`, { count: pass.targeted });

@@ -9,6 +9,7 @@ import { parse } from 'csv-parse';
 import { Readable } from 'node:stream';
 import type { Db, Q } from '../db/index.ts';
 import { invalidInput } from '../lib/errors.ts';
+import { withBoundedHeapGrowth } from '../lib/heap-growth.ts';
 
 export interface TargetRow {
   email: string | null;
@@ -101,11 +102,13 @@ export async function storeTarget(q: Q, deliveryId: number, rows: Iterable<Targe
     batch.length = 0;
   };
   let n = 0;
-  for await (const row of rows) {
-    batch.push({ delivery_id: deliveryId, row_no: start + ++n, email: row.email, data: JSON.stringify(row.data) });
-    if (batch.length === 5000) await flush();
-  }
-  await flush();
+  await withBoundedHeapGrowth(async () => {
+    for await (const row of rows) {
+      batch.push({ delivery_id: deliveryId, row_no: start + ++n, email: row.email, data: JSON.stringify(row.data) });
+      if (batch.length === 5000) await flush();
+    }
+    await flush();
+  });
   return { total: start + n, stored: n };
 }
 
