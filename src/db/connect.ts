@@ -10,6 +10,7 @@ import pg from 'pg';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { CommitTracker, GroupCommitSqliteDialect, statementWrites, WalFlusher } from './sqlite-group-commit.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 import { migrateToLatest } from './migrate.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -67,7 +68,7 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const tracker = new CommitTracker(durable ? new WalFlusher(`${resolve(file)}-wal`) : null);
+  const tracker = new CommitTracker(durable ? new WalFlusher(`${resolve(file)}-wal`) : null, file === ':memory:' ? null : checkpointer(sqlite, resolve(file)));
   // Kysely prepares every statement it runs; reuse prepared statements by SQL text, because
   // the hot paths (spool, logs, events) run the same few statements thousands of times.
   const cache = new Map<string, TrackedStatement>();
@@ -84,6 +85,15 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
     },
   };
   return { kysely: new Kysely<Database>({ dialect: new GroupCommitSqliteDialect({ database: database as never }, tracker) }), tracker };
+}
+
+/** Checkpoints in a worker thread; SQLite's own only past 64 MB of log, or again if the worker fails. */
+function checkpointer(sqlite: BetterSqlite3.Database, file: string): WalCheckpointer {
+  sqlite.pragma('wal_autocheckpoint = 16384');
+  return new WalCheckpointer(file, (err) => {
+    sqlite.pragma('wal_autocheckpoint = 1000');
+    process.emitWarning(`${err.message}; SQLite checkpoints on the main thread again`);
+  });
 }
 
 type TrackedStatement = Pick<BetterSqlite3.Statement, 'reader' | 'all' | 'run' | 'iterate'>;

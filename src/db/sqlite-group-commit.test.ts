@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { statementWrites, WalFlusher } from './sqlite-group-commit.ts';
@@ -77,4 +77,17 @@ test('a durable SQLite database commits, keeps what it committed, and reads whil
   assert.equal(rows.length, 50);
   assert.ok(await again.kysely.selectFrom('settings').select('key').where('key', '=', 'volatile').executeTakeFirst());
   await again.close();
+});
+
+test('the log is checkpointed into the database file by the worker thread, not left to grow', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'estafeta-ckpt-')), 'db.sqlite');
+  const db = await openDatabase(`sqlite:${file}`);
+  const before = statSync(file).size;
+  const value = 'x'.repeat(10_000);
+  for (let i = 0; i < 20; i++) await db.tx((trx) => trx.insertInto('settings').values(Array.from({ length: 20 }, (_, j) => ({ key: `big${i}.${j}`, value }))).execute());
+  // 4 MB written: SQLite alone would checkpoint only past 64 MB of log.
+  const until = Date.now() + 5000;
+  while (statSync(file).size < before + 3_000_000 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(statSync(file).size >= before + 3_000_000, `database file ${statSync(file).size} bytes`);
+  await db.close();
 });

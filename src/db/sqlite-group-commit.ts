@@ -14,6 +14,7 @@
  */
 import { closeSync, fsync, openSync } from 'node:fs';
 import { promisify } from 'node:util';
+import type { WalCheckpointer } from './wal-checkpointer.ts';
 import { SqliteDialect, type DatabaseConnection, type Driver, type SqliteDialectConfig, type TransactionSettings } from 'kysely';
 
 const fsyncAsync = promisify(fsync);
@@ -76,11 +77,15 @@ interface Lease {
 /** Tracks writes per connection use; the statement wrapper and the driver share it. */
 export class CommitTracker {
   lease: Lease = { wrote: false, volatile: false };
-  constructor(readonly flusher: WalFlusher | null) {}
+  constructor(
+    readonly flusher: WalFlusher | null,
+    readonly checkpointer: WalCheckpointer | null = null,
+  ) {}
 
   wrote(): void {
     this.lease.wrote = true;
     this.flusher?.markDirty();
+    this.checkpointer?.noteWrite();
   }
 
   /** The current connection use's writes need not wait for the disk. */
@@ -128,6 +133,7 @@ export class GroupCommitSqliteDialect extends SqliteDialect {
         if (wrote && !volatile && tracker.flusher) await tracker.flusher.flush();
       },
       async destroy(): Promise<void> {
+        await tracker.checkpointer?.close();
         tracker.flusher?.close();
         await inner.destroy();
       },

@@ -1,0 +1,22 @@
+// The SQLite checkpoint thread (see wal-checkpointer.ts): its own connection to the database
+// file, and a PASSIVE checkpoint each time it is asked, answering with SQLite's counts. Plain
+// JavaScript so that it starts without the TypeScript loader.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 5000');
+
+parentPort.on('message', (message) => {
+  if (message === 'close') {
+    db.close();
+    parentPort.close();
+    return;
+  }
+  try {
+    const [row] = db.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ ok: true, busy: row.busy, log: row.log, checkpointed: row.checkpointed });
+  } catch (err) {
+    parentPort.postMessage({ ok: false, error: err.message });
+  }
+});
