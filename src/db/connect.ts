@@ -61,14 +61,16 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const sqlite = new BetterSqlite3(file);
-  sqlite.pragma('journal_mode = WAL');
-  // FULL durability is kept by flushing the log off the main thread (sqlite-group-commit.ts);
-  // SQLite itself commits without the flush.
-  const durable = (options.sqliteSynchronous ?? 'FULL') === 'FULL' && file !== ':memory:';
-  sqlite.pragma('synchronous = NORMAL');
+  // A file system without shared memory (some network mounts) refuses WAL; SQLite then keeps
+  // its rollback journal and must flush inside its commits itself.
+  const wal = sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal' && file !== ':memory:';
+  const level = options.sqliteSynchronous ?? 'FULL';
+  // In WAL mode FULL durability is kept by flushing the log off the main thread
+  // (sqlite-group-commit.ts), and SQLite itself commits without the flush.
+  sqlite.pragma(`synchronous = ${wal ? 'NORMAL' : level}`);
   sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
-  const tracker = new CommitTracker(durable ? new WalFlusher(`${resolve(file)}-wal`) : null, file === ':memory:' ? null : checkpointer(sqlite, resolve(file)));
+  const tracker = new CommitTracker(wal && level === 'FULL' ? new WalFlusher(`${resolve(file)}-wal`) : null, wal ? checkpointer(sqlite, resolve(file)) : null);
   // Kysely prepares every statement it runs; reuse prepared statements by SQL text, because
   // the hot paths (spool, logs, events) run the same few statements thousands of times.
   const cache = new Map<string, TrackedStatement>();
