@@ -8,8 +8,13 @@ import { shortHmac } from '../lib/ids.ts';
 
 const PREFIX = 'bounce';
 
+// A message asks for its log's token three times (its header, its return path, its
+// unsubscribe address); the last one is kept rather than signed again.
+let last = { secret: '', logId: -1, token: '' };
+
 export function logToken(secret: string, logId: number): string {
-  return `${logId.toString(36)}-${shortHmac(secret, `log:${logId}`, 10)}`;
+  if (last.logId !== logId || last.secret !== secret) last = { secret, logId, token: `${logId.toString(36)}-${shortHmac(secret, `log:${logId}`, 10)}` };
+  return last.token;
 }
 
 /** The log id a token names, or null when the token is malformed or its signature is wrong. */
