@@ -238,14 +238,18 @@ export class Sender {
       const state = await lockState(db, trx, id);
       if (state !== DeliveryState.InProgress) return 0;
       const now = Date.now();
-      await mta.enqueue(trx, messages);
-      const r = await trx
+      // Only logs still Pending go to the MTA: the validity end may have cancelled some while
+      // this batch was being signed.
+      const taken = await trx
         .updateTable('delivery_logs')
         .set({ status: LogStatus.Taken, updated_at: now, event_at: now })
         .where('id', 'in', messages.map((m) => m.logId!))
         .where('status', '=', LogStatus.Pending)
-        .executeTakeFirst();
-      const n = Number(r.numUpdatedRows);
+        .returning('id')
+        .execute();
+      const ids = new Set(taken.map((r) => Number(r.id)));
+      await mta.enqueue(trx, messages.filter((m) => ids.has(m.logId!)));
+      const n = ids.size;
       const deltas = new Map();
       addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
       addDelta(deltas, id, `status:${LogStatus.Taken}`, n);
