@@ -3,7 +3,8 @@
  * that `npm start` and bin/estafeta.js give it, all roles, a fresh SQLite file with
  * synchronous commits, as in production), with an admin API key made beforehand, a DNS
  * server address and an MX port; and a small API client for it. ESTAFETA_BENCH_NODE_ARGS
- * adds Node flags, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+ * adds Node flags after those, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it, or
+ * "--max-semi-space-size=16" to run it with Node's default young generation.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ export async function startEstafetaChild(options: { dnsServer: string; mxPort: n
   const { key } = await createApiKey(db.kysely, { name: 'bench', role: 'admin', createdBy: 'bench' });
   await db.close();
   const port = await freePort();
-  const child = startDaemon(process.execPath, [...(process.env.ESTAFETA_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--max-semi-space-size=64', '--import', 'tsx', 'src/cli/main.ts', 'start'], {
+  const child = startDaemon(process.execPath, ['--max-semi-space-size=64', ...(process.env.ESTAFETA_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/cli/main.ts', 'start'], {
     ...process.env,
     DATABASE_URL: `sqlite:${dbFile}`,
     ESTAFETA_HTTP_PORT: String(port),

@@ -10,7 +10,8 @@
  *
  * Writes made through `volatile` (leases, which a restart undoes anyway) do not wait; the
  * next durable commit's flush covers them, in order, because the log is append-only.
- * Not here: opening the database, pragmas other than the safety level, PostgreSQL.
+ * Not here: opening the database and setting its pragmas (connect.ts), checkpoints
+ * (wal-checkpointer.ts), PostgreSQL.
  */
 import { closeSync, fsync, openSync } from 'node:fs';
 import { promisify } from 'node:util';

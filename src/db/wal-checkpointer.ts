@@ -2,8 +2,7 @@
  * Moves SQLite's checkpoints (copying the write-ahead log back into the database file, with
  * a disk flush of each) off the main thread. SQLite runs them inside the commit that
  * crosses its threshold, which with the MTA's 10 KB message bodies meant a checkpoint every
- * few hundred messages, about a tenth of the main thread's time, during which SMTP sessions
- * and API requests waited. Here a worker thread with its own connection runs a PASSIVE
+ * few hundred messages, during which SMTP sessions and API requests waited. Here a worker thread with its own connection runs a PASSIVE
  * checkpoint (it never blocks writers) every quarter second when something was written,
  * and the main connection keeps SQLite's own checkpoints only as a safety net, at 64 MB of
  * log. If the worker fails, the caller puts SQLite's default threshold back.

@@ -2,7 +2,7 @@ export * from './states.ts';
 export * from './log-status.ts';
 export { createDelivery, getDelivery, getDeliveryRow, listDeliveries, updateDelivery, importTarget, countTarget, toView, formatZod, type DeliveryView, type DeliveryRow, type DeliveryDefaults } from './store.ts';
 export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './lifecycle.ts';
-export { parseCsvTarget, readCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
+export { readCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
 export { listLogs, getLog, toLogView, type LogView, type LogFilter } from './logs.ts';
 export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';
 export { audit, listAudit, type AuditEntry } from './audit.ts';

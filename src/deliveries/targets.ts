@@ -69,13 +69,6 @@ export async function* readCsvTarget(input: string | Buffer | NodeJS.ReadableStr
   }
 }
 
-/** Parses a whole CSV into target rows; throws INVALID_INPUT listing broken rows. */
-export async function parseCsvTarget(input: string | Buffer | NodeJS.ReadableStream): Promise<TargetRow[]> {
-  const rows: TargetRow[] = [];
-  for await (const row of readCsvTarget(input)) rows.push(row);
-  return rows;
-}
-
 /** Turns JSON recipient objects into target rows; `email` is taken out of the fields. */
 export function jsonTarget(recipients: Record<string, unknown>[]): TargetRow[] {
   return recipients.map((r, i) => {

@@ -87,8 +87,8 @@ export class Engine {
 
   constructor(readonly deps: EngineDeps) {
     this.writer = new OutcomeWriter(deps.db, this.owner, deps.logger, {
-      // Each batch is one commit (one fsync with synchronous commits): a tenth of a second
-      // of outcomes per commit keeps the feedback delay low and the disk out of the way.
+      // Each batch is one commit and one log flush: a tenth of a second of outcomes per
+      // commit keeps the feedback delay low and the disk out of the way.
       maxBatch: 1000,
       maxDelayMs: 100,
       onFlushed: (outcomes) => {
@@ -183,7 +183,7 @@ export class Engine {
   /** One pass of the claim loop; returns true when there may be more work right away. */
   private async step(): Promise<boolean> {
     const room = this.deps.settings.maxInFlight - this.inMemory.size;
-    // Claim in large batches: every claim is a commit, and with synchronous commits a disk flush.
+    // Claim in large batches: every claim is a statement and a commit, however few it takes.
     if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight / 2) && this.inMemory.size > 0) return false;
     const limit = Math.min(room, this.deps.settings.claimBatch);
     const now = Date.now();

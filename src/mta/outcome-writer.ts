@@ -1,7 +1,7 @@
 /**
  * Writes attempt outcomes in batches: the spool change (remove or reschedule) and the
  * outcome event commit in one transaction, a few hundred messages at a time, so the MTA
- * pays one commit (one fsync) per batch instead of one per message.
+ * pays one commit (and one log flush) per batch instead of one per message.
  */
 import type { Db } from '../db/index.ts';
 import { writeEvents, type NewEvent } from '../events/index.ts';

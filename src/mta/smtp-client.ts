@@ -143,7 +143,6 @@ export class SmtpSession {
     });
   }
 
-  /** Ends the session politely (QUIT) and frees the socket. */
   /**
    * Ends the session politely (QUIT) and resolves once the socket is closed, so a connection
    * counted against a path's limit is really gone before another one opens.
