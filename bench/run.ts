@@ -21,7 +21,7 @@
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { csvTarget, HTML, TEXT } from './lib/content.ts';
 import { startEstafetaChild, type EstafetaChild } from './lib/estafeta-child.ts';
-import { cpuMs, freePort, machineCpuMs, memoryMb, percentile, run, sleep, startDaemon, stopDaemon, threadCpuMs } from './lib/proc.ts';
+import { cpuMs, freePort, machineCpuMs, memoryMb, percentile, run, sleep, startDaemon, stopDaemon, threadCpuMs, threadsCpuMs } from './lib/proc.ts';
 import { postfixAvailable, startPostfixRelay } from './lib/postfix-relay.ts';
 import BetterSqlite3 from 'better-sqlite3';
 
@@ -128,6 +128,7 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
   await e.api('POST', `/deliveries/${id}/analyze`);
   const cpu0 = cpuMs(e.pid);
   const main0 = threadCpuMs(e.pid);
+  const threads0 = threadsCpuMs(e.pid);
   const machine0 = machineCpuMs();
   const t0 = performance.now();
   await e.api('POST', `/deliveries/${id}/confirm`);
@@ -135,6 +136,7 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuMs(e.pid) - cpu0;
   const mainThread = threadCpuMs(e.pid) - main0;
+  const threads = threadsCpuMs(e.pid);
   const machine = machineCpuMs() - machine0;
   if (d.kpis.sent !== N) throw new Error(`expected ${N} sent, got ${JSON.stringify(d.kpis)}`);
   const delays = feedbackDelays(e.dbFile);
@@ -146,6 +148,9 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
     peakRssMb: memoryMb(e.pid).peak,
     cpuMsPerMessage: perMessage(cpu),
     mainThreadCpuMsPerMessage: perMessage(mainThread),
+    // By thread: main, estafeta-dkim (signing), estafeta-ckpt (SQLite checkpoints), node (V8's
+    // garbage collector and compiler helpers, libuv's pool: file system, fsync, DNS).
+    threadCpuMsPerMessage: Object.fromEntries([...threads].map(([name, ms]) => [name, perMessage(ms - (threads0.get(name) ?? 0))])),
     machineCpuMsPerMessage: perMessage(machine),
     dkim: flag('no-dkim') ? null : 'rsa-sha256 2048',
   };

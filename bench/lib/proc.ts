@@ -4,7 +4,7 @@
  * (current and peak) from /proc, find free ports, and percentiles.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -65,6 +65,25 @@ export function cpuMs(pid: number): number {
 /** CPU time of one thread of a process (the main thread's id is the process id). */
 export function threadCpuMs(pid: number, tid = pid): number {
   return statCpuMs(`/proc/${pid}/task/${tid}/stat`);
+}
+
+/**
+ * CPU time of a process's threads, summed by thread name (Node's main thread is "node",
+ * worker threads are named by Node or the project, V8's helpers "V8 DefaultWorke", libuv's
+ * pool "libuv-worker"), in milliseconds. Threads that ended are not counted.
+ */
+export function threadsCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const label = Number(tid) === pid ? 'main' : name;
+      out.set(label, (out.get(label) ?? 0) + statCpuMs(`/proc/${pid}/task/${tid}/stat`));
+    } catch {
+      // The thread ended between listing and reading.
+    }
+  }
+  return out;
 }
 
 function statCpuMs(path: string): number {

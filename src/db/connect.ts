@@ -11,6 +11,7 @@ import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import type { Database } from './schema.ts';
 import { CommitTracker, GroupCommitSqliteDialect, statementWrites, WalFlusher } from './sqlite-group-commit.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
+import { profiledStatement, statementProfileEnabled } from './statement-profile.ts';
 import { migrateToLatest } from './migrate.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -74,12 +75,14 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
   // Kysely prepares every statement it runs; reuse prepared statements by SQL text, because
   // the hot paths (spool, logs, events) run the same few statements thousands of times.
   const cache = new Map<string, TrackedStatement>();
+  const profile = statementProfileEnabled();
   const database = {
     close: () => sqlite.close(),
     prepare(sqlText: string) {
       let stmt = cache.get(sqlText);
       if (!stmt) {
         stmt = trackStatement(sqlite.prepare(sqlText), statementWrites(sqlText), tracker);
+        if (profile) stmt = profiledStatement(sqlText, stmt);
         if (cache.size > 2000) cache.delete(cache.keys().next().value as string);
         cache.set(sqlText, stmt);
       }

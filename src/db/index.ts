@@ -3,3 +3,4 @@ export { migrateToLatest } from './migrate.ts';
 export { chunk, insertChunked } from './batch.ts';
 export { getSetting, setSetting } from './settings.ts';
 export type * from './schema.ts';
+export { ReusableStatement } from './reusable-statement.ts';

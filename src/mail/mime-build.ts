@@ -37,23 +37,49 @@ export function formatAddress(name: string | null | undefined, address: string):
 }
 
 function headerLine(name: string, value: string): string {
-  const clean = value.replace(/[\r\n]+\s*/g, ' ');
+  const clean = /[\r\n]/.test(value) ? value.replace(/[\r\n]+\s*/g, ' ') : value;
   const encoded = STRUCTURED.has(name.toLowerCase()) || !/[^\x20-\x7e\t]/.test(clean) ? clean : mimeFuncs.encodeWords(clean, 'Q', 52, true);
-  return mimeFuncs.foldLines(`${name}: ${encoded}`, 76).replace(/\r?\n/g, CRLF);
+  const line = `${name}: ${encoded}`;
+  // foldLines leaves a line shorter than its width as it is.
+  return line.length < 76 ? line : mimeFuncs.foldLines(line, 76).replace(/\r?\n/g, CRLF);
 }
 
-function toCrlf(s: string): string {
-  return s.replace(/\r?\n/g, CRLF);
+/**
+ * The text with CRLF line ends. Text that has them already (templates are normalized when a
+ * delivery is prepared) comes back as it is after a native search per line, without the
+ * copy a replace makes.
+ */
+export function toCrlf(s: string): string {
+  for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) {
+    if (i === 0 || s.charCodeAt(i - 1) !== 13) return s.replace(/\r?\n/g, CRLF);
+  }
+  return s;
+}
+
+/** Whether every character is US-ASCII without DEL (7bit-safe, given short lines). */
+function isAscii(s: string): boolean {
+  // One native pass: a character past 0x7f takes more than one byte in UTF-8.
+  return Buffer.byteLength(s, 'utf8') === s.length && s.indexOf('\x7f') === -1;
+}
+
+/** Whether a CRLF-delimited line is longer than SMTP's 998 characters. */
+function hasLongLine(s: string): boolean {
+  if (s.length <= 998) return false;
+  let start = 0;
+  for (;;) {
+    const i = s.indexOf(CRLF, start);
+    if ((i === -1 ? s.length : i) - start > 998) return true;
+    if (i === -1) return false;
+    start = i + 2;
+  }
 }
 
 /** Encodes one text part's body and returns its headers and content. */
 function encodePart(content: string, mime: 'text/plain' | 'text/html'): string {
   const body = toCrlf(content);
-  const ascii = !/[^\x00-\x7e]/.test(body);
-  const longLines = body.split(CRLF).some((l) => l.length > 998);
   let cte: string;
   let encoded: string;
-  if (ascii && !longLines) {
+  if (isAscii(body) && !hasLongLine(body)) {
     cte = '7bit';
     encoded = body;
   } else {
@@ -84,5 +110,7 @@ export function buildMessage(parts: MessageParts): Buffer {
     const part = encodePart(html ?? text ?? '', html ? 'text/html' : 'text/plain');
     out = head.join(CRLF) + CRLF + part + (part.endsWith(CRLF) ? '' : CRLF);
   }
-  return Buffer.from(out, 'utf8');
+  // Encoded parts and headers are ASCII but for structured headers (an internationalized
+  // address), and ASCII as latin1 is the same bytes at half the cost of UTF-8 encoding.
+  return Buffer.from(out, Buffer.byteLength(out, 'utf8') === out.length ? 'latin1' : 'utf8');
 }

@@ -6,7 +6,7 @@
  */
 import type { DeliveryRow } from '../deliveries/index.ts';
 import { compileTemplate, type CompiledTemplate } from '../deliveries/index.ts';
-import { formatAddress, buildMessage } from '../mail/mime-build.ts';
+import { formatAddress, buildMessage, toCrlf } from '../mail/mime-build.ts';
 import { logToken, messageIdFor, unsubscribeAddress, verpAddress } from '../mail/verp.ts';
 import { domainOf } from '../mail/address.ts';
 
@@ -38,8 +38,9 @@ export function prepareDelivery(row: DeliveryRow): PreparedDelivery {
     fromDomain: domainOf(row.from_address),
     replyTo: row.reply_to,
     subject: compileTemplate('subject', row.subject),
-    html: row.html ? compileTemplate('html', row.html) : null,
-    text: row.text ? compileTemplate('text', row.text) : null,
+    // With CRLF line ends in the templates, rendered parts rarely need converting per message.
+    html: row.html ? compileTemplate('html', toCrlf(row.html)) : null,
+    text: row.text ? compileTemplate('text', toCrlf(row.text)) : null,
     unsubscribe: row.unsubscribe_url ? compileTemplate('text', row.unsubscribe_url) : null,
     headers: Object.entries(JSON.parse(row.headers) as Record<string, string>),
     validUntil: Number(row.valid_until ?? Date.now() + Number(row.validity_ms)),

@@ -28,6 +28,11 @@ test('a body without a final CRLF gets one, and clean bodies are not rewritten',
   assert.equal(simpleBody(m, bodyStart).toString(), 'line one\r\nline two\r\n');
   const trailingSpace = body('From: a@b.c\r\n\r\nend ');
   assert.equal(relaxedBody(trailingSpace, splitMessage(trailingSpace).bodyStart).toString(), 'end\r\n');
+  // A single space at a line end is the only thing to rewrite in these; a CR first in the body has no space before it.
+  for (const [text, want] of [['one \r\ntwo\r\n', 'one\r\ntwo\r\n'], ['one\r\ntwo \r\n', 'one\r\ntwo\r\n'], ['\r\none\r\n', '\r\none\r\n']]) {
+    const m2 = body(`From: a@b.c\r\n\r\n${text}`);
+    assert.equal(relaxedBody(m2, splitMessage(m2).bodyStart).toString(), want, JSON.stringify(text));
+  }
   // Bytes outside ASCII survive unchanged (latin1 maps each byte to one character).
   const utf8 = Buffer.concat([body('From: a@b.c\r\n\r\n'), Buffer.from('Olá  mundo \r\n', 'utf8')]);
   assert.equal(relaxedBody(utf8, splitMessage(utf8).bodyStart).toString('utf8'), 'Olá mundo\r\n');

@@ -71,7 +71,7 @@ export function relaxedHeader(raw: string): string {
  * for the string rewrite.
  */
 export function relaxedBody(message: Buffer, bodyStart: number): Buffer {
-  const clean = message.indexOf('\t', bodyStart) === -1 && message.indexOf('  ', bodyStart) === -1 && message.indexOf(' \r', bodyStart) === -1 && message[message.length - 1] !== 0x20;
+  const clean = message.indexOf('\t', bodyStart) === -1 && message.indexOf('  ', bodyStart) === -1 && !spaceBeforeCr(message, bodyStart) && message[message.length - 1] !== 0x20;
   if (clean) return simpleBody(message, bodyStart, true);
   const s = message
     .toString('latin1', bodyStart)
@@ -79,6 +79,15 @@ export function relaxedBody(message: Buffer, bodyStart: number): Buffer {
     .replace(/ \r\n/g, '\r\n')
     .replace(/ $/, '');
   return simpleBody(Buffer.from(s, 'latin1'), 0, true);
+}
+
+/**
+ * Whether a space comes right before a CR. Searching for " \r" itself means stopping at
+ * every space of the text; stopping at every CR (once a line) is several times faster.
+ */
+function spaceBeforeCr(message: Buffer, from: number): boolean {
+  for (let i = message.indexOf(13, from + 1); i !== -1; i = message.indexOf(13, i + 1)) if (message[i - 1] === 0x20) return true;
+  return false;
 }
 
 /**
