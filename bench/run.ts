@@ -21,7 +21,7 @@
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { csvTarget, HTML, TEXT } from './lib/content.ts';
 import { startEstafetaChild, type EstafetaChild } from './lib/estafeta-child.ts';
-import { cpuMs, freePort, machineCpuMs, memoryMb, percentile, run, sleep, startDaemon, stopDaemon, threadCpuMs, threadsCpuMs } from './lib/proc.ts';
+import { cpuMs, freePort, machineCpuMs, memoryMb, percentile, run, settle, sleep, startDaemon, stopDaemon, threadCpuMs, threadsCpuMs } from './lib/proc.ts';
 import { postfixAvailable, startPostfixRelay } from './lib/postfix-relay.ts';
 import BetterSqlite3 from 'better-sqlite3';
 
@@ -53,6 +53,7 @@ async function main() {
   const result: Record<string, unknown> = { recipients: N, messageBytes: SIZE, sessions: SESSIONS, machine: { cpus: (await import('node:os')).cpus().length, node: process.version } };
   try {
     say(`loopback ceiling: smtp-source -> smtp-sink, ${N} messages of ${SIZE} bytes, ${SESSIONS} sessions`);
+    await settle();
     const machine0 = machineCpuMs();
     const ceiling = await run('/usr/sbin/smtp-source', ['-s', String(SESSIONS), '-m', String(N), '-l', String(SIZE), '-f', 'from@bench.test', '-t', `to@${SINK_DOMAIN}`, `127.0.0.1:${sinkPort}`]);
     result.loopbackCeilingPerSecond = Math.round(N / (ceiling.ms / 1000));
@@ -98,6 +99,7 @@ async function postfixRun(sinkPort: number): Promise<Record<string, number>> {
   const relay = startPostfixRelay(port, sinkPort, SESSIONS);
   try {
     await sleep(1500);
+    await settle();
     const machine0 = machineCpuMs();
     const t0 = performance.now();
     await run('/usr/sbin/smtp-source', ['-s', String(SESSIONS), '-m', String(N), '-l', String(SIZE), '-f', 'from@bench.test', '-t', `to@${SINK_DOMAIN}`, `127.0.0.1:${port}`]);
@@ -126,6 +128,7 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
   if (!flag('no-dkim')) await e.api('POST', '/dkim/keys', { domain: 'shop.bench', selector: 'bench1', algorithm: 'rsa-sha256' });
   const id = await createDelivery(e, N, 'bench');
   await e.api('POST', `/deliveries/${id}/analyze`);
+  await settle();
   const cpu0 = cpuMs(e.pid);
   const main0 = threadCpuMs(e.pid);
   const threads0 = threadsCpuMs(e.pid);
