@@ -43,6 +43,12 @@ test('header fields: folded values, names trimmed and lower-cased', () => {
   const { fields } = splitMessage(m);
   assert.deepEqual(fields.map((f) => f.key), ['subject', 'x-empty', 'to']);
   assert.deepEqual(fields.map((f) => relaxedHeader(f.raw)), ['subject:a very long subject', 'x-empty:', 'to:x@y.z']);
+  // One-line fields (the quick path) and the rest agree; only spaces and tabs are whitespace here.
+  assert.equal(relaxedHeader('Subject: plain one'), 'subject:plain one');
+  assert.equal(relaxedHeader('Subject:plain'), 'subject:plain');
+  assert.equal(relaxedHeader('Subject:\t a \t b\t'), 'subject:a b');
+  assert.equal(relaxedHeader('Subject: a\xa0'), 'subject:a\xa0');
+  assert.equal(relaxedHeader('Subject: a\xa0 '), 'subject:a\xa0');
 });
 
 test('bare LF line ends become CRLF, as they will on the wire; CRLF messages are returned as they are', () => {

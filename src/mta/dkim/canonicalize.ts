@@ -55,11 +55,15 @@ export function splitMessage(message: Buffer): { fields: HeaderField[]; bodyStar
 export function relaxedHeader(raw: string): string {
   const colon = raw.indexOf(':');
   const name = raw.slice(0, colon).trim().toLowerCase();
-  const value = raw
-    .slice(colon + 1)
+  const rest = raw.slice(colon + 1);
+  // Most fields are one line with single spaces: only the name's case and the space after
+  // the colon change, and three regular expressions would find nothing to do.
+  if (!/\r|\t| {2}| $/.test(rest)) return `${name}:${rest.charCodeAt(0) === 32 ? rest.slice(1) : rest}`;
+  // Only WSP is trimmed: JavaScript's trim() would also take a no-break space or a form feed.
+  const value = rest
     .replace(/\r\n(?=[ \t])/g, '')
     .replace(/[ \t]+/g, ' ')
-    .trim();
+    .replace(/^ | $/g, '');
   return `${name}:${value}`;
 }
 

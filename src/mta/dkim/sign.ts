@@ -31,7 +31,12 @@ export interface SignOptions {
 export const SIGNED_HEADERS = ['from', 'to', 'subject', 'date', 'message-id', 'mime-version', 'content-type', 'content-transfer-encoding', 'list-unsubscribe', 'list-unsubscribe-post', 'reply-to', 'feedback-id'];
 
 const CASED: Record<string, string> = { 'message-id': 'Message-ID', 'mime-version': 'MIME-Version', 'feedback-id': 'Feedback-ID', 'list-unsubscribe-post': 'List-Unsubscribe-Post' };
-const cased = (k: string) => CASED[k] ?? k.replace(/(^|-)([a-z])/g, (_m, d: string, c: string) => d + c.toUpperCase());
+const casedNames = new Map<string, string>();
+const cased = (k: string) => {
+  let c = casedNames.get(k);
+  if (c === undefined) casedNames.set(k, (c = CASED[k] ?? k.replace(/(^|-)([a-z])/g, (_m, d: string, ch: string) => d + ch.toUpperCase())));
+  return c;
+};
 
 /** The DKIM-Signature header lines (each ending in CRLF) to put on top of the message. */
 export function dkimSignatures(message: Buffer, keys: SigningKey[], options: SignOptions = {}): string {
@@ -98,7 +103,11 @@ function signatureHeader(key: SigningKey, canon: Canonicalization, time: number,
 /** Folds a long tag value for readability; FWS inside these tags is ignored by verifiers. */
 function fold(value: string, after: string, width: number): string {
   if (value.length <= width) return value;
-  if (!after) return value.match(new RegExp(`.{1,${width}}`, 'g'))!.join('\r\n ');
+  if (!after) {
+    let out = value.slice(0, width);
+    for (let i = width; i < value.length; i += width) out += '\r\n ' + value.slice(i, i + width);
+    return out;
+  }
   const parts = value.split(after);
   const lines: string[] = [];
   let line = '';
