@@ -62,6 +62,12 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
   const file = url.replace(/^sqlite:(\/\/)?/, '');
   if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   const sqlite = new BetterSqlite3(file);
+  // Pages of 64 KB for a new file (an existing one keeps its own): a 10 KB message body
+  // fits in one page instead of spilling over three, and each commit writes a few large
+  // log frames instead of many small ones. In the benchmark (docs/PERFORMANCE.md) the main
+  // thread spent 14 % less time in SQLite, and the million-recipient import and analysis
+  // took 13 to 15 % less time than with 4 KB pages.
+  sqlite.pragma('page_size = 65536');
   // A file system without shared memory (some network mounts) refuses WAL; SQLite then keeps
   // its rollback journal and must flush inside its commits itself.
   const wal = sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal' && file !== ':memory:';
