@@ -18,6 +18,7 @@ export function createMetrics(db: Db, engine: () => Engine | null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'estafeta_process_' });
   const attempts = new Counter({ name: 'estafeta_mta_attempts_total', help: 'Delivery attempts by outcome', labelNames: ['outcome', 'site'], registers: [registry] });
+  const attemptsBy = new Map<string, ReturnType<typeof attempts.labels>>();
   const latency = new Histogram({
     name: 'estafeta_mta_delivery_latency_seconds',
     help: 'Time from spooling to delivery of delivered messages',
@@ -100,7 +101,12 @@ export function createMetrics(db: Db, engine: () => Engine | null): Metrics {
   return {
     registry,
     onAttempt(site, _source, outcome) {
-      attempts.inc({ outcome: outcome.kind, site });
+      // One child per (outcome, site), looked up by a plain key: prom-client would hash the
+      // label object on every call, thousands of times a second.
+      const key = `${outcome.kind}\n${site}`;
+      let child = attemptsBy.get(key);
+      if (!child) attemptsBy.set(key, (child = attempts.labels(outcome.kind, site)));
+      child.inc();
       if (outcome.kind === 'delivered') latency.observe((outcome.at - outcome.message.createdAt) / 1000);
     },
   };

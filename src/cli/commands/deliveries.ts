@@ -148,7 +148,9 @@ export function deliveriesCommand(client: Client): Command {
       for (;;) {
         d = await api.get<Json>(`/deliveries/${id}`);
         if (d.analysisProgress) bar?.update(d.analysisProgress.done, d.analysisProgress.total);
-        if (d.state !== 'analyzing') break;
+        // The analysis is registered before the POST answers, but its state change may not
+        // have committed yet: a delivery still "Being edited" with progress is being analyzed.
+        if (d.state !== 'analyzing' && !d.analysisProgress) break;
         await new Promise((r) => setTimeout(r, 300));
       }
       bar?.stop();
