@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDb } from '../db/testing.ts';
+import { analyzeDelivery } from '../analysis/index.ts';
+import { confirmDelivery, createDelivery, counter, getCounters, getDeliveryRow, LogStatus, DeliveryState } from '../deliveries/index.ts';
+import { enqueue, setDeliveryHold, type InjectMessage } from '../mta/index.ts';
+import { silentLogger } from '../lib/logger.ts';
+import { Sender } from './sender.ts';
+
+// The validity period can end while a batch is being signed: the sender cancels the Pending
+// logs, and the batch, when its signatures come back, must hand none of them to the MTA. The
+// delivery goes on meanwhile (an earlier batch is in the MTA), so only the logs' own status
+// can tell.
+test('logs cancelled at the validity end while their batch is being signed never reach the MTA', async () => {
+  const { db, cleanup } = await createTestDb();
+  let sender: Sender | null = null;
+  try {
+    const recipients = Array.from({ length: 6 }, (_, i) => ({ email: `r${i}@race.test`, firstName: `R${i}` }));
+    const d = await createDelivery(db, { label: 'race', from: { name: 'Shop', address: 'news@shop.test' }, subject: 'Hi {{ firstName }}', text: 'Hello {{ firstName }}. Unsubscribe: {{ unsubscribeUrl }}', validity: '1h', recipients }, { defaultValidityMs: 3_600_000, maxValidityMs: 7 * 86_400_000 });
+    await analyzeDelivery(db, d.id, { limits: { warnSizeBytes: 1e6, maxSizeBytes: 1e7, estimatedRatePerSecond: 1000 } });
+    await confirmDelivery(db, d.id);
+
+    // The second batch's signing waits until the test lets it go: the window in which the
+    // validity ends.
+    let batches = 0;
+    let signing: () => void = () => {};
+    const signingStarted = new Promise<void>((r) => (signing = r));
+    let release: () => void = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    sender = new Sender({
+      db,
+      logger: silentLogger,
+      mta: {
+        finalize: async (messages: InjectMessage[]) => {
+          if (++batches === 1) return messages;
+          signing();
+          await released;
+          return messages;
+        },
+        enqueue: (q, messages) => enqueue(q, messages),
+        setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
+        wake: () => {},
+      },
+      compose: { secret: 'test-secret-test-secret', publicUrl: 'https://shop.test', bounceDomain: 'bounces.shop.test' },
+      batchSize: 3,
+      window: 1000,
+    });
+
+    await sender.step(); // Start pending → In progress
+    await sender.step(); // the first batch goes to the MTA
+    for (let i = 0; counter(await getCounters(db.kysely, d.id), LogStatus.Taken) < 3; i++) {
+      assert.ok(i < 200, 'the first batch was not handed over');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await sender.step(); // the second batch: composed, now being signed
+    await signingStarted;
+    await db.kysely.updateTable('deliveries').set({ valid_until: Date.now() - 1 }).where('id', '=', d.id).execute();
+    await sender.step(); // the validity has ended: what is Pending is cancelled
+    release();
+    await sender.stop(); // waits for the batch in flight to hand over what it still may
+
+    const spooled = await db.kysely.selectFrom('mta_queue').select('rcpt_to').orderBy('rcpt_to').execute();
+    assert.deepEqual(spooled.map((r) => r.rcpt_to), ['r0@race.test', 'r1@race.test', 'r2@race.test'], 'only the first batch is in the MTA');
+    const statuses = await db.kysely.selectFrom('delivery_logs').select('status').where('delivery_id', '=', d.id).orderBy('id').execute();
+    assert.deepEqual(statuses.map((s) => s.status), [LogStatus.Taken, LogStatus.Taken, LogStatus.Taken, LogStatus.Cancelled, LogStatus.Cancelled, LogStatus.Cancelled]);
+    const counters = await getCounters(db.kysely, d.id);
+    assert.deepEqual([counter(counters, LogStatus.Pending), counter(counters, LogStatus.Taken), counter(counters, LogStatus.Cancelled)], [0, 3, 3]);
+    assert.equal((await getDeliveryRow(db.kysely, d.id)).state, DeliveryState.InProgress);
+  } finally {
+    await sender?.stop();
+    await cleanup();
+  }
+});
