@@ -11,6 +11,7 @@ import { migration0004 } from './migrations/0004-auth.ts';
 import { migration0005 } from './migrations/0005-shaping.ts';
 import { migration0006 } from './migrations/0006-log-paging.ts';
 import { migration0007 } from './migrations/0007-spool-bodies.ts';
+import { migration0008 } from './migrations/0008-mta-peers.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -22,6 +23,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0005-shaping', migration0005],
   ['0006-log-paging', (db) => migration0006(db)],
   ['0007-spool-bodies', migration0007],
+  ['0008-mta-peers', (db) => migration0008(db)],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

@@ -246,7 +246,14 @@ export interface MtaIpUsageTable {
   sent: number;
 }
 
+export interface MtaProcessesTable {
+  owner: string;
+  started_at: number;
+  heartbeat_at: number;
+}
+
 export interface Database {
+  mta_processes: MtaProcessesTable;
   mta_adaptations: MtaAdaptationsTable;
   mta_ip_usage: MtaIpUsageTable;
   dkim_keys: DkimKeysTable;

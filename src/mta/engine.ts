@@ -22,6 +22,7 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
 import { claim, heldLeases, purgeStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
 import type { Shaper } from './shaping/shaper.ts';
+import { MtaPeers } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
 import { Dispatcher } from './dispatch.ts';
 
@@ -84,6 +85,8 @@ export class Engine {
   private housekeeping: NodeJS.Timeout | null = null;
   private lastRenew = 0;
   private readonly totals = { delivered: 0, deferred: 0, bounced: 0, expired: 0 };
+  /** The other MTA processes on this spool: each takes an even share of the MX rules. */
+  readonly peers: MtaPeers;
 
   constructor(readonly deps: EngineDeps) {
     this.writer = new OutcomeWriter(deps.db, this.owner, deps.logger, {
@@ -98,6 +101,7 @@ export class Engine {
       },
     });
     this.dispatcher = new Dispatcher(this);
+    this.peers = new MtaPeers(deps.db, this.owner);
   }
 
   async start(): Promise<void> {
@@ -109,6 +113,8 @@ export class Engine {
     }
     await this.deps.shaper.adaptations.reload();
     await this.deps.selector.load();
+    await this.peers.beat(Date.now(), true);
+    this.deps.shaper.setShare(this.peers.share);
     this.loop = startLoop(() => this.step(), { idleMs: this.deps.settings.pollMs, onError: (err) => this.deps.logger.error({ err }, 'MTA claim loop failed') });
     this.housekeeping = setInterval(() => void this.keepHouse().catch((err) => this.deps.logger.error({ err }, 'MTA housekeeping failed')), 1000);
   }
@@ -131,6 +137,7 @@ export class Engine {
     await this.deps.selector.flush();
     if (queued.length) await release(this.deps.db.kysely, this.owner, queued);
     for (const id of queued) this.inMemory.delete(id);
+    await this.peers.leave().catch((err) => this.deps.logger.warn({ err }, 'could not remove this MTA process from the live ones'));
   }
 
   stats(): EngineStats {
@@ -148,8 +155,8 @@ export class Engine {
           connections: rq.active,
           suspendedUntil: st.suspendedUntil,
           factor: Math.round(st.factor * 100) / 100,
-          messagesPerMinute: r.messagesPerMinute === null ? null : r.messagesPerMinute * st.factor,
-          messagesPerHour: r.messagesPerHour === null ? null : r.messagesPerHour * st.factor,
+          messagesPerMinute: r.messagesPerMinute === null ? null : r.messagesPerMinute * this.deps.shaper.scale(st),
+          messagesPerHour: r.messagesPerHour === null ? null : r.messagesPerHour * this.deps.shaper.scale(st),
           maxConnectionsPerPath: this.deps.shaper.maxConnectionsPerPath(r, st),
         };
       }),
@@ -226,7 +233,7 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            waiting.push({ work, at: this.parkTime(site, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            waiting.push({ work, at: this.parkTime(site, sel.ip.address, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
           rq.push(work);
@@ -244,9 +251,11 @@ export class Engine {
    * needs to take it, and every message is claimed about once instead of every few seconds.
    * Times are rounded to 100 messages' worth, so messages go back in few statements.
    */
-  private parkTime(site: SiteInfo, queued: number, now: number): number {
+  private parkTime(site: SiteInfo, source: string | null, queued: number, now: number): number {
     const r = site.rule;
-    const perSecond = r.messagesPerMinute ? r.messagesPerMinute / 60 : r.messagesPerHour ? r.messagesPerHour / 3600 : r.maxConnections * 50;
+    // The rate this process may send at: the rule's, throttled, and its share of the MTA processes.
+    const scale = this.deps.shaper.scale(this.deps.shaper.state(site.name, source, now));
+    const perSecond = (r.messagesPerMinute ? r.messagesPerMinute / 60 : r.messagesPerHour ? r.messagesPerHour / 3600 : r.maxConnections * 50) * scale;
     const gap = 1000 / perSecond;
     const horizon = Math.max(this.parkHorizon.get(site.name) ?? 0, now + Math.max(2000, queued * gap));
     this.parkHorizon.set(site.name, horizon + gap);
@@ -277,6 +286,7 @@ export class Engine {
     }
     await this.deps.shaper.adaptations.reload(now);
     await this.deps.selector.flush();
+    if (await this.peers.beat(now)) this.deps.shaper.setShare(this.peers.share);
     const held = await heldLeases(q, this.owner);
     const paused: number[] = [];
     for (const { id, held: kind } of held) {

@@ -10,6 +10,8 @@ export interface ReceivedMail {
   raw: Buffer;
   remoteAddress: string;
   tls: boolean;
+  /** When the message was accepted (ms since the epoch). */
+  at: number;
 }
 
 /** Return null to accept, or a reply such as { code: 550, text: '5.1.1 user unknown' }. */
@@ -59,6 +61,7 @@ export async function startSink(host: string, port: number, rcptPolicy: RcptPoli
           raw: Buffer.concat(chunks),
           remoteAddress: session.remoteAddress,
           tls: Boolean(session.secure),
+          at: Date.now(),
         });
         cb(null);
       });

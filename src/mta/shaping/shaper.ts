@@ -3,8 +3,9 @@
  * applies, how many connections each path (sending IP × MX IP) may have open, whether the
  * site is suspended, and whether a message may go now or in how many milliseconds (token
  * buckets for the rule's per-minute and per-hour rates, shared by all IPs or per IP, scaled
- * by the throttles in force). It also feeds replies to the adaptive rules and the circuit
- * breaker. Mechanism only: every number comes from the policy files.
+ * by the throttles in force and by this process's share when several MTA processes send
+ * (peers.ts)). It also feeds replies to the adaptive rules and the circuit breaker.
+ * Mechanism only: every number comes from the policy files.
  */
 import type { AdaptiveRules } from '../../config/adaptive-rules.ts';
 import type { MxRule, MxRules } from '../../config/mx-rules.ts';
@@ -24,6 +25,8 @@ export class Shaper {
   private readonly paths = new Map<string, number>();
   private readonly ruleCache = new Map<string, MxRule>();
   private readonly breaker: CircuitBreaker;
+  /** This process's share of each rule's rates and connections (1 / the MTA processes alive). */
+  private share = 1;
 
   constructor(
     private readonly mxRules: () => MxRules,
@@ -40,6 +43,16 @@ export class Shaper {
     this.breaker.setPolicy(this.adaptiveRules().circuitBreaker);
   }
 
+  /** Several MTA processes send: each takes `share` of every rule's rates and connections. */
+  setShare(share: number): void {
+    this.share = Math.min(1, Math.max(share, 0.001));
+  }
+
+  /** The factor a rule's limits are multiplied by: the adaptations' and this process's share. */
+  scale(st: AdaptationState): number {
+    return st.factor * this.share;
+  }
+
   rule(site: string, hostNames: string[]): MxRule {
     let r = this.ruleCache.get(site);
     if (!r) this.ruleCache.set(site, (r = this.mxRules().match(hostNames)));
@@ -51,7 +64,7 @@ export class Shaper {
   }
 
   maxConnectionsPerPath(rule: MxRule, st: AdaptationState): number {
-    return Math.max(1, Math.floor(rule.maxConnections * st.factor));
+    return Math.max(1, Math.floor(rule.maxConnections * this.scale(st)));
   }
 
   /** 0 when a message may go now (the token is taken), else milliseconds to wait. */
@@ -68,7 +81,7 @@ export class Shaper {
     }
     for (const [bucket, perSecond] of [[b.minute, (rule.messagesPerMinute ?? 0) / 60], [b.hour, (rule.messagesPerHour ?? 0) / 3600]] as const) {
       if (!bucket) continue;
-      const want = perSecond * st.factor;
+      const want = perSecond * this.scale(st);
       if (Math.abs(bucket.rate - want) > want * 0.01) bucket.setRate(want, burstFor(want), now);
     }
     const wait = Math.max(b.minute?.waitMs(now) ?? 0, b.hour?.waitMs(now) ?? 0);

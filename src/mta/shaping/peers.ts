@@ -1,0 +1,70 @@
+/**
+ * The MTA processes sharing one spool, as each of them sees it: every process writes a
+ * heartbeat in the database and counts the processes whose heartbeat is recent. An MX rule
+ * speaks for the whole platform, so each process takes an even share of its rates and
+ * connection limits: two processes each send to a site at half its rule's rate. A process
+ * that stops leaves at once; one that dies stops counting when its heartbeat is stale, and
+ * until then the others send a little below the rule, never above it.
+ *
+ * Not here: the rates themselves (the shaper), which messages a process claims (the spool).
+ */
+import type { Db } from '../../db/index.ts';
+
+export interface PeersOptions {
+  /** How often a process writes its heartbeat. */
+  beatMs: number;
+  /** A heartbeat older than this is a process that died. */
+  staleMs: number;
+}
+
+export const DEFAULT_PEERS: PeersOptions = { beatMs: 5_000, staleMs: 20_000 };
+
+export class MtaPeers {
+  private alive = 1;
+  private lastBeat = 0;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly db: Db,
+    readonly owner: string,
+    private readonly options: PeersOptions = DEFAULT_PEERS,
+  ) {}
+
+  /** The MTA processes alive at the last heartbeat, this one included. */
+  get count(): number {
+    return this.alive;
+  }
+
+  /** This process's share of every MX rule's rates and connections. */
+  get share(): number {
+    return 1 / this.alive;
+  }
+
+  /** Writes the heartbeat when it is due (always with `force`) and counts the live processes. */
+  async beat(now = Date.now(), force = false): Promise<boolean> {
+    if (!force && now - this.lastBeat < this.options.beatMs) return false;
+    this.lastBeat = now;
+    // A heartbeat needs no disk flush: one lost in a power cut is written again 5 s later.
+    await this.db.volatile((q) =>
+      q
+        .insertInto('mta_processes')
+        .values({ owner: this.owner, started_at: this.startedAt, heartbeat_at: now })
+        .onConflict((oc) => oc.column('owner').doUpdateSet({ heartbeat_at: now }))
+        .execute(),
+    );
+    // Rows of processes long dead would otherwise stay forever.
+    await this.db.volatile((q) => q.deleteFrom('mta_processes').where('heartbeat_at', '<', now - 3_600_000).execute());
+    const r = await this.db.kysely
+      .selectFrom('mta_processes')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('heartbeat_at', '>=', now - this.options.staleMs)
+      .executeTakeFirst();
+    this.alive = Math.max(1, Number(r?.n ?? 1));
+    return true;
+  }
+
+  /** This process stops: the others take its share at their next heartbeat. */
+  async leave(): Promise<void> {
+    await this.db.kysely.deleteFrom('mta_processes').where('owner', '=', this.owner).execute();
+  }
+}
