@@ -68,6 +68,7 @@ test('an MX rule of 600 messages per minute delivers 600 ± 10 % a minute, withi
     const q = queues.queues.find((x: { site: string }) => x.site === 'mx.shaped.test');
     assert.equal(q.rule, 'shaped');
     assert.equal(q.messagesPerMinute, 600);
+    assert.equal(queues.mtaProcesses, 1, 'one MTA process takes the whole rule');
     const metrics = await (await fetch(`${w.e.app.url}/metrics`)).text();
     assert.match(metrics, /estafeta_mta_rate_limit_per_minute\{site="mx\.shaped\.test",source="default"\} 600/);
     assert.match(metrics, /estafeta_mta_attempts_total\{outcome="delivered",site="mx\.shaped\.test"\} \d+/);

@@ -6,3 +6,4 @@ export { openSession, type SessionOptions, type TlsPolicy } from './smtp-client.
 export { Shaper } from './shaping/shaper.ts';
 export { Adaptations, cancelAdaptation, listAdaptations, type Adaptation } from './shaping/adaptations.ts';
 export { SourceSelector } from './shaping/source-selector.ts';
+export { countLiveMtaProcesses } from './shaping/peers.ts';

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { cancelAdaptation, listAdaptations, spoolStats } from '../../mta/index.ts';
+import { cancelAdaptation, countLiveMtaProcesses, listAdaptations, spoolStats } from '../../mta/index.ts';
 import { warmupCap } from '../../config/sending-ips.ts';
 import { notFound } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
@@ -29,6 +29,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       response: {
         200: z.object({
           running: z.boolean(),
+          mtaProcesses: z.number().describe('MTA processes alive on this database (recent heartbeat); each takes an even share of every MX rule'),
           inFlight: z.number(),
           spool: z.object({ total: z.number(), due: z.number(), leased: z.number(), held: z.number(), oldestCreatedAt: z.string().nullable() }),
           queues: z.array(z.object({ site: z.string(), source: z.string().nullable(), rule: z.string(), queued: z.number(), connections: z.number(), suspendedUntil: z.string().nullable(), factor: z.number(), messagesPerMinute: z.number().nullable(), messagesPerHour: z.number().nullable(), maxConnectionsPerPath: z.number() })),
@@ -41,6 +42,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     const stats = ctx.mta?.engine?.stats();
     return {
       running: Boolean(stats),
+      mtaProcesses: await countLiveMtaProcesses(ctx.db.kysely),
       inFlight: stats?.inFlight ?? 0,
       spool: { ...spool, oldestCreatedAt: iso(spool.oldestCreatedAt) },
       queues: (stats?.queues ?? []).map((q) => ({ ...q, suspendedUntil: iso(q.suspendedUntil) })),

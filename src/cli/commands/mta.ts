@@ -20,6 +20,7 @@ export function mtaCommand(client: () => ApiClient): Command {
       const r = await client().get<Json>('/mta/queues');
       if (o.json) return printJson(r);
       process.stdout.write(`spool: ${r.spool.total} messages (${r.spool.due} due, ${r.spool.leased} being sent, ${r.spool.held} paused or stopped)${r.running ? '' : ' — no MTA runs in the API process'}\n`);
+      if (r.mtaProcesses > 1) process.stdout.write(`${r.mtaProcesses} MTA processes share every MX rule: the rates below are this process's share\n`);
       printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q: Json) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, q.suspendedUntil ?? '']));
     });
 

@@ -8,7 +8,7 @@
  *
  * Not here: the rates themselves (the shaper), which messages a process claims (the spool).
  */
-import type { Db } from '../../db/index.ts';
+import type { Db, Q } from '../../db/index.ts';
 
 export interface PeersOptions {
   /** How often a process writes its heartbeat. */
@@ -54,12 +54,7 @@ export class MtaPeers {
     );
     // Rows of processes long dead would otherwise stay forever.
     await this.db.volatile((q) => q.deleteFrom('mta_processes').where('heartbeat_at', '<', now - 3_600_000).execute());
-    const r = await this.db.kysely
-      .selectFrom('mta_processes')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('heartbeat_at', '>=', now - this.options.staleMs)
-      .executeTakeFirst();
-    this.alive = Math.max(1, Number(r?.n ?? 1));
+    this.alive = Math.max(1, await countLiveMtaProcesses(this.db.kysely, now, this.options.staleMs));
     return true;
   }
 
@@ -67,4 +62,14 @@ export class MtaPeers {
   async leave(): Promise<void> {
     await this.db.kysely.deleteFrom('mta_processes').where('owner', '=', this.owner).execute();
   }
+}
+
+/** The MTA processes whose heartbeat is recent (what the API shows, from any process). */
+export async function countLiveMtaProcesses(q: Q, now = Date.now(), staleMs = DEFAULT_PEERS.staleMs): Promise<number> {
+  const r = await q
+    .selectFrom('mta_processes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('heartbeat_at', '>=', now - staleMs)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }
