@@ -68,8 +68,8 @@ const db = await openDatabase(`sqlite:${join(dir, 'bench.db')}`);
 try {
   for (const [label, algorithms] of [['RSA-2048', ['rsa-sha256']], ['RSA-2048 + Ed25519', ['rsa-sha256', 'ed25519-sha256']]] as const) {
     const domain = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}.example`;
-    for (const [i, algorithm] of algorithms.entries()) await createDkimKey(db, { domain, selector: `s${i}`, algorithm });
-    const finalizer = new DkimFinalizer({ db, logger: silentLogger });
+    for (const [i, algorithm] of algorithms.entries()) await createDkimKey(db, { domain, selector: `s${i}`, algorithm }, 'bench-secret');
+    const finalizer = new DkimFinalizer({ db, logger: silentLogger, secret: 'bench-secret' });
     const inject: InjectMessage[] = messages.map((body, i) => ({ logId: i, deliveryId: 1, mailFrom: 'b@x', rcptTo: `user${i}@example.org`, messageId: null, body, expiresAt: 0 }));
     await finalizer.finalize(inject.slice(0, 100), domain); // starts the workers
     const elu0 = performance.eventLoopUtilization();

@@ -22,6 +22,8 @@ export interface ApiContext {
   db: Db;
   config: Config;
   logger: Logger;
+  /** The instance's secret: seals DKIM private keys. */
+  secret: string;
   defaults: DeliveryDefaults;
   analysis: AnalysisRunner;
   /** Nudges the sender after a confirm, pause, resume or stop. */

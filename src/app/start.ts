@@ -16,7 +16,7 @@ import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mt
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
 import { Sender } from '../sender/index.ts';
-import { DkimFinalizer, dkimAnalysisCheck } from '../mta/dkim/index.ts';
+import { DkimFinalizer, dkimAnalysisCheck, sealStoredKeys } from '../mta/dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
@@ -57,6 +57,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const has = (role: Config['roles'][number]) => config.roles.includes(role);
   const bouncePolicy = loadBouncePolicy(operatorPolicyFiles(config.policy.dir));
   if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db);
+  const sealed = await sealStoredKeys(db, secret);
+  if (sealed) logger.info({ keys: sealed }, 'DKIM private keys stored in clear are now sealed with the instance secret');
 
   let engine: Engine | null = null;
   let mta: MtaParts | null = null;
@@ -96,7 +98,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
   // DKIM: signs in the sender before spooling; its workers start only when a key signs.
-  const dkim = new DkimFinalizer({ db, logger: logger.child({ component: 'dkim' }) });
+  const dkim = new DkimFinalizer({ db, logger: logger.child({ component: 'dkim' }), secret });
   if (has('sender')) {
     sender = new Sender({
       db,
@@ -143,6 +145,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       db,
       config,
       logger,
+      secret,
       version: VERSION,
       defaults: { defaultValidityMs: parseDuration(config.deliveries.defaultValidity), maxValidityMs: parseDuration(config.deliveries.maxValidity) },
       analysis: createAnalysisRunner(db, {

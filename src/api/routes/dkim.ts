@@ -54,7 +54,7 @@ export async function dkimRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       }),
       response: { 201: keySchema, 400: errorSchema, 409: errorSchema },
     },
-  }, async (req, reply) => reply.status(201).send(await createDkimKey(ctx.db, req.body)));
+  }, async (req, reply) => reply.status(201).send(await createDkimKey(ctx.db, req.body, ctx.secret)));
 
   for (const [action, active] of [['activate', true], ['deactivate', false]] as const) {
     r.post(`/dkim/keys/:id/${action}`, {

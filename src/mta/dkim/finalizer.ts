@@ -18,6 +18,8 @@ import { withCrlf } from './canonicalize.ts';
 export interface DkimFinalizerOptions {
   db: Db;
   logger: Logger;
+  /** The instance's secret, which opens the sealed private keys. */
+  secret: string;
   /** Signing threads; 0 signs on the main thread. Default: one per core, at most 4. */
   workers?: number;
   canonicalization?: Canonicalization;
@@ -31,7 +33,7 @@ export class DkimFinalizer {
   private warned = false;
 
   constructor(private readonly o: DkimFinalizerOptions) {
-    this.keys = new DkimKeyCache(o.db.kysely);
+    this.keys = new DkimKeyCache(o.db.kysely, o.secret);
     const workers = o.workers ?? Math.min(4, availableParallelism());
     this.pool = workers > 0 ? new SignPool(workers) : null;
     this.canonicalization = o.canonicalization ?? 'relaxed/relaxed';

@@ -5,7 +5,7 @@
 export { DkimFinalizer, type DkimFinalizerOptions } from './finalizer.ts';
 export { DkimKeyCache } from './key-cache.ts';
 export { dkimAnalysisCheck } from './analysis-check.ts';
-export { createDkimKey, listDkimKeys, getDkimKey, setDkimKeyActive, deleteDkimKey, normalizeDomain, type DkimKeyInfo, type CreateKeyInput } from './store.ts';
+export { createDkimKey, sealStoredKeys, listDkimKeys, getDkimKey, setDkimKeyActive, deleteDkimKey, normalizeDomain, type DkimKeyInfo, type CreateKeyInput } from './store.ts';
 export { generateDkimKey, importDkimKey, dnsRecordName, dnsRecordValue, DKIM_ALGORITHMS, type KeyMaterial } from './keys.ts';
 export { dkimSignatures, signMessage, SIGNED_HEADERS, type DkimAlgorithm, type SigningKey, type Canonicalization } from './sign.ts';
 export { SignPool, type PoolKey } from './sign-pool.ts';

@@ -12,7 +12,11 @@ export class DkimKeyCache {
   private version: string | null = null;
   private byDomain = new Map<string, PoolKey[]>();
 
-  constructor(private readonly q: Q) {}
+  constructor(
+    private readonly q: Q,
+    /** The instance's secret, which opens the sealed private keys. */
+    private readonly secret: string,
+  ) {}
 
   /** The active keys of a sender domain (none: the messages go unsigned). */
   async keysFor(domain: string): Promise<PoolKey[]> {
@@ -30,7 +34,7 @@ export class DkimKeyCache {
     const version = await keysVersion(this.q);
     if (version === this.version) return;
     const byDomain = new Map<string, PoolKey[]>();
-    for (const k of await activeKeys(this.q)) {
+    for (const k of await activeKeys(this.q, this.secret)) {
       const list = byDomain.get(k.domain) ?? [];
       list.push(k);
       byDomain.set(k.domain, list);

@@ -3,13 +3,15 @@
  * deactivate, delete. Every change bumps a version in the settings table in the same
  * transaction, so the signers in every process reload their keys on their next batch.
  * Lists carry public keys and DNS records only; the private key is read by `activeKeys`,
- * for the signer, and by nothing else.
+ * for the signer, and by nothing else. Private keys are stored sealed with the instance's
+ * secret (lib/sealed.ts), bound to their domain and selector.
  */
 import { domainToASCII } from 'node:url';
 import type { Db, Q } from '../../db/index.ts';
 import { getSetting, setSetting } from '../../db/index.ts';
 import { EstafetaError, invalidInput, notFound } from '../../lib/errors.ts';
 import { randomToken } from '../../lib/ids.ts';
+import { isSealed, open, seal } from '../../lib/sealed.ts';
 import { dnsRecordName, dnsRecordValue, generateDkimKey, importDkimKey, zoneFileLine } from './keys.ts';
 import type { DkimAlgorithm } from './sign.ts';
 
@@ -56,7 +58,10 @@ export function normalizeSelector(selector: string): string {
   return s;
 }
 
-export async function createDkimKey(db: Db, input: CreateKeyInput): Promise<DkimKeyInfo> {
+const PURPOSE = 'dkim-private-key';
+const sealContext = (domain: string, selector: string) => `${selector}._domainkey.${domain}`;
+
+export async function createDkimKey(db: Db, input: CreateKeyInput, secret: string): Promise<DkimKeyInfo> {
   const domain = normalizeDomain(input.domain);
   const selector = normalizeSelector(input.selector);
   await assertFree(db.kysely, domain, selector);
@@ -66,7 +71,7 @@ export async function createDkimKey(db: Db, input: CreateKeyInput): Promise<Dkim
     await assertFree(trx, domain, selector);
     const row = await trx
       .insertInto('dkim_keys')
-      .values({ domain, selector, algorithm: material.algorithm, private_key: material.privateKey, public_key: material.publicKey, active: 1, created_at: now, updated_at: now })
+      .values({ domain, selector, algorithm: material.algorithm, private_key: seal(secret, PURPOSE, sealContext(domain, selector), material.privateKey), public_key: material.publicKey, active: 1, created_at: now, updated_at: now })
       .returning('id')
       .executeTakeFirstOrThrow();
     await bumpVersion(trx);
@@ -109,10 +114,36 @@ export async function deleteDkimKey(db: Db, id: number): Promise<void> {
   });
 }
 
-/** For the signer only: every active key, private key included. */
-export async function activeKeys(q: Q): Promise<ActiveKeyRow[]> {
+/**
+ * For the signer only: every active key, private key included. A key that does not open
+ * with this secret is an error, not a message sent unsigned.
+ */
+export async function activeKeys(q: Q, secret: string): Promise<ActiveKeyRow[]> {
   const rows = await q.selectFrom('dkim_keys').select(['id', 'domain', 'selector', 'algorithm', 'private_key']).where('active', '=', 1).orderBy('id').execute();
-  return rows.map((r) => ({ id: Number(r.id), domain: r.domain, selector: r.selector, algorithm: r.algorithm as DkimAlgorithm, privateKey: r.private_key }));
+  return rows.map((r) => {
+    const privateKey = open(secret, PURPOSE, sealContext(r.domain, r.selector), r.private_key);
+    if (privateKey === null) {
+      throw new EstafetaError('CONFIG', `DKIM key ${r.id} (${r.selector}._domainkey.${r.domain}) does not open with this instance's secret: start Estafeta with the secret it was created with (ESTAFETA_SECRET), or deactivate the key and create a new one`);
+    }
+    return { id: Number(r.id), domain: r.domain, selector: r.selector, algorithm: r.algorithm as DkimAlgorithm, privateKey };
+  });
+}
+
+/** Seals private keys stored before keys were sealed; returns how many. Run at startup. */
+export async function sealStoredKeys(db: Db, secret: string): Promise<number> {
+  const rows = await db.kysely.selectFrom('dkim_keys').select(['id', 'domain', 'selector', 'private_key']).execute();
+  let sealed = 0;
+  for (const r of rows) {
+    if (isSealed(r.private_key)) continue;
+    await db.kysely
+      .updateTable('dkim_keys')
+      .set({ private_key: seal(secret, PURPOSE, sealContext(r.domain, r.selector), r.private_key) })
+      .where('id', '=', r.id)
+      .where('private_key', '=', r.private_key)
+      .execute();
+    sealed++;
+  }
+  return sealed;
 }
 
 /** Changes whenever a key is created, (de)activated or deleted. */
