@@ -69,6 +69,16 @@ test('create, analyze, confirm and follow a delivery from the command line', { t
   const failed = JSON.parse((await cli('deliveries', 'logs', String(id), '--status', 'failed', '--json')).stdout);
   assert.deepEqual(failed.logs.map((l: { address: string; failureReason: string }) => [l.address, l.failureReason]), [['gone@cli.test', 'User unknown']]);
 
+  // A Message-ID (from a complaint, a recipient, a receiving MTA's log) finds its log.
+  const mail = sink.received.find((m) => m.to[0] === 'ana@cli.test')!;
+  const messageId = /^Message-ID: (.+)$/im.exec(mail.raw.toString())![1].trim();
+  const found = JSON.parse((await cli('deliveries', 'log', messageId, '--json')).stdout);
+  assert.deepEqual([found.address, found.status, found.messageId, found.deliveryId], ['ana@cli.test', 'sent', messageId, id]);
+  assert.match((await cli('deliveries', 'log', messageId)).stdout, /Message-ID\s+<\d+\./);
+  const forged = await cli('deliveries', 'log', messageId.replace(/\.([0-9a-z]{8})@/, (_m, h: string) => `.${h[0] === 'a' ? 'b' : 'a'}${h.slice(1)}@`));
+  assert.equal(forged.code, 4);
+  assert.match(forged.stderr, /a message of this instance with Message-ID <.+> not found/);
+
   const again = await cli('deliveries', 'pause', String(id));
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /cannot pause a delivery that is "Finished"/);

@@ -1,14 +1,17 @@
 /**
  * Delivery logs: a delivery's logs filtered by status, failure type and reason, domain and
  * address, paged by keyset (`after` = the `next` of the previous page); one log with its
- * history of events (every attempt, reply and bounce mail).
+ * history of events (every attempt, reply and bounce mail), by id or by the Message-ID of
+ * its message.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getDeliveryRow, getLog, listLogs, logStatusFromName, type LogStatus } from '../../deliveries/index.ts';
 import { eventsForLog } from '../../events/index.ts';
-import { invalidInput } from '../../lib/errors.ts';
+import { invalidInput, notFound } from '../../lib/errors.ts';
+import { domainOf } from '../../mail/address.ts';
+import { messageIdFor, readMessageId } from '../../mail/verp.ts';
 import { isFailureReason, isFailureType, type FailureReason, type FailureType } from '../../mail/failure.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, eventSchema, idParams, logSchema } from '../schemas.ts';
@@ -43,15 +46,34 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     return listLogs(ctx.db.kysely, req.params.id, { statuses, failureTypes, failureReasons, domain: req.query.domain, search: req.query.q, after: req.query.after, limit: req.query.limit });
   });
 
-  r.get('/logs/:id', {
-    schema: { tags, summary: 'One delivery log with its history', params: idParams, response: { 200: logSchema.extend({ history: z.array(eventSchema) }), 404: errorSchema } },
-  }, async (req) => {
-    const log = await getLog(ctx.db.kysely, req.params.id);
-    const events = await eventsForLog(ctx.db.kysely, req.params.id);
+  const detailSchema = logSchema.extend({ messageId: z.string().describe('the Message-ID its message carries'), history: z.array(eventSchema) });
+  const detail = async (id: number) => {
+    const log = await getLog(ctx.db.kysely, id);
+    const delivery = await getDeliveryRow(ctx.db.kysely, log.deliveryId);
+    const events = await eventsForLog(ctx.db.kysely, id);
     return {
       ...log,
+      messageId: messageIdFor(ctx.secret, log.deliveryId, log.id, domainOf(delivery.from_address)),
       history: events.map((e) => ({ id: e.id, type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), appliedAt: e.appliedAt ? new Date(e.appliedAt).toISOString() : null, payload: e.payload })),
     };
+  };
+
+  r.get('/logs/:id', {
+    schema: { tags, summary: 'One delivery log with its history', params: idParams, response: { 200: detailSchema, 404: errorSchema } },
+  }, async (req) => detail(req.params.id));
+
+  r.get('/logs/by-message-id', {
+    schema: {
+      tags,
+      summary: 'The delivery log of a message, found by its Message-ID (from a complaint, a recipient, a receiving MTA\'s log)',
+      querystring: z.object({ messageId: z.string().min(1).describe('e.g. <12.2s.k3j9x0qa@shop.example>, angle brackets optional') }),
+      response: { 200: detailSchema, 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req) => {
+    // The Message-ID carries the log id with a signature: no index needed, and no guessing.
+    const id = readMessageId(ctx.secret, req.query.messageId);
+    if (id === null) throw notFound(`a message of this instance with Message-ID ${req.query.messageId}`);
+    return detail(id);
   });
 }
 

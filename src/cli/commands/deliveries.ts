@@ -219,13 +219,13 @@ export function deliveriesCommand(client: Client): Command {
     });
 
   cmd
-    .command('log <logId>')
-    .description('one delivery log with its history')
+    .command('log <logIdOrMessageId>')
+    .description('one delivery log with its history, by log id or by the Message-ID of its message')
     .option('--json')
-    .action(async (logId, o) => {
-      const l = await client().get<Json>(`/logs/${logId}`);
+    .action(async (ref: string, o) => {
+      const l = await client().get<Json>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${ref}`);
       if (o.json) return printJson(l);
-      printPairs([['Log', l.id], ['Address', l.address], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
+      printPairs([['Log', l.id], ['Delivery', l.deliveryId], ['Address', l.address], ['Message-ID', l.messageId], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
       printTable(['at', 'event', 'reply'], l.history.map((e: Json) => [e.occurredAt, e.type, e.payload.reply ?? '']));
     });
 
