@@ -40,10 +40,22 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
   // takes another schema's kysely_migration (parallel test schemas) for ours and fails.
   const schema = db.dialect === 'postgres' ? (await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely)).rows[0]?.s : undefined;
   const migrator = new Migrator({ db: db.kysely, provider, allowUnorderedMigrations: true, ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely's migrator lists the tables of every schema in the database, and PostgreSQL
+    // fails that listing when another schema is dropped at the same moment (parallel test
+    // schemas, seen in CI). Nothing was migrated yet: try again.
+    if (attempt < 10 && otherSchemaDropped(error, schema)) {
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40));
+      continue;
+    }
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${(error as Error).message ?? error}`);
   }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+function otherSchemaDropped(error: unknown, ours: string | undefined): boolean {
+  const m = /^schema "(.+)" does not exist$/.exec((error as Error)?.message ?? '');
+  return m !== null && m[1] !== ours;
 }
