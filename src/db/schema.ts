@@ -58,6 +58,7 @@ export interface DeliveryLogsTable {
   failure_type: number;
   failure_reason: number | null;
   reply: string | null;
+  /** Never written: a log's Message-ID is computed from its id (mail/verp.ts messageIdFor). */
   message_id: string | null;
   attempts: number;
   event_at: number;

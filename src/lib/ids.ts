@@ -16,5 +16,5 @@ export function sha256Hex(data: string | Buffer): string {
 export function shortHmac(secret: string, data: string, length = 8): string {
   const digest = createHmac('sha256', secret).update(data).digest();
   // base36 of the first 8 bytes keeps the token valid in an address local part and case-insensitive.
-  return BigInt('0x' + digest.subarray(0, 8).toString('hex')).toString(36).padStart(13, '0').slice(0, length);
+  return digest.readBigUInt64BE(0).toString(36).padStart(13, '0').slice(0, length);
 }
