@@ -25,6 +25,7 @@ import type { Shaper } from './shaping/shaper.ts';
 import { MtaPeers } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
 import { Dispatcher } from './dispatch.ts';
+import { ParkHorizon } from './park-horizon.ts';
 
 export interface EngineSettings {
   port: number;
@@ -78,7 +79,7 @@ export class Engine {
   readonly owner = `mta-${randomToken(6)}`;
   readonly queues = new Map<string, ReadyQueue>();
   readonly inMemory = new Map<number, Work>();
-  private readonly parkHorizon = new Map<string, number>();
+  private readonly parking = new ParkHorizon();
   private readonly writer: OutcomeWriter;
   private readonly dispatcher: Dispatcher;
   private loop: Loop | null = null;
@@ -233,7 +234,9 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            waiting.push({ work, at: this.parkTime(site, sel.ip.address, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
+            // Back at the rate this process may send at: the rule's, throttled, and its share.
+            const scale = this.deps.shaper.scale(this.deps.shaper.state(site.name, sel.ip.address, now));
+            waiting.push({ work, at: this.parking.next(site.name, site.rule, scale, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
           rq.push(work);
@@ -242,25 +245,6 @@ export class Engine {
     );
     this.putBack(waiting);
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
-  }
-
-  /**
-   * When a message that found its site's ready queue full should come back: after what is
-   * already waiting for the site, at the site's rate. Each site keeps a horizon that moves on
-   * with every message parked, so a backlog of a million spreads out over the time the site
-   * needs to take it, and every message is claimed about once instead of every few seconds.
-   * Times are rounded to 100 messages' worth, so messages go back in few statements.
-   */
-  private parkTime(site: SiteInfo, source: string | null, queued: number, now: number): number {
-    const r = site.rule;
-    // The rate this process may send at: the rule's, throttled, and its share of the MTA processes.
-    const scale = this.deps.shaper.scale(this.deps.shaper.state(site.name, source, now));
-    const perSecond = (r.messagesPerMinute ? r.messagesPerMinute / 60 : r.messagesPerHour ? r.messagesPerHour / 3600 : r.maxConnections * 50) * scale;
-    const gap = 1000 / perSecond;
-    const horizon = Math.max(this.parkHorizon.get(site.name) ?? 0, now + Math.max(2000, queued * gap));
-    this.parkHorizon.set(site.name, horizon + gap);
-    const block = gap * 100;
-    return Math.ceil(horizon / block) * block;
   }
 
   private queueFor(site: SiteInfo, ip: SendingIp): ReadyQueue {
