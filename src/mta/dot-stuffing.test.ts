@@ -60,3 +60,14 @@ test('plain CRLF chunks take the fast path; bare line ends and split CRLFs do no
   assert.equal(stuffPlainCrlf(Buffer.from('ab\r'), false), null);
   assert.equal(stuffPlainCrlf(Buffer.from('\nab'), 13), null);
 });
+
+test('a message written in one piece leaves in one chunk with its final dot (one socket write)', async () => {
+  installFastDotStuffing();
+  const s = new (DataStream as unknown as Ctor)();
+  const out: Buffer[] = [];
+  s.on('data', (b: Buffer) => out.push(b));
+  const ended = new Promise((r) => s.on('end', r));
+  s.end(Buffer.from('Subject: hi\r\n\r\n.body\r\n'));
+  await ended;
+  assert.deepEqual(out.map((b) => b.toString()), ['Subject: hi\r\n\r\n..body\r\n.\r\n']);
+});
