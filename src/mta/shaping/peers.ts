@@ -4,7 +4,9 @@
  * speaks for the whole platform, so each process takes an even share of its rates and
  * connection limits: two processes each send to a site at half its rule's rate. A process
  * that stops leaves at once; one that dies stops counting when its heartbeat is stale, and
- * until then the others send a little below the rule, never above it.
+ * until then the others send below the rule. A process that starts counts the others at
+ * once, but they count it only at their next heartbeat: for up to one heartbeat (5 s) the
+ * total may reach 1 + 1/N of the rule with N processes.
  *
  * Not here: the rates themselves (the shaper), which messages a process claims (the spool).
  */
