@@ -151,6 +151,8 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
     await page.getByRole('heading', { name: 'History' }).waitFor();
     await page.locator('.ev-deferred').waitFor();
     await page.locator('.ev-delivered').waitFor();
+    // The Message-ID the message carried, to match against a complaint or a recipient's copy.
+    await page.getByText(/^<\d+\.[0-9a-z]+\.[0-9a-z]{8}@/).waitFor();
     await page.screenshot({ path: join(shots, 'log-detail.png') });
     await page.keyboard.press('Escape');
     await page.getByRole('heading', { name: 'History' }).waitFor({ state: 'detached' });

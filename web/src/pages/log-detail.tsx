@@ -9,7 +9,7 @@ import type { LogEntry, LogEvent } from '../types.ts';
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) {
-  const { data, error } = useLoad(() => get<LogEntry & { history: LogEvent[] }>(`/logs/${id}`), [id]);
+  const { data, error } = useLoad(() => get<LogEntry & { messageId?: string; history: LogEvent[] }>(`/logs/${id}`), [id]);
   return (
     <Dialog open title={data ? data.address || `Log ${id}` : `Log ${id}`} onClose={onClose} wide>
       <ErrorBanner error={error} />
@@ -24,6 +24,8 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
             <dd>{data.failureType ? `${data.failureType} · ${data.failureReason ?? ''}` : '–'}</dd>
             <dt>Attempts</dt>
             <dd>{data.attempts}</dd>
+            <dt>Message-ID</dt>
+            <dd className="mono small">{data.messageId ?? '–'}</dd>
             <dt>Last reply</dt>
             <dd className="mono small">{data.reply ?? '–'}</dd>
             <dt>Created</dt>
