@@ -111,6 +111,7 @@ export class Engine {
       // One MTA process per SQLite file: leases of a previous run belong to a dead process.
       const n = await releaseAllLeases(q);
       if (n) this.deps.logger.info({ messages: n }, 'took back messages leased by a previous run');
+      await this.peers.forgetOthers();
     }
     await this.deps.shaper.adaptations.reload();
     await this.deps.selector.load();
@@ -190,6 +191,9 @@ export class Engine {
 
   /** One pass of the claim loop; returns true when there may be more work right away. */
   private async step(): Promise<boolean> {
+    // Started among other MTA processes that have not counted this one yet: their shares
+    // still add up to every rule, so wait for their next heartbeat before sending.
+    if (this.peers.holding) return false;
     const room = this.deps.settings.maxInFlight - this.inMemory.size;
     // Claim in large batches: every claim is a statement and a commit, however few it takes.
     if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight / 2) && this.inMemory.size > 0) return false;
@@ -270,7 +274,10 @@ export class Engine {
     }
     await this.deps.shaper.adaptations.reload(now);
     await this.deps.selector.flush();
-    if (await this.peers.beat(now)) this.deps.shaper.setShare(this.peers.share);
+    if (await this.peers.beat(now)) {
+      this.deps.shaper.setShare(this.peers.share);
+      if (!this.peers.holding) this.loop?.wake();
+    }
     const held = await heldLeases(q, this.owner);
     const paused: number[] = [];
     for (const { id, held: kind } of held) {

@@ -12,17 +12,21 @@ test('MTA processes count each other by heartbeat: a stopped one leaves at once,
   const { db, cleanup } = await createTestDb();
   try {
     const options = { beatMs: 5_000, staleMs: 20_000 };
-    const a = new MtaPeers(db, 'mta-a', options);
-    const b = new MtaPeers(db, 'mta-b', options);
     const t = Date.now();
+    const a = new MtaPeers(db, 'mta-a', options, t);
+    const b = new MtaPeers(db, 'mta-b', options, t);
     await a.beat(t, true);
     assert.equal(a.count, 1);
+    assert.deepEqual([a.share, a.holding], [1, false], 'alone, a process takes the whole rule from the start');
     await b.beat(t, true);
-    assert.equal(b.share, 1 / 2);
+    assert.equal(b.count, 2);
+    assert.deepEqual([b.share, b.holding], [1 / 2, true], 'a newcomer holds back until the others have counted it');
     assert.equal(await a.beat(t + 1_000), false, 'a heartbeat is written every beatMs, not at every call');
     assert.equal(a.count, 1);
     await a.beat(t + 5_000);
     assert.equal(a.share, 1 / 2);
+    await b.beat(t + 5_000);
+    assert.deepEqual([b.share, b.holding], [1 / 2, false], 'one heartbeat later, everyone has counted it');
 
     // b dies without leaving: it counts until its heartbeat is older than staleMs.
     await a.beat(t + 20_000);
@@ -37,6 +41,12 @@ test('MTA processes count each other by heartbeat: a stopped one leaves at once,
     await b.leave();
     await a.beat(t + 35_001);
     assert.equal(a.count, 1);
+
+    // On SQLite a starting MTA is the only one: rows left by runs that died are forgotten.
+    await b.beat(t + 36_000, true);
+    await a.forgetOthers();
+    await a.beat(t + 36_000, true);
+    assert.deepEqual([a.count, a.holding], [1, false]);
   } finally {
     await cleanup();
   }

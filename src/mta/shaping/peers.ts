@@ -5,8 +5,8 @@
  * connection limits: two processes each send to a site at half its rule's rate. A process
  * that stops leaves at once; one that dies stops counting when its heartbeat is stale, and
  * until then the others send below the rule. A process that starts counts the others at
- * once, but they count it only at their next heartbeat: for up to one heartbeat (5 s) the
- * total may reach 1 + 1/N of the rule with N processes.
+ * once, but they count it only at their next heartbeat: until then it holds back (claims
+ * nothing), so that the total stays within the rule.
  *
  * Not here: the rates themselves (the shaper), which messages a process claims (the spool).
  */
@@ -24,13 +24,16 @@ export const DEFAULT_PEERS: PeersOptions = { beatMs: 5_000, staleMs: 20_000 };
 export class MtaPeers {
   private alive = 1;
   private lastBeat = 0;
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
 
   constructor(
     private readonly db: Db,
     readonly owner: string,
     private readonly options: PeersOptions = DEFAULT_PEERS,
-  ) {}
+    now = Date.now(),
+  ) {
+    this.startedAt = now;
+  }
 
   /** The MTA processes alive at the last heartbeat, this one included. */
   get count(): number {
@@ -40,6 +43,11 @@ export class MtaPeers {
   /** This process's share of every MX rule's rates and connections. */
   get share(): number {
     return 1 / this.alive;
+  }
+
+  /** A newcomer among live processes that have not counted it yet (before their next heartbeat). */
+  get holding(): boolean {
+    return this.alive > 1 && this.lastBeat - this.startedAt < this.options.beatMs;
   }
 
   /** Writes the heartbeat when it is due (always with `force`) and counts the live processes. */
@@ -58,6 +66,11 @@ export class MtaPeers {
     await this.db.volatile((q) => q.deleteFrom('mta_processes').where('heartbeat_at', '<', now - 3_600_000).execute());
     this.alive = Math.max(1, await countLiveMtaProcesses(this.db.kysely, now, this.options.staleMs));
     return true;
+  }
+
+  /** With one MTA process per database (SQLite), rows of others are of runs that died. */
+  async forgetOthers(): Promise<void> {
+    await this.db.kysely.deleteFrom('mta_processes').where('owner', '!=', this.owner).execute();
   }
 
   /** This process stops: the others take its share at their next heartbeat. */
