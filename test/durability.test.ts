@@ -9,21 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { createTestDatabaseUrl, isPostgresTest } from '../src/db/testing.ts';
-import { openDatabase, type Q } from '../src/db/index.ts';
 import { fastRetryPolicyDir, waitFor } from './helpers/estafeta.ts';
 import { freePort, startSink } from './helpers/smtp-sink.ts';
-import { apiKeyFor, startChild } from './helpers/child.ts';
+import { apiKeyFor, startChild, withDatabase } from './helpers/child.ts';
 
 const MX = '127.0.3.51';
-
-async function withDb<T>(url: string, fn: (q: Q) => Promise<T>): Promise<T> {
-  const db = await openDatabase(url, { migrate: false });
-  try {
-    return await fn(db.kysely);
-  } finally {
-    await db.close();
-  }
-}
 
 async function deliver(child: Awaited<ReturnType<typeof startChild>>, n: number): Promise<number> {
   const created = await child.api('POST', '/deliveries', { from: { address: 'news@shop.test' }, subject: 'Hi {{ n }}', text: 'Hi {{ n }} {{ unsubscribeUrl }}', recipients: Array.from({ length: n }, (_, i) => ({ email: `r${i}@durable.test`, n: String(i) })) });
@@ -91,7 +81,7 @@ test('two MTA processes on one PostgreSQL spool never send a message twice', { t
     assert.equal(sink.received.length, 2000, 'exactly one message per recipient');
     assert.equal(new Set(sink.received.map((m) => m.to[0])).size, 2000);
     // Both MTA processes are alive for each other, so each takes half of every MX rule.
-    const peers = await withDb(db.url, (q) => q.selectFrom('mta_processes').select(['owner', 'heartbeat_at']).execute());
+    const peers = await withDatabase(db.url, (q) => q.selectFrom('mta_processes').select(['owner', 'heartbeat_at']).execute());
     assert.equal(peers.length, 2, JSON.stringify(peers));
     assert.ok(peers.every((p) => Date.now() - Number(p.heartbeat_at) < 20_000), JSON.stringify(peers));
   } finally {

@@ -111,6 +111,6 @@ export function buildMessage(parts: MessageParts): Buffer {
     out = head.join(CRLF) + CRLF + part + (part.endsWith(CRLF) ? '' : CRLF);
   }
   // Encoded parts and headers are ASCII but for structured headers (an internationalized
-  // address), and ASCII as latin1 is the same bytes at half the cost of UTF-8 encoding.
+  // address), and ASCII encoded as latin1 gives the same bytes with less work than UTF-8.
   return Buffer.from(out, Buffer.byteLength(out, 'utf8') === out.length ? 'latin1' : 'utf8');
 }

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { openDatabase } from '../../src/db/index.ts';
+import { openDatabase, type Q } from '../../src/db/index.ts';
 import { createApiKey } from '../../src/auth/index.ts';
 
 export interface Child {
@@ -27,14 +27,19 @@ export function freeTcpPort(): Promise<number> {
   });
 }
 
-/** Makes an admin API key in the database at `url` (migrating it first). */
-export async function apiKeyFor(url: string): Promise<string> {
+/** Runs `fn` on the database at `url` (migrating it first), then closes it. */
+export async function withDatabase<T>(url: string, fn: (q: Q) => Promise<T>): Promise<T> {
   const db = await openDatabase(url);
   try {
-    return (await createApiKey(db.kysely, { name: `child-${Math.random().toString(36).slice(2, 8)}`, role: 'admin', createdBy: 'test' })).key;
+    return await fn(db.kysely);
   } finally {
     await db.close();
   }
+}
+
+/** Makes an admin API key in the database at `url`. */
+export async function apiKeyFor(url: string): Promise<string> {
+  return withDatabase(url, async (q) => (await createApiKey(q, { name: `child-${Math.random().toString(36).slice(2, 8)}`, role: 'admin', createdBy: 'test' })).key);
 }
 
 export async function startChild(env: Record<string, string>, key: string, roles = 'api,sender,mta,inbound,feedback'): Promise<Child> {
