@@ -10,7 +10,7 @@ import { audit } from '../deliveries/audit.ts';
 import { recountDelivery } from '../deliveries/counters.ts';
 import { assertAction, DeliveryState } from '../deliveries/states.ts';
 import { getDeliveryRow } from '../deliveries/store.ts';
-import { compileTemplate } from '../deliveries/template.ts';
+import { compileTemplate, type CompiledTemplate, type TemplateKind } from '../deliveries/template.ts';
 import { checkMessageSize, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
 import { ReportLines, type AnalysisReport } from './report.ts';
 import { runTargetPass } from './target-pass.ts';
@@ -64,9 +64,9 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
   const id = Number(d.id);
   const out = new ReportLines();
   const templates = {
-    subject: compileTemplate('subject', d.subject),
-    html: d.html ? compileTemplate('html', d.html) : null,
-    text: d.text ? compileTemplate('text', d.text) : null,
+    subject: compileOrReport('subject', d.subject, out),
+    html: d.html ? compileOrReport('html', d.html, out) : null,
+    text: d.text ? compileOrReport('text', d.text, out) : null,
   };
   const checked = { subject: d.subject, fromAddress: d.from_address, html: d.html, text: d.text, validityMs: Number(d.validity_ms) };
   checkSubjectAndSender(checked, out);
@@ -112,6 +112,20 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
     errors: out.count('error'),
     warnings: out.count('warning'),
   };
+}
+
+/**
+ * A template that does not compile (a syntax error, a tag that is not allowed) is an
+ * analysis error naming it; the rest of the analysis runs on an empty template, so the
+ * report still counts the target and confirmation stays refused.
+ */
+function compileOrReport(kind: TemplateKind, source: string, out: ReportLines): CompiledTemplate {
+  try {
+    return compileTemplate(kind, source);
+  } catch (err) {
+    out.add('error', 'template-error', `${(err as Error).message}.`.replace(/\.\.$/, '.'));
+    return compileTemplate(kind, '');
+  }
 }
 
 /** At startup: analyses a crash interrupted go back to "Being edited" with a note. */

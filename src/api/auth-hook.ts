@@ -1,12 +1,14 @@
 /**
- * Authentication and authorization for every /api/v1 route, as one onRequest hook, so a
- * route added later is protected without doing anything. A request proves who it is with
- * an API key (`Authorization: Bearer est_...`) or the dashboard's HttpOnly session cookie.
- * A route says the lowest role it accepts in `config.access`; reads default to viewer and
- * everything else to operator.
+ * Authentication and authorization for every route, decided on the route the router
+ * matched, never on the raw URL: `/api/%761/users` and `/api/v1/users` reach the same route
+ * and so meet the same check. Deny by default: a route says the lowest role it accepts in
+ * `config.access`; under /api/v1 reads default to viewer and everything else to operator;
+ * anywhere else a route must be declared public (the dashboard's files, the API's
+ * documentation) or it needs the admin role. A request proves who it is with an API key
+ * (`Authorization: Bearer est_...`) or the dashboard's HttpOnly session cookie.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { allows, principalForApiKey, principalForSession, type Access, type Principal, type Role } from '../auth/index.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { allows, principalForApiKey, principalForSession, type Access, type Principal } from '../auth/index.ts';
 import type { Db } from '../db/index.ts';
 
 declare module 'fastify' {
@@ -20,13 +22,23 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'estafeta_session';
 
-/** Open without credentials: liveness probes, and the API's own description. */
-const PUBLIC = new Set(['GET /api/v1/health', 'GET /api/v1/openapi.json']);
+/**
+ * Routes outside /api/v1 that are open without credentials, by the pattern they are
+ * registered with: the dashboard's static files (the page signs in through the API), the
+ * API's browsable documentation, and Prometheus' scrape (see the README).
+ */
+const PUBLIC_OUTSIDE_API = [/^\/$/, /^\/\*$/, /^\/api\/docs(\/|$)/, /^\/metrics$/];
 
 export function readCookie(header: string | undefined, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {
     const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+    if (i > 0 && part.slice(0, i).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(i + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -34,6 +46,13 @@ export function readCookie(header: string | undefined, name: string): string | u
 export function sessionCookie(token: string, maxAgeSeconds: number, secure: boolean): string {
   // SameSite=Strict keeps other sites from riding the session (CSRF); HttpOnly keeps scripts out.
   return `${SESSION_COOKIE}=${encodeURIComponent(token)}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${secure ? '; Secure' : ''}`;
+}
+
+/** The access a route gets when it declares none: see the header. */
+export function defaultAccess(url: string, method: string | string[]): Access {
+  const reads = (Array.isArray(method) ? method : [method]).every((m) => m === 'GET' || m === 'HEAD');
+  if (url.startsWith('/api/v1/')) return reads ? 'viewer' : 'operator';
+  return PUBLIC_OUTSIDE_API.some((re) => re.test(url)) ? 'public' : 'admin';
 }
 
 async function authenticate(db: Db, req: FastifyRequest): Promise<Principal | null> {
@@ -50,12 +69,21 @@ function deny(reply: FastifyReply, status: 401 | 403, code: string, message: str
   return reply.status(status).send({ error: { code, message } });
 }
 
+/**
+ * Must be installed before any route is registered: every route gets its access written
+ * into its config when it is added, and every request is checked against the route it hit.
+ */
 export function installAuth(app: FastifyInstance, db: Db): void {
+  app.addHook('onRoute', (route: RouteOptions) => {
+    route.config = { ...(route.config as object), access: (route.config as { access?: Access } | undefined)?.access ?? defaultAccess(route.url ?? '', route.method) };
+  });
   app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0];
-    if (!path.startsWith('/api/v1/')) return;
-    const access: Access = req.routeOptions.config?.access ?? (req.method === 'GET' || req.method === 'HEAD' ? 'viewer' : 'operator');
-    if (access === 'public' || PUBLIC.has(`${req.method} ${path}`)) return;
+    // No matched route: the not-found handler answers, and it reveals nothing.
+    if (req.routeOptions.url === undefined) return;
+    const access: Access = req.routeOptions.config?.access ?? 'admin';
+    if (access === 'public') return;
+    // Named as the caller wrote it; the decision above and below is the matched route's.
+    const route = `${req.method} ${req.url.split('?')[0]}`;
     const user = await authenticate(db, req);
     if (!user) {
       return deny(reply, 401, 'UNAUTHORIZED', req.headers.authorization ? 'this API key is not valid (revoked or mistyped)' : 'authentication required: sign in, or send an API key as "Authorization: Bearer <key>"');
@@ -65,8 +93,8 @@ export function installAuth(app: FastifyInstance, db: Db): void {
       return deny(reply, 403, 'FORBIDDEN', 'cross-origin request refused');
     }
     req.user = user;
-    if (!allows(user.role, access as Role)) {
-      return deny(reply, 403, 'FORBIDDEN', `${who(user)} has the ${user.role} role, which cannot do this (${req.method} ${path} needs ${access === 'admin' ? 'the admin role' : 'the operator or admin role'})`);
+    if (!allows(user.role, access)) {
+      return deny(reply, 403, 'FORBIDDEN', `${who(user)} has the ${user.role} role, which cannot do this (${route} needs ${access === 'admin' ? 'the admin role' : access === 'operator' ? 'the operator or admin role' : 'a signed-in user'})`);
     }
   });
 }

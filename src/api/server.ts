@@ -61,7 +61,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await ensureAdmin(ctx.db.kysely, ctx.logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   await registerDashboard(app);

@@ -31,3 +31,30 @@ test('a syntax error names the part and the position', () => {
     return true;
   });
 });
+
+test('templates cannot read files: include, render and layout are refused, naming the tag', () => {
+  for (const source of [
+    "{% include 'estafeta.yaml' %}",
+    '{% include "/etc/passwd" %}',
+    "{% render 'package.json' %}",
+    "{% layout 'estafeta.yaml' %}x",
+    "{% liquid\n include 'estafeta.yaml' %}",
+    "{% if true %}{% include 'estafeta.yaml' %}{% endif %}",
+    "{%- include 'estafeta.yaml' -%}",
+    "{% include estafeta %}",
+  ]) {
+    const tag = /(include|render|layout)/.exec(source)![1];
+    for (const kind of ['subject', 'html', 'text'] as const) {
+      assert.throws(() => compileTemplate(kind, source), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'INVALID_INPUT', source);
+        assert.match(err.message, new RegExp(`the \\{% ${tag} %\\} tag is not allowed`), source);
+        return true;
+      });
+    }
+  }
+});
+
+test('no tag or filter reaches the environment or the process', () => {
+  const t = compileTemplate('text', '{{ process }}|{{ env }}|{{ global }}|{{ a | json }}|{{ "x" | append: process.env.HOME }}|{% assign p = process %}{{ p.env }}|{{ constructor.constructor }}|{{ a.constructor.name }}');
+  assert.equal(t.render({ a: { b: 1 } }), '|||{"b":1}|x|||');
+});

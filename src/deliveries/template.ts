@@ -3,20 +3,54 @@
  * never compiled to code, prototype reads blocked, loops and memory bounded, HTML output
  * escaped in HTML content. Parse once per delivery; render per recipient.
  *
+ * A template never reaches files: `include`, `render` and `layout` (the tags that read
+ * other templates from disk) are refused at parse time with an error naming the tag, and
+ * the engines' file system answers nothing even if a tag were to ask.
+ *
  * Also works out which fields a template *requires*: a field printed without a `default`
  * filter and outside a condition. A recipient without one of those is a personalization
  * error the analysis reports, instead of a message that says "Hello ,".
  */
-import { Liquid, type Template } from 'liquidjs';
+import { Liquid, Tag, type Template, type TagToken, type TopLevelToken, type Liquid as LiquidEngine } from 'liquidjs';
 import { invalidInput } from '../lib/errors.ts';
 import { compileFast } from './fast-template.ts';
 
 export type TemplateKind = 'subject' | 'html' | 'text';
 
-const engines = {
-  html: new Liquid({ outputEscape: 'escape', ownPropertyOnly: true, strictFilters: true, parseLimit: 2_000_000, renderLimit: 2000, memoryLimit: 50_000_000 }),
-  plain: new Liquid({ ownPropertyOnly: true, strictFilters: true, parseLimit: 2_000_000, renderLimit: 2000, memoryLimit: 50_000_000 }),
+/** Tags that read other templates from the file system: never allowed. */
+export const FILE_TAGS = ['include', 'render', 'layout'] as const;
+
+/** A file system with nothing in it, so no tag can read the server's files. */
+const NO_FILES = {
+  exists: async () => false,
+  existsSync: () => false,
+  readFile: async (file: string) => { throw new Error(`templates cannot read files (${file})`); },
+  readFileSync: (file: string) => { throw new Error(`templates cannot read files (${file})`); },
+  resolve: (_root: string, file: string) => file,
+  contains: async () => false,
+  containsSync: () => false,
+  sep: '/',
 };
+
+function newEngine(escape: boolean): LiquidEngine {
+  const engine = new Liquid({
+    ...(escape ? { outputEscape: 'escape' as const } : {}),
+    ownPropertyOnly: true, strictFilters: true, parseLimit: 2_000_000, renderLimit: 2000, memoryLimit: 50_000_000,
+    fs: NO_FILES, root: [], partials: [], layouts: [], relativeReference: false, dynamicPartials: false,
+  });
+  for (const name of FILE_TAGS) {
+    engine.registerTag(name, class extends Tag {
+      constructor(token: TagToken, remain: TopLevelToken[], liquid: LiquidEngine) {
+        super(token, remain, liquid);
+        throw new Error(`the {% ${name} %} tag is not allowed: templates cannot read files; put the content in the template itself`);
+      }
+      *render(): Generator<unknown, void, unknown> {}
+    });
+  }
+  return engine;
+}
+
+const engines = { html: newEngine(true), plain: newEngine(false) };
 
 export interface CompiledTemplate {
   kind: TemplateKind;

@@ -9,6 +9,7 @@ import type { ApiContext } from '../context.ts';
 
 export async function healthRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().get('/health', {
+    config: { access: 'public' },
     schema: {
       tags: ['system'],
       summary: 'Health of this process and its database',
