@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 echo "# type check (tsc --noEmit, and the dashboard's web/tsconfig.json)"
 npx tsc --noEmit
 npx tsc --noEmit -p web
+# Build the dashboard once, before the browser and file-server tests ask for it side by side.
+npx tsx scripts/build-web.ts
 mapfile -t files < <(find src test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files"; exit 1; fi
 exec node --import tsx --test --test-concurrency="${TEST_CONCURRENCY:-2}" --test-timeout="${TEST_TIMEOUT:-300000}" "$@" "${files[@]}"

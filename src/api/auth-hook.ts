@@ -75,7 +75,12 @@ function deny(reply: FastifyReply, status: 401 | 403, code: string, message: str
  */
 export function installAuth(app: FastifyInstance, db: Db): void {
   app.addHook('onRoute', (route: RouteOptions) => {
-    route.config = { ...(route.config as object), access: (route.config as { access?: Access } | undefined)?.access ?? defaultAccess(route.url ?? '', route.method) };
+    const access = (route.config as { access?: Access } | undefined)?.access ?? defaultAccess(route.url ?? '', route.method);
+    route.config = { ...(route.config as object), access };
+    // The OpenAPI document says which routes are open and which role the others need.
+    if (route.url?.startsWith('/api/v1/')) {
+      route.schema = { ...route.schema, security: access === 'public' ? [] : [{ apiKey: [] }, { session: [] }], 'x-estafeta-access': access } as RouteOptions['schema'];
+    }
   });
   app.addHook('onRequest', async (req, reply) => {
     // No matched route: the not-found handler answers, and it reveals nothing.

@@ -56,7 +56,13 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Estafeta API', description: 'Email delivery and monitoring: deliveries, analysis, delivery logs, KPIs.', version: ctx.version },
+      info: { title: 'Estafeta API', description: 'Email delivery and monitoring: deliveries, analysis, delivery logs, KPIs. Every route needs an API key or a signed-in session unless its security list is empty; x-estafeta-access names the lowest role it accepts (viewer < operator < admin) or says public.', version: ctx.version },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key: Authorization: Bearer est_...' },
+          session: { type: 'apiKey', in: 'cookie', name: 'estafeta_session', description: "The dashboard's session cookie, set by POST /api/v1/auth/login" },
+        },
+      },
     },
     transform: jsonSchemaTransform,
   });
