@@ -38,3 +38,19 @@ test('invalid values are reported with the setting and where the value came from
 test('a missing config file is a clear error', () => {
   assert.throws(() => loadConfig({ file: '/nonexistent/estafeta.yaml', env: {} }), /config file \/nonexistent\/estafeta.yaml does not exist/);
 });
+
+test('a misspelled setting in the file is an error naming the nearest valid one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'estafeta-config-'));
+  const file = join(dir, 'estafeta.yaml');
+  writeFileSync(file, 'databse:\n  url: sqlite:x.db\nhttp:\n  prot: 9000\nbounces:\n  listen:\n    hots: 0.0.0.0\nzzzqqq: 1\n');
+  assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => {
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.message, /databse: not a setting \(did you mean `database`\?\)/);
+    assert.match(err.message, /http\.prot: not a setting \(did you mean `http\.port`\?\)/);
+    assert.match(err.message, /bounces\.listen\.hots: not a setting \(did you mean `bounces\.listen\.host`\?\)/);
+    assert.match(err.message, /zzzqqq: not a setting\n/);
+    return true;
+  });
+  writeFileSync(file, 'database:\n  url: sqlite:x.db\nhttp:\n  port: 9000\n');
+  assert.equal(loadConfig({ file, env: {} }).http.port, 9000);
+});

@@ -1,11 +1,13 @@
 /**
  * Loads the configuration: defaults, then a YAML or JSON file (ESTAFETA_CONFIG, --config, or
  * ./estafeta.yaml when present), then environment variables. Validates once at startup and
- * throws a ConfigError whose message lists every problem and where the value came from.
+ * throws a ConfigError whose message lists every problem and where the value came from. A
+ * setting the file names that does not exist (a typo) is an error with the nearest name.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.ts';
+import { unknownKeys } from './unknown-keys.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -47,6 +49,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const file = options.file ?? env.ESTAFETA_CONFIG ?? (existsSync('estafeta.yaml') ? 'estafeta.yaml' : undefined);
   if (file) {
     const fromFile = readConfigFile(file);
+    const unknown = unknownKeys(configSchema, fromFile);
+    if (unknown.length) {
+      const lines = unknown.map((u) => `  - ${u.path}: not a setting${u.suggestion ? ` (did you mean \`${u.path.replace(/[^.]+$/, u.suggestion)}\`?)` : ''}`);
+      throw new ConfigError(`config file ${file} has settings Estafeta does not know:\n${lines.join('\n')}\nFix or remove them; the README's configuration table lists every setting.`);
+    }
     mergeInto(raw, fromFile, '', sources, `file ${file}`);
   }
   for (const [name, path, convert] of ENV_MAP) {
