@@ -1,8 +1,8 @@
 /**
  * DKIM signing cost per 10 KB message, by method, on this machine:
  *   - mailauth 4.13.3 dkimSign (the library), RSA-2048, on the main thread;
- *   - Estafeta's signer (src/mta/dkim/sign.ts) on the main thread: RSA-2048, Ed25519, both;
- *   - DkimFinalizer as the sender uses it (keys from the database, a worker pool), batches
+ *   - Estafeta's signer (src/dkim/sign.ts) on the main thread: RSA-2048, Ed25519, both;
+ *   - DkimSigner as the sender uses it (keys from the database, a worker pool), batches
  *     of 500: throughput, and the main thread's busy time per message (event-loop
  *     utilization), which is what the rest of the process (SMTP, database) competes for.
  * Wall time gives messages per second; CPU time (every thread of the process) is steadier
@@ -19,7 +19,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { buildMessage } from '../src/mail/mime-build.ts';
 import { openDatabase } from '../src/db/index.ts';
 import { silentLogger } from '../src/lib/logger.ts';
-import { generateDkimKey, dkimSignatures, createDkimKey, DkimFinalizer, type SigningKey } from '../src/mta/dkim/index.ts';
+import { generateDkimKey, dkimSignatures, createDkimKey, DkimSigner, type SigningKey } from '../src/dkim/index.ts';
 import type { InjectMessage } from '../src/mta/index.ts';
 
 const N = Number(process.argv[2] ?? 3000);
@@ -62,27 +62,27 @@ await timed('estafeta sign, RSA-2048, main thread', N, (i) => dkimSignatures(mes
 await timed('estafeta sign, Ed25519, main thread', N, (i) => dkimSignatures(messages[i], [edKey]));
 await timed('estafeta sign, RSA-2048 + Ed25519, main thread', N, (i) => dkimSignatures(messages[i], [rsaKey, edKey]));
 
-// The finalizer the sender calls, with keys in a database as in production.
+// The signer the sender calls, with keys in a database as in production.
 const dir = mkdtempSync(join(tmpdir(), 'estafeta-bench-'));
 const db = await openDatabase(`sqlite:${join(dir, 'bench.db')}`);
 try {
   for (const [label, algorithms] of [['RSA-2048', ['rsa-sha256']], ['RSA-2048 + Ed25519', ['rsa-sha256', 'ed25519-sha256']]] as const) {
     const domain = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase()}.example`;
     for (const [i, algorithm] of algorithms.entries()) await createDkimKey(db, { domain, selector: `s${i}`, algorithm }, 'bench-secret');
-    const finalizer = new DkimFinalizer({ db, logger: silentLogger, secret: 'bench-secret' });
+    const signer = new DkimSigner({ db, logger: silentLogger, secret: 'bench-secret' });
     const inject: InjectMessage[] = messages.map((body, i) => ({ logId: i, deliveryId: 1, mailFrom: 'b@x', rcptTo: `user${i}@example.org`, messageId: null, body, expiresAt: 0 }));
-    await finalizer.finalize(inject.slice(0, 100), domain); // starts the workers
+    await signer.sign(inject.slice(0, 100), domain); // starts the workers
     const elu0 = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
     const t = performance.now();
     let signed = 0;
-    for (let i = 0; i < N; i += 500) signed += (await finalizer.finalize(inject.slice(i, i + 500), domain)).filter((m) => m.body.length > m.rcptTo.length && m.body.subarray(0, 15).toString() === 'DKIM-Signature:').length;
+    for (let i = 0; i < N; i += 500) signed += (await signer.sign(inject.slice(i, i + 500), domain)).filter((m) => m.body.length > m.rcptTo.length && m.body.subarray(0, 15).toString() === 'DKIM-Signature:').length;
     const ms = performance.now() - t;
     const used = process.cpuUsage(cpu);
     const elu = performance.eventLoopUtilization(elu0);
     if (signed !== N) throw new Error(`only ${signed} of ${N} messages were signed`);
-    report(`DkimFinalizer, ${label}, worker pool`, ms, used, N, `  main thread ${(elu.active / N).toFixed(3)} ms/msg`);
-    await finalizer.close();
+    report(`DkimSigner, ${label}, worker pool`, ms, used, N, `  main thread ${(elu.active / N).toFixed(3)} ms/msg`);
+    await signer.close();
   }
 } finally {
   await db.close();

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMessage } from '../src/mail/mime-build.ts';
-import { dnsRecordName, dnsRecordValue, generateDkimKey, signMessage } from '../src/mta/dkim/index.ts';
+import { dnsRecordName, dnsRecordValue, generateDkimKey, signMessage } from '../src/dkim/index.ts';
 
 function missing(): string | null {
   if (!existsSync('/usr/sbin/opendkim-testmsg')) return 'opendkim-tools is not installed';

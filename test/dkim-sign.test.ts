@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { buildMessage } from '../src/mail/mime-build.ts';
-import { dnsRecordName, dnsRecordValue, generateDkimKey, importDkimKey, signMessage, SignPool, type KeyMaterial, type SigningKey } from '../src/mta/dkim/index.ts';
+import { dnsRecordName, dnsRecordValue, generateDkimKey, importDkimKey, signMessage, SignPool, type KeyMaterial, type SigningKey } from '../src/dkim/index.ts';
 import { pythonDkimMissing, verifyWithMailauth, verifyWithPythonDkim, type TxtRecords } from './helpers/dkim-verifiers.ts';
 
 const skip = pythonDkimMissing();

@@ -16,7 +16,7 @@ import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mt
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
 import { Sender } from '../sender/index.ts';
-import { DkimFinalizer, dkimAnalysisCheck, sealStoredKeys } from '../mta/dkim/index.ts';
+import { DkimSigner, dkimAnalysisCheck, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
@@ -98,13 +98,13 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
   // DKIM: signs in the sender before spooling; its workers start only when a key signs.
-  const dkim = new DkimFinalizer({ db, logger: logger.child({ component: 'dkim' }), secret });
+  const dkim = new DkimSigner({ db, logger: logger.child({ component: 'dkim' }), secret });
   if (has('sender')) {
     sender = new Sender({
       db,
       logger: logger.child({ component: 'sender' }),
-      mta: {
-        finalize: (messages, fromDomain) => dkim.finalize(messages, fromDomain),
+      signer: dkim,
+      spool: {
         enqueue: (q, messages) => enqueue(q, messages),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
         wake: () => engine?.wake(),

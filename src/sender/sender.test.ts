@@ -30,13 +30,15 @@ test('logs cancelled at the validity end while their batch is being signed never
     sender = new Sender({
       db,
       logger: silentLogger,
-      mta: {
-        finalize: async (messages: InjectMessage[]) => {
+      signer: {
+        sign: async (messages: InjectMessage[]) => {
           if (++batches === 1) return messages;
           signing();
           await released;
           return messages;
         },
+      },
+      spool: {
         enqueue: (q, messages) => enqueue(q, messages),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
         wake: () => {},

@@ -17,9 +17,13 @@ import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getD
 import type { InjectMessage } from '../mta/index.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
 
-export interface SenderMta {
-  /** Signs (DKIM) and otherwise finalizes messages before they are spooled. */
-  finalize(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]>;
+/** Signs built messages (DKIM) before they are spooled; returns them signed, in order. */
+export interface MessageSigner {
+  sign(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]>;
+}
+
+/** What the sender does with the MTA's spool: hand messages over, hold or release a delivery's, and wake the MTA. */
+export interface SpoolPort {
   enqueue(q: Q, messages: InjectMessage[]): Promise<void>;
   setDeliveryHold(q: Q, deliveryId: number, held: 0 | 1 | 2): Promise<number>;
   wake(): void;
@@ -28,7 +32,8 @@ export interface SenderMta {
 export interface SenderOptions {
   db: Db;
   logger: Logger;
-  mta: SenderMta;
+  signer: MessageSigner;
+  spool: SpoolPort;
   compose: ComposeSettings;
   batchSize: number;
   window: number;
@@ -106,13 +111,13 @@ export class Sender {
   }
 
   private async work(id: number): Promise<boolean> {
-    const { db, mta } = this.o;
+    const { db, spool } = this.o;
     const row = await getDeliveryRow(db.kysely, id);
     const now = Date.now();
     switch (row.state) {
       case DeliveryState.StartPending:
         await db.tx(async (trx) => {
-          await mta.setDeliveryHold(trx, id, 0);
+          await spool.setDeliveryHold(trx, id, 0);
           await trx
             .updateTable('deliveries')
             .set({ state: DeliveryState.InProgress, started_at: row.started_at ?? now, valid_until: row.valid_until ?? now + Number(row.validity_ms), updated_at: now })
@@ -121,14 +126,14 @@ export class Sender {
             .execute();
           await audit(trx, id, 'system', row.started_at ? 'resumed-sending' : 'started');
         });
-        mta.wake();
+        spool.wake();
         return true;
       case DeliveryState.PauseRequested:
         await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, 1, 'paused');
         return false;
       case DeliveryState.StopRequested:
         await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, 2, 'stopped');
-        mta.wake();
+        spool.wake();
         return false;
       case DeliveryState.InProgress:
         return this.progress(row, now);
@@ -140,7 +145,7 @@ export class Sender {
   /** Acknowledges a pause or stop: hold (or drop) the MTA's messages, then the final state. */
   private async settle(id: number, from: number, to: number, held: 1 | 2, action: string): Promise<void> {
     await this.o.db.tx(async (trx) => {
-      await this.o.mta.setDeliveryHold(trx, id, held);
+      await this.o.spool.setDeliveryHold(trx, id, held);
       if (held === 2) await cancelPending(trx, id);
       await trx
         .updateTable('deliveries')
@@ -231,8 +236,8 @@ export class Sender {
 
   /** Signs a batch and hands it to the MTA in the transaction that marks its logs taken. */
   private async handOver(id: number, composed: InjectMessage[], fromDomain: string): Promise<void> {
-    const { db, mta } = this.o;
-    const messages = await mta.finalize(composed, fromDomain);
+    const { db, signer, spool } = this.o;
+    const messages = await signer.sign(composed, fromDomain);
     const handed = await db.tx(async (trx) => {
       // Re-read the state under lock: a pause or stop committed since must not be overtaken.
       const state = await lockState(db, trx, id);
@@ -248,7 +253,7 @@ export class Sender {
         .returning('id')
         .execute();
       const ids = new Set(taken.map((r) => Number(r.id)));
-      await mta.enqueue(trx, messages.filter((m) => ids.has(m.logId!)));
+      await spool.enqueue(trx, messages.filter((m) => ids.has(m.logId!)));
       const n = ids.size;
       const deltas = new Map();
       addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
@@ -256,7 +261,7 @@ export class Sender {
       await applyDeltas(trx, deltas);
       return n;
     });
-    if (handed) mta.wake();
+    if (handed) spool.wake();
   }
 
   private flightOf(id: number): Flight {

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createDkimKey, deleteDkimKey, getDkimKey, listDkimKeys, setDkimKeyActive, DKIM_ALGORITHMS, type DkimAlgorithm } from '../../mta/dkim/index.ts';
+import { createDkimKey, deleteDkimKey, getDkimKey, listDkimKeys, setDkimKeyActive, DKIM_ALGORITHMS, type DkimAlgorithm } from '../../dkim/index.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 

@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestDb } from '../../db/testing.ts';
-import { silentLogger } from '../../lib/logger.ts';
+import { createTestDb } from '../db/testing.ts';
+import { silentLogger } from '../lib/logger.ts';
 import { activeKeys, createDkimKey, deleteDkimKey, listDkimKeys, sealStoredKeys, setDkimKeyActive } from './store.ts';
-import { DkimFinalizer } from './finalizer.ts';
+import { DkimSigner } from './signer.ts';
 import { importDkimKey } from './keys.ts';
-import type { InjectMessage } from '../spool.ts';
 
 const SECRET = 'the-instance-secret-for-these-tests';
-const message = (body: string): InjectMessage => ({ logId: 1, deliveryId: 1, mailFrom: 'b@x.test', rcptTo: 'a@y.test', messageId: null, body: Buffer.from(body), expiresAt: 0 });
-const signatures = (m: InjectMessage) => (m.body.toString().match(/^DKIM-Signature: .*s=([a-z0-9.-]+);/gm) ?? []).map((l) => /s=([a-z0-9.-]+);/.exec(l)![1]);
+interface Message { logId: number; body: Buffer }
+const message = (body: string): Message => ({ logId: 1, body: Buffer.from(body) });
+const signatures = (m: Message) => (m.body.toString().match(/^DKIM-Signature: .*s=([a-z0-9.-]+);/gm) ?? []).map((l) => /s=([a-z0-9.-]+);/.exec(l)![1]);
 
 test('keys: created per domain and selector, listed without private keys, selectors unique per domain', async () => {
   const { db, cleanup } = await createTestDb();
@@ -40,41 +40,41 @@ test('keys: created per domain and selector, listed without private keys, select
   }
 });
 
-test('the finalizer signs with every active key and follows activation and deletion on the next batch', async () => {
+test('the signer signs with every active key and follows activation and deletion on the next batch', async () => {
   const { db, cleanup } = await createTestDb();
-  const finalizer = new DkimFinalizer({ db, logger: silentLogger, workers: 1, secret: SECRET });
+  const signer = new DkimSigner({ db, logger: silentLogger, workers: 1, secret: SECRET });
   try {
     const body = 'From: news@shop.example\r\nTo: a@y.test\r\nSubject: hi\r\n\r\nhello\r\n';
-    assert.deepEqual(signatures((await finalizer.finalize([message(body)], 'shop.example'))[0]), [], 'no key: unsigned');
+    assert.deepEqual(signatures((await signer.sign([message(body)], 'shop.example'))[0]), [], 'no key: unsigned');
     const a = await createDkimKey(db, { domain: 'shop.example', selector: 'a', algorithm: 'ed25519-sha256' }, SECRET);
     const b = await createDkimKey(db, { domain: 'shop.example', selector: 'b', algorithm: 'rsa-sha256' }, SECRET);
     await createDkimKey(db, { domain: 'elsewhere.example', selector: 'c', algorithm: 'ed25519-sha256' }, SECRET);
-    assert.deepEqual(signatures((await finalizer.finalize([message(body)], 'SHOP.example'))[0]), ['a', 'b']);
+    assert.deepEqual(signatures((await signer.sign([message(body)], 'SHOP.example'))[0]), ['a', 'b']);
     await setDkimKeyActive(db, a.id, false);
-    assert.deepEqual(signatures((await finalizer.finalize([message(body)], 'shop.example'))[0]), ['b']);
+    assert.deepEqual(signatures((await signer.sign([message(body)], 'shop.example'))[0]), ['b']);
     await setDkimKeyActive(db, a.id, true);
     await deleteDkimKey(db, b.id);
-    const out = await finalizer.finalize([message(body), message(body)], 'shop.example');
+    const out = await signer.sign([message(body), message(body)], 'shop.example');
     assert.deepEqual(out.map(signatures), [['a'], ['a']]);
     assert.ok(out[0].body.toString().endsWith(body), 'the message follows its signatures unchanged');
     await assert.rejects(deleteDkimKey(db, b.id), /not found/);
   } finally {
-    await finalizer.close();
+    await signer.close();
     await cleanup();
   }
 });
 
-test('when the signing workers are gone, the finalizer signs on the main thread rather than send unsigned', async () => {
+test('when the signing workers are gone, the signer signs on the main thread rather than send unsigned', async () => {
   const { db, cleanup } = await createTestDb();
-  const finalizer = new DkimFinalizer({ db, logger: silentLogger, workers: 1, secret: SECRET });
+  const signer = new DkimSigner({ db, logger: silentLogger, workers: 1, secret: SECRET });
   try {
     await createDkimKey(db, { domain: 'shop.example', selector: 'a', algorithm: 'ed25519-sha256' }, SECRET);
-    // Reach into the finalizer to break its pool, as a crashed worker would.
-    await (finalizer as unknown as { pool: { close(): Promise<void> } }).pool.close();
-    const [m] = await finalizer.finalize([message('From: news@shop.example\r\n\r\nhi\r\n')], 'shop.example');
+    // Reach into the signer to break its pool, as a crashed worker would.
+    await (signer as unknown as { pool: { close(): Promise<void> } }).pool.close();
+    const [m] = await signer.sign([message('From: news@shop.example\r\n\r\nhi\r\n')], 'shop.example');
     assert.deepEqual(signatures(m), ['a']);
   } finally {
-    await finalizer.close();
+    await signer.close();
     await cleanup();
   }
 });
@@ -102,7 +102,7 @@ test('private keys are stored sealed with the instance secret: a dump does not s
 
 test('keys stored in clear before sealing existed are sealed at startup and sign as before', async () => {
   const { db, cleanup } = await createTestDb();
-  const finalizer = new DkimFinalizer({ db, logger: silentLogger, workers: 0, secret: SECRET });
+  const signer = new DkimSigner({ db, logger: silentLogger, workers: 0, secret: SECRET });
   try {
     const k = await createDkimKey(db, { domain: 'shop.example', selector: 'old', algorithm: 'ed25519-sha256' }, SECRET);
     const [clear] = await activeKeys(db.kysely, SECRET);
@@ -110,10 +110,10 @@ test('keys stored in clear before sealing existed are sealed at startup and sign
     assert.equal(await sealStoredKeys(db, SECRET), 1);
     assert.equal(await sealStoredKeys(db, SECRET), 0, 'sealing twice changes nothing');
     assert.match((await db.kysely.selectFrom('dkim_keys').select('private_key').executeTakeFirstOrThrow()).private_key, /^sealed:v1:/);
-    const [m] = await finalizer.finalize([message('From: news@shop.example\r\n\r\nhi\r\n')], 'shop.example');
+    const [m] = await signer.sign([message('From: news@shop.example\r\n\r\nhi\r\n')], 'shop.example');
     assert.deepEqual(signatures(m), ['old']);
   } finally {
-    await finalizer.close();
+    await signer.close();
     await cleanup();
   }
 });

@@ -1,21 +1,21 @@
 /**
- * The MTA's last step before a message is spooled: DKIM-signs it with every active key of
- * its From domain (several during a key rotation), off the main thread in a SignPool. If
+ * DKIM-signs built messages with every active key of their From domain (several during a
+ * key rotation), off the main thread in a SignPool; the sender calls it just before it
+ * hands a batch to the spool. If
  * the workers fail, it signs on the main thread rather than send unsigned mail, and says so
  * in the log. A domain without an active key sends unsigned; the delivery analysis warns
  * about that beforehand (dkimAnalysisCheck).
  */
 import { availableParallelism } from 'node:os';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { Db } from '../../db/index.ts';
-import type { Logger } from '../../lib/logger.ts';
-import type { InjectMessage } from '../spool.ts';
+import type { Db } from '../db/index.ts';
+import type { Logger } from '../lib/logger.ts';
 import { DkimKeyCache } from './key-cache.ts';
 import { SignPool, type PoolKey } from './sign-pool.ts';
 import { dkimSignatures, type Canonicalization } from './sign.ts';
 import { withCrlf } from './canonicalize.ts';
 
-export interface DkimFinalizerOptions {
+export interface DkimSignerOptions {
   db: Db;
   logger: Logger;
   /** The instance's secret, which opens the sealed private keys. */
@@ -25,14 +25,14 @@ export interface DkimFinalizerOptions {
   canonicalization?: Canonicalization;
 }
 
-export class DkimFinalizer {
+export class DkimSigner {
   readonly keys: DkimKeyCache;
   private readonly pool: SignPool | null;
   private readonly canonicalization: Canonicalization;
   private readonly parsed = new Map<number, KeyObject>();
   private warned = false;
 
-  constructor(private readonly o: DkimFinalizerOptions) {
+  constructor(private readonly o: DkimSignerOptions) {
     this.keys = new DkimKeyCache(o.db.kysely, o.secret);
     const workers = o.workers ?? Math.min(4, availableParallelism());
     this.pool = workers > 0 ? new SignPool(workers) : null;
@@ -40,7 +40,7 @@ export class DkimFinalizer {
   }
 
   /** The messages with their DKIM-Signature headers on top (unchanged without a key). */
-  async finalize(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]> {
+  async sign<M extends { body: Buffer }>(messages: M[], fromDomain: string): Promise<M[]> {
     const keys = await this.keys.keysFor(fromDomain);
     if (!keys.length || !messages.length) return messages;
     const bodies = messages.map((m) => withCrlf(m.body));

@@ -1,8 +1,9 @@
 /**
- * DKIM for the MTA: keys per sender domain and selector (store), signing (sign, off the
- * main thread through finalizer), and the analysis check.
+ * DKIM: keys per sender domain and selector (store), signing (sign, off the main thread
+ * through the signer, which the sender calls before spooling), and the analysis check.
+ * Not the MTA's: the MTA sends bytes that are already signed.
  */
-export { DkimFinalizer, type DkimFinalizerOptions } from './finalizer.ts';
+export { DkimSigner, type DkimSignerOptions } from './signer.ts';
 export { DkimKeyCache } from './key-cache.ts';
 export { dkimAnalysisCheck } from './analysis-check.ts';
 export { createDkimKey, sealStoredKeys, listDkimKeys, getDkimKey, setDkimKeyActive, deleteDkimKey, normalizeDomain, type DkimKeyInfo, type CreateKeyInput } from './store.ts';

@@ -4,7 +4,7 @@
  * version changed, so a key created, deactivated or deleted through any process's API
  * signs, or stops signing, from the next batch on.
  */
-import type { Q } from '../../db/index.ts';
+import type { Q } from '../db/index.ts';
 import { activeKeys, keysVersion, normalizeDomain } from './store.ts';
 import type { PoolKey } from './sign-pool.ts';
 

@@ -6,7 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { invalidInput } from '../../lib/errors.ts';
+import { invalidInput } from '../lib/errors.ts';
 import type { DkimAlgorithm } from './sign.ts';
 
 export const DKIM_ALGORITHMS: DkimAlgorithm[] = ['rsa-sha256', 'ed25519-sha256'];

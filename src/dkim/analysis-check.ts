@@ -3,7 +3,7 @@
  * its messages would go out unsigned (large mailbox providers require DKIM from bulk
  * senders). Typed structurally so that the MTA does not depend on the analysis stage.
  */
-import { domainOf } from '../../mail/address.ts';
+import { domainOf } from '../mail/address.ts';
 import type { DkimKeyCache } from './key-cache.ts';
 
 export interface CheckOutput {

@@ -7,11 +7,11 @@
  * secret (lib/sealed.ts), bound to their domain and selector.
  */
 import { domainToASCII } from 'node:url';
-import type { Db, Q } from '../../db/index.ts';
-import { getSetting, setSetting } from '../../db/index.ts';
-import { EstafetaError, invalidInput, notFound } from '../../lib/errors.ts';
-import { randomToken } from '../../lib/ids.ts';
-import { isSealed, open, seal } from '../../lib/sealed.ts';
+import type { Db, Q } from '../db/index.ts';
+import { getSetting, setSetting } from '../db/index.ts';
+import { EstafetaError, invalidInput, notFound } from '../lib/errors.ts';
+import { randomToken } from '../lib/ids.ts';
+import { isSealed, open, seal } from '../lib/sealed.ts';
 import { dnsRecordName, dnsRecordValue, generateDkimKey, importDkimKey, zoneFileLine } from './keys.ts';
 import type { DkimAlgorithm } from './sign.ts';
 
