@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../app/start.ts';
 import { apiClient, CliError } from './client.ts';
+import { EstafetaError } from '../lib/errors.ts';
 import { readSecret } from './prompt.ts';
 import { apiKeysCommand, usersCommand } from './commands/users.ts';
 import { dkimCommand } from './commands/dkim.ts';
@@ -49,5 +50,10 @@ try {
     process.exit(err.exitCode);
   }
   if (err instanceof CommanderError) process.exit(err.exitCode);
+  // A setting that cannot work (a read-only database, say): the message says what to change.
+  if (err instanceof EstafetaError && err.code === 'CONFIG') {
+    process.stderr.write(`estafeta: ${err.message}\n`);
+    process.exit(1);
+  }
   throw err;
 }

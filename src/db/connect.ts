@@ -1,10 +1,10 @@
 /**
  * Opens the database named by a URL: `sqlite:/path/file.db` (or a bare path) through
  * better-sqlite3 in WAL mode, or `postgres://...` through a pg pool, behind one Kysely
- * query builder. Runs pending migrations unless told not to.
+ * query builder. Runs pending migrations unless told not to. A SQLite file or folder it may
+ * not write is refused at once, with a message in words (sqlite-access.ts).
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
@@ -13,6 +13,7 @@ import { CommitTracker, GroupCommitSqliteDialect, statementWrites, WalFlusher } 
 import { WalCheckpointer } from './wal-checkpointer.ts';
 import { profiledStatement, statementProfileEnabled } from './statement-profile.ts';
 import { migrateToLatest } from './migrate.ts';
+import { ensureSqliteFolder, probeWritable, sqliteOpenError } from './sqlite-access.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 /** A query builder that is either the database or an open transaction. */
@@ -60,22 +61,23 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
 
 function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Database>; tracker: CommitTracker } {
   const file = url.replace(/^sqlite:(\/\/)?/, '');
-  if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
-  const sqlite = new BetterSqlite3(file);
-  // Pages of 64 KB for a new file (an existing one keeps its own): a 10 KB message body
-  // fits in one page instead of spilling over three, and each commit writes a few large
-  // log frames instead of many small ones. In the benchmark (docs/PERFORMANCE.md) the main
-  // thread spent 14 % less time in SQLite, and the million-recipient import and analysis
-  // took 13 to 15 % less time than with 4 KB pages.
-  sqlite.pragma('page_size = 65536');
-  // A file system without shared memory (some network mounts) refuses WAL; SQLite then keeps
-  // its rollback journal and must flush inside its commits itself.
-  const wal = sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal' && file !== ':memory:';
+  if (file !== ':memory:') ensureSqliteFolder(resolve(file));
+  let sqlite: BetterSqlite3.Database | null = null;
+  let wal: boolean;
+  try {
+    sqlite = new BetterSqlite3(file);
+    wal = preparePragmas(sqlite, file);
+    sqlite.pragma('busy_timeout = 10000');
+    if (file !== ':memory:') probeWritable(sqlite);
+  } catch (err) {
+    sqlite?.close();
+    // A file or folder Estafeta may not write: say which, and what to do, in words.
+    throw sqliteOpenError(resolve(file), err);
+  }
   const level = options.sqliteSynchronous ?? 'FULL';
   // In WAL mode FULL durability is kept by flushing the log off the main thread
   // (sqlite-group-commit.ts), and SQLite itself commits without the flush.
   sqlite.pragma(`synchronous = ${wal ? 'NORMAL' : level}`);
-  sqlite.pragma('busy_timeout = 10000');
   sqlite.pragma('foreign_keys = ON');
   const tracker = new CommitTracker(wal && level === 'FULL' ? new WalFlusher(`${resolve(file)}-wal`) : null, wal ? checkpointer(sqlite, resolve(file)) : null);
   // Kysely prepares every statement it runs; reuse prepared statements by SQL text, because
@@ -96,6 +98,19 @@ function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Databas
     },
   };
   return { kysely: new Kysely<Database>({ dialect: new GroupCommitSqliteDialect({ database: database as never }, tracker) }), tracker };
+}
+
+/** Sets the page size and the journal mode; true when the database is in WAL mode. */
+function preparePragmas(sqlite: BetterSqlite3.Database, file: string): boolean {
+  // Pages of 64 KB for a new file (an existing one keeps its own): a 10 KB message body
+  // fits in one page instead of spilling over three, and each commit writes a few large
+  // log frames instead of many small ones. In the benchmark (docs/PERFORMANCE.md) the main
+  // thread spent 14 % less time in SQLite, and the million-recipient import and analysis
+  // took 13 to 15 % less time than with 4 KB pages.
+  sqlite.pragma('page_size = 65536');
+  // A file system without shared memory (some network mounts) refuses WAL; SQLite then keeps
+  // its rollback journal and must flush inside its commits itself.
+  return sqlite.pragma('journal_mode = WAL', { simple: true }) === 'wal' && file !== ':memory:';
 }
 
 /** Checkpoints in a worker thread; SQLite's own only past 64 MB of log, or again if the worker fails. */
