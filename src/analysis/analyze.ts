@@ -68,7 +68,7 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
     html: d.html ? compileOrReport('html', d.html, out) : null,
     text: d.text ? compileOrReport('text', d.text, out) : null,
   };
-  const checked = { subject: d.subject, fromAddress: d.from_address, html: d.html, text: d.text, validityMs: Number(d.validity_ms) };
+  const checked = { subject: d.subject, fromAddress: d.from_address, fromName: d.from_name, html: d.html, text: d.text, validityMs: Number(d.validity_ms) };
   checkSubjectAndSender(checked, out);
   checkUnsubscribeLinks(checked, out);
   for (const check of options.extraChecks ?? []) await check({ fromAddress: d.from_address }, out);

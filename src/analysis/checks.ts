@@ -9,6 +9,8 @@ import type { ReportLines } from './report.ts';
 export interface CheckedDelivery {
   subject: string;
   fromAddress: string;
+  /** The sender's display name ("From: name <address>"). */
+  fromName?: string;
   html: string | null;
   text: string | null;
   validityMs: number;
@@ -30,6 +32,10 @@ export function checkSubjectAndSender(d: CheckedDelivery, out: ReportLines): voi
   }
   if (d.subject.length > 150) out.add('warning', 'subject-long', `The subject is ${d.subject.length} characters long; most mail programs show about 60.`);
   if (/[^\x20-\x7e]/.test(d.fromAddress)) out.add('warning', 'sender-special-characters', 'The sender address contains non-ASCII characters; receivers without SMTPUTF8 will refuse it.');
+  // A header is one line: the message builder turns line breaks into spaces rather than let
+  // them start a new header, so say so before the operator sees it in a mailbox.
+  if (/[\r\n]/.test(d.subject.replace(/\{\{[^}]*\}\}|\{%[^%]*%\}/g, ''))) out.add('warning', 'subject-line-break', 'The subject contains a line break; it is sent, and shows, as a space.');
+  if (/[\r\n]/.test(d.fromName ?? '')) out.add('warning', 'sender-name-line-break', 'The sender name (From) contains a line break; it is sent, and shows, as a space.');
 }
 
 /** Campaign's "Unsubscription link approval": at least one opt-out link in each content. */
