@@ -4,7 +4,7 @@
  * writing its id into `lease_owner` and its lease expiry into `next_attempt_at`, so a dead
  * worker's rows become due again when the lease runs out and another worker takes them
  * (PostgreSQL claims with FOR UPDATE SKIP LOCKED, so two workers never claim one row).
- * `held` is 0 (sendable), 1 (delivery paused) or 2 (delivery stopped: drop it).
+ * `held` is a Hold: Sendable (0), Paused (1, its delivery is paused) or Stopped (2: drop it).
  */
 import type { Db, Q } from '../db/index.ts';
 import { domainOf } from '../mail/address.ts';
@@ -42,8 +42,11 @@ export interface SpoolMessage {
   lastReply: string | null;
 }
 
-export const HELD_PAUSED = 1;
-export const HELD_STOPPED = 2;
+/** What `held` says of a spooled message: sendable, its delivery paused, or stopped (drop it). */
+export const Hold = { Sendable: 0, Paused: 1, Stopped: 2 } as const;
+export type Hold = (typeof Hold)[keyof typeof Hold];
+export const HELD_PAUSED = Hold.Paused;
+export const HELD_STOPPED = Hold.Stopped;
 
 /** Writes messages to the spool in the caller's transaction. */
 export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now()): Promise<void> {
@@ -61,7 +64,7 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
       attempts: 0,
       next_attempt_at: now,
       expires_at: m.expiresAt,
-      held: 0,
+      held: Hold.Sendable,
       created_at: now,
       pool: m.pool ?? null,
     };
@@ -93,7 +96,7 @@ function claimRows(db: Db, q: Q, owner: string, limit: number, leaseMs: number, 
     .updateTable('mta_queue')
     .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
     .where('id', 'in', (eb) => {
-      let sub = eb.selectFrom('mta_queue').select('id').where('held', '=', 0).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
+      let sub = eb.selectFrom('mta_queue').select('id').where('held', '=', Hold.Sendable).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
       if (db.dialect === 'postgres') sub = sub.forUpdate().skipLocked();
       return sub;
     })
@@ -211,7 +214,7 @@ export async function heldLeases(q: Q, owner: string): Promise<{ id: number; hel
 }
 
 /** Pause (1), resume (0) or stop (2) every spooled message of a delivery. */
-export async function setDeliveryHold(q: Q, deliveryId: number, held: 0 | 1 | 2): Promise<number> {
+export async function setDeliveryHold(q: Q, deliveryId: number, held: Hold): Promise<number> {
   let query = q.updateTable('mta_queue').set({ held }).where('delivery_id', '=', deliveryId);
   // A stop is final: resuming must not revive stopped messages.
   if (held !== HELD_STOPPED) query = query.where('held', '!=', HELD_STOPPED);
@@ -248,7 +251,7 @@ export async function spoolStats(q: Q, now = Date.now()): Promise<SpoolStats> {
     .selectFrom('mta_queue')
     .select((eb) => [
       eb.fn.countAll<number>().as('total'),
-      eb.fn.sum<number>(eb.case().when(eb.and([eb('held', '=', 0), eb('next_attempt_at', '<=', now)])).then(1).else(0).end()).as('due'),
+      eb.fn.sum<number>(eb.case().when(eb.and([eb('held', '=', Hold.Sendable), eb('next_attempt_at', '<=', now)])).then(1).else(0).end()).as('due'),
       eb.fn.sum<number>(eb.case().when('lease_owner', 'is not', null).then(1).else(0).end()).as('leased'),
       eb.fn.sum<number>(eb.case().when('held', '>', 0).then(1).else(0).end()).as('held'),
       eb.fn.min<number>('created_at').as('oldest'),

@@ -14,7 +14,7 @@ import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, type DeliveryRow } from '../deliveries/index.ts';
-import type { InjectMessage } from '../mta/index.ts';
+import { Hold, type InjectMessage } from '../mta/index.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
 
 /** Signs built messages (DKIM) before they are spooled; returns them signed, in order. */
@@ -25,7 +25,7 @@ export interface MessageSigner {
 /** What the sender does with the MTA's spool: hand messages over, hold or release a delivery's, and wake the MTA. */
 export interface SpoolPort {
   enqueue(q: Q, messages: InjectMessage[]): Promise<void>;
-  setDeliveryHold(q: Q, deliveryId: number, held: 0 | 1 | 2): Promise<number>;
+  setDeliveryHold(q: Q, deliveryId: number, held: Hold): Promise<number>;
   wake(): void;
 }
 
@@ -117,7 +117,7 @@ export class Sender {
     switch (row.state) {
       case DeliveryState.StartPending:
         await db.tx(async (trx) => {
-          await spool.setDeliveryHold(trx, id, 0);
+          await spool.setDeliveryHold(trx, id, Hold.Sendable);
           await trx
             .updateTable('deliveries')
             .set({ state: DeliveryState.InProgress, started_at: row.started_at ?? now, valid_until: row.valid_until ?? now + Number(row.validity_ms), updated_at: now })
@@ -129,10 +129,10 @@ export class Sender {
         spool.wake();
         return true;
       case DeliveryState.PauseRequested:
-        await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, 1, 'paused');
+        await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, Hold.Paused, 'paused');
         return false;
       case DeliveryState.StopRequested:
-        await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, 2, 'stopped');
+        await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, Hold.Stopped, 'stopped');
         spool.wake();
         return false;
       case DeliveryState.InProgress:
@@ -143,13 +143,13 @@ export class Sender {
   }
 
   /** Acknowledges a pause or stop: hold (or drop) the MTA's messages, then the final state. */
-  private async settle(id: number, from: number, to: number, held: 1 | 2, action: string): Promise<void> {
+  private async settle(id: number, from: number, to: number, held: typeof Hold.Paused | typeof Hold.Stopped, action: string): Promise<void> {
     await this.o.db.tx(async (trx) => {
       await this.o.spool.setDeliveryHold(trx, id, held);
-      if (held === 2) await cancelPending(trx, id);
+      if (held === Hold.Stopped) await cancelPending(trx, id);
       await trx
         .updateTable('deliveries')
-        .set({ state: to, updated_at: Date.now(), ...(held === 2 ? { finished_at: Date.now() } : {}) })
+        .set({ state: to, updated_at: Date.now(), ...(held === Hold.Stopped ? { finished_at: Date.now() } : {}) })
         .where('id', '=', id)
         .where('state', '=', from)
         .execute();

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { cancelAdaptation, countLiveMtaProcesses, listAdaptations, spoolStats } from '../../mta/index.ts';
+import { cancelAdaptation, countLiveMtaProcesses, Hold, listAdaptations, spoolStats } from '../../mta/index.ts';
 import { warmupCap } from '../../config/sending-ips.ts';
 import { notFound } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
@@ -72,7 +72,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
         attempts: m.attempts,
         nextAttemptAt: new Date(Number(m.next_attempt_at)).toISOString(),
         expiresAt: new Date(Number(m.expires_at)).toISOString(),
-        state: m.held === 1 ? 'paused' : m.held === 2 ? 'stopped' : m.lease_owner && Number(m.next_attempt_at) > now ? 'sending' : Number(m.next_attempt_at) <= now ? 'due' : 'waiting',
+        state: m.held === Hold.Paused ? 'paused' : m.held === Hold.Stopped ? 'stopped' : m.lease_owner && Number(m.next_attempt_at) > now ? 'sending' : Number(m.next_attempt_at) <= now ? 'due' : 'waiting',
         lastReply: m.last_reply,
         waitReason: m.wait_reason,
       })),
