@@ -1,12 +1,14 @@
 /**
  * Signing in and out of the dashboard, who am I, and changing one's own password. Sign-in
- * sets an HttpOnly session cookie; the response never carries a secret. Repeated failures
- * for one name from one address are slowed down (429) to make guessing expensive.
+ * sets an HttpOnly session cookie; the response never carries a secret. Failed sign-ins are
+ * counted per account and per source address (auth/throttle.ts): past a few, the next ones
+ * wait longer and longer (429 with Retry-After), to make guessing expensive.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkCredentials, createSession, deleteSession, SESSION_TTL_MS, updateUser, verifyPassword } from '../../auth/index.ts';
+import { LoginThrottle, waitInWords } from '../../auth/throttle.ts';
 import { EstafetaError } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema } from '../schemas.ts';
@@ -19,13 +21,10 @@ export const principalSchema = z.object({
   role: z.enum(['viewer', 'operator', 'admin']),
 });
 
-const MAX_FAILURES = 10;
-const FAILURE_WINDOW_MS = 10 * 60_000;
-
 export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['authentication'];
-  const failures = new Map<string, { count: number; since: number }>();
+  const throttle = new LoginThrottle();
   const secure = (ctx.config.publicUrl ?? '').startsWith('https:');
 
   r.post('/auth/login', {
@@ -37,21 +36,23 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       response: { 200: z.object({ user: principalSchema }), 401: errorSchema, 429: errorSchema },
     },
   }, async (req, reply) => {
-    const key = `${req.ip}|${req.body.name.trim().toLowerCase()}`;
-    const now = Date.now();
-    const f = failures.get(key);
-    if (f && now - f.since < FAILURE_WINDOW_MS && f.count >= MAX_FAILURES) {
-      return reply.status(429).send({ error: { code: 'TOO_MANY_ATTEMPTS', message: `too many failed sign-ins for this user; try again in ${Math.ceil((f.since + FAILURE_WINDOW_MS - now) / 60_000)} min` } });
+    // Reserved before the slow password check, so requests sent together cannot all pass.
+    const admission = throttle.admit(req.body.name, req.ip);
+    if (!admission.ok) {
+      const wait = waitInWords(admission.retryAfterMs);
+      reply.header('retry-after', String(Math.ceil(admission.retryAfterMs / 1000)));
+      return reply.status(429).send({ error: { code: 'TOO_MANY_ATTEMPTS', message: `too many failed sign-ins ${admission.by === 'account' ? 'for this user' : 'from this address'}; try again in ${wait}` } });
     }
-    const user = await checkCredentials(ctx.db.kysely, req.body.name, req.body.password);
-    if (!user) {
-      // Forget old entries now and then, so guessing with many names cannot grow the map forever.
-      if (failures.size > 10_000) for (const [k, v] of failures) if (now - v.since >= FAILURE_WINDOW_MS) failures.delete(k);
-      const fresh = !f || now - f.since >= FAILURE_WINDOW_MS;
-      failures.set(key, { count: fresh ? 1 : f.count + 1, since: fresh ? now : f.since });
-      return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong user name or password' } });
+    let user;
+    try {
+      user = await checkCredentials(ctx.db.kysely, req.body.name, req.body.password);
+    } catch (err) {
+      // A database error is no guess: free the reservation without counting a failure.
+      admission.done('error');
+      throw err;
     }
-    failures.delete(key);
+    admission.done(user ? 'success' : 'failure');
+    if (!user) return reply.status(401).send({ error: { code: 'UNAUTHORIZED', message: 'wrong user name or password' } });
     const session = await createSession(ctx.db.kysely, user.id);
     reply.header('set-cookie', sessionCookie(session.token, Math.floor(SESSION_TTL_MS / 1000), secure));
     return { user: { kind: 'user' as const, id: user.id, name: user.name, role: user.role } };
