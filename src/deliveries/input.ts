@@ -3,13 +3,29 @@
  * validated with zod. Shared by the HTTP API and the CLI so both give the same errors.
  */
 import { z } from 'zod';
+import { extraHeadersProblems } from '../mail/extra-headers.ts';
+
+// Address checks pass a line break in a domain (domainToASCII drops it), and the address
+// goes into a header as written: refuse control characters here.
+const NO_CONTROLS = /^[^\x00-\x1f\x7f]*$/;
+const noControls = 'an address cannot hold line breaks or other control characters';
 
 export const senderSchema = z.object({
+  /** Line breaks in the name become spaces in the From header (mail/mime-build.ts formatAddress). */
   name: z.string().trim().max(200).default(''),
-  address: z.string().trim().min(3, 'the sender address is required'),
+  address: z.string().trim().min(3, 'the sender address is required').regex(NO_CONTROLS, noControls),
 });
 
 const duration = z.union([z.string().min(1), z.number().positive()]);
+
+/**
+ * Extra headers added to every message, e.g. {"X-Campaign": "spring"}. Creation and update
+ * both use this one schema: names and values are checked, and headers Estafeta sets or that
+ * would change recipients or structure are refused by name (rules in mail/extra-headers.ts).
+ */
+export const extraHeadersSchema = z.record(z.string(), z.string()).superRefine((headers, ctx) => {
+  for (const message of extraHeadersProblems(headers)) ctx.addIssue({ code: 'custom', message });
+});
 
 export const recipientSchema = z.record(z.string(), z.unknown());
 
@@ -17,14 +33,13 @@ export const deliveryCreateSchema = z
   .object({
     label: z.string().trim().max(200).optional(),
     from: senderSchema,
-    replyTo: z.string().trim().optional(),
+    replyTo: z.string().trim().regex(NO_CONTROLS, noControls).optional(),
     subject: z.string().min(1, 'a subject is required').max(998),
     html: z.string().optional(),
     text: z.string().optional(),
     /** How long the MTA keeps trying: "3.5d", "36h", or seconds. */
     validity: duration.optional(),
-    /** Extra headers added to every message, e.g. {"X-Campaign": "spring"}. */
-    headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'header names are printable ASCII without ":"'), z.string()).optional(),
+    headers: extraHeadersSchema.optional(),
     /** Unsubscribe page URL; may use {{ fields }}. Defaults to Estafeta's own one-click page. */
     unsubscribeUrl: z.string().optional(),
     /** Target recipients given inline: objects with an `email` field and personalization fields. */
@@ -40,12 +55,12 @@ export const deliveryCreateSchema = z
 export const deliveryUpdateSchema = z.object({
   label: z.string().trim().max(200).optional(),
   from: senderSchema.optional(),
-  replyTo: z.string().trim().nullable().optional(),
+  replyTo: z.string().trim().regex(NO_CONTROLS, noControls).nullable().optional(),
   subject: z.string().min(1).max(998).optional(),
   html: z.string().nullable().optional(),
   text: z.string().nullable().optional(),
   validity: duration.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: extraHeadersSchema.optional(),
   unsubscribeUrl: z.string().nullable().optional(),
   ipPool: z.string().trim().min(1).max(100).nullable().optional(),
 });
