@@ -1,9 +1,11 @@
 /**
  * Processes stored inbound mail: parse (DSN, ARF, auto-reply, non-standard bounce),
- * correlate with a delivery log, qualify with the inbound rules, and write the outcome
- * event together with the mail's new status in one transaction. Mail that cannot be parsed,
- * tied to a log, or qualified is kept with a status saying so (unparsable, unmatched,
- * to-qualify) for an operator to look at; nothing is thrown away.
+ * correlate with a delivery log, weigh what that correlation is worth (evidence.ts), qualify
+ * with the inbound rules, and write the outcome event together with the mail's new status in
+ * one transaction. Mail that cannot be parsed, tied to a log, or qualified is kept with a
+ * status saying so (unparsable, unmatched, to-qualify) for an operator to look at; nothing
+ * is thrown away. Mail whose evidence is too weak is "unmatched" with the reason in its
+ * detail (notCorrelated), and its failure text does not feed the qualification table.
  */
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -13,7 +15,9 @@ import { classifyBounce, type BouncePolicy } from '../classify/index.ts';
 import { writeEvents, type EventType, type NewEvent } from '../events/index.ts';
 import { recordFailures, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import type { Qualification } from '../mail/failure.ts';
-import { correlateLogId, pickRecipient } from './correlate.ts';
+import { domainOf } from '../mail/address.ts';
+import { correlateLogId, pickRecipient, type Correlation } from './correlate.ts';
+import { capAtSoft, weighCorrelation, type LogFacts, type Trust } from './evidence.ts';
 import { readInboundAddress, type InboundTarget } from './recipients.ts';
 
 export interface ProcessorOptions {
@@ -53,32 +57,67 @@ export class InboundProcessor {
     const parsed = await parseBounceMail(raw);
     const targets = rcptTo.split(',').map((a) => readInboundAddress(this.o.secret, this.o.bounceDomain, a)).filter((t): t is InboundTarget => t !== null);
     const unsubscribe = targets.find((t) => t.kind === 'unsubscribe');
-    const found = unsubscribe && unsubscribe.kind === 'unsubscribe' ? { logId: unsubscribe.logId, by: 'mailto-unsubscribe' } : correlateLogId(this.o.secret, targets, parsed);
-    const log = found ? await this.o.db.kysely.selectFrom('delivery_logs').select(['id', 'delivery_id', 'address']).where('id', '=', found.logId).executeTakeFirst() : undefined;
+    const found: Correlation | null = unsubscribe && unsubscribe.kind === 'unsubscribe' ? { logId: unsubscribe.logId, by: 'mailto-unsubscribe' } : correlateLogId(this.o.secret, targets, parsed);
+    const named = found ? await this.loadLog(found.logId) : undefined;
+    const trust: Trust | null = found && named ? weighCorrelation(found, named, parsed, receivedAt) : null;
+    const refused = found && trust?.apply === 'none' ? { logId: found.logId, by: found.by, reason: trust.reason } : null;
+    const log = trust && trust.apply !== 'none' ? named : undefined;
     const recipient = pickRecipient(parsed, log?.address ?? null);
     const text = recipient ? failureText(recipient) : parsed.subject;
     let qualification: Qualification | null = null;
     if (recipient && !unsubscribe) qualification = withOperatorQualification(classifyBounce(parsed, recipient, this.o.policy()), text, this.o.operatorQualifications());
+    const applied = qualification && trust?.apply === 'soft' ? capAtSoft(qualification) : qualification;
 
     const type: EventType | null = unsubscribe ? 'unsubscribed' : eventType(parsed, qualification);
-    const status = mailStatus(parsed, Boolean(log), qualification, Boolean(unsubscribe));
+    const status = refused ? 'unmatched' : mailStatus(parsed, Boolean(log), qualification, Boolean(unsubscribe));
     const newEvents: NewEvent[] =
       log && type
-        ? [{ key: `in.${id}.${log.id}.${type}`, type, logId: Number(log.id), deliveryId: Number(log.delivery_id), occurredAt: receivedAt, payload: { reply: text.slice(0, 2000), qualification, mailKind: parsed.kind, inboundId: id, feedbackType: parsed.feedbackType, address: log.address } }]
+        ? [{ key: `in.${id}.${log.id}.${type}`, type, logId: log.id, deliveryId: log.deliveryId, occurredAt: receivedAt, payload: { reply: text.slice(0, 2000), qualification: applied, mailKind: parsed.kind, inboundId: id, feedbackType: parsed.feedbackType, address: log.address, ...(trust?.apply === 'soft' ? { evidence: trust.reason } : {}) } }]
         : [];
-    const detail = { correlatedBy: found?.by ?? null, recipient, qualification, error: parsed.error ?? null, subject: parsed.subject, from: parsed.from };
+    const detail = {
+      correlatedBy: refused ? null : (found?.by ?? null),
+      recipient,
+      qualification: applied,
+      ...(trust?.apply === 'soft' ? { evidence: trust.reason, classified: qualification } : {}),
+      ...(refused ? { notCorrelated: refused } : {}),
+      error: parsed.error ?? null,
+      subject: parsed.subject,
+      from: parsed.from,
+    };
     await this.o.db.tx(async (trx) => {
       await writeEvents(trx, newEvents);
-      if (qualification && (parsed.kind === 'dsn' || parsed.kind === 'bounce') && text && qualification.disposition !== 'deliver') {
+      // Refused mail may be forged: it must not teach the qualification table anything.
+      if (!refused && qualification && (parsed.kind === 'dsn' || parsed.kind === 'bounce') && text && qualification.disposition !== 'deliver') {
         await recordFailures(trx, [{ text, source: 'async', qualification, at: receivedAt }]);
       }
       await trx
         .updateTable('inbound_mails')
-        .set({ status, kind: unsubscribe ? 'unsubscribe' : parsed.kind, log_id: log ? Number(log.id) : null, detail: JSON.stringify(detail), processed_at: Date.now() })
+        .set({ status, kind: unsubscribe ? 'unsubscribe' : parsed.kind, log_id: log ? log.id : null, detail: JSON.stringify(detail), processed_at: Date.now() })
         .where('id', '=', id)
         .execute();
     });
     return newEvents.length;
+  }
+
+  /** The named log with what evidence.ts weighs against, or undefined when there is no such log. */
+  private async loadLog(logId: number): Promise<(LogFacts & { id: number }) | undefined> {
+    const r = await this.o.db.kysely
+      .selectFrom('delivery_logs as l')
+      .innerJoin('deliveries as d', 'd.id', 'l.delivery_id')
+      .select(['l.id', 'l.delivery_id', 'l.address', 'l.status', 'd.from_address', 'd.valid_until', 'd.validity_ms', 'd.started_at', 'd.created_at'])
+      .where('l.id', '=', logId)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const startedAt = r.started_at === null ? null : Number(r.started_at);
+    return {
+      id: Number(r.id),
+      deliveryId: Number(r.delivery_id),
+      address: r.address,
+      status: Number(r.status),
+      fromDomain: domainOf(r.from_address),
+      startedAt,
+      validUntil: r.valid_until !== null ? Number(r.valid_until) : (startedAt ?? Number(r.created_at)) + Number(r.validity_ms),
+    };
   }
 }
 

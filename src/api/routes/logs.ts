@@ -11,7 +11,7 @@ import { getDeliveryRow, getLog, listLogs, logStatusFromName, type LogStatus } f
 import { eventsForLog } from '../../events/index.ts';
 import { invalidInput, notFound } from '../../lib/errors.ts';
 import { domainOf } from '../../mail/address.ts';
-import { messageIdFor, readMessageId } from '../../mail/verp.ts';
+import { messageIdFor, readMessageIdParts } from '../../mail/verp.ts';
 import { isFailureReason, isFailureType, type FailureReason, type FailureType } from '../../mail/failure.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, eventSchema, idParams, logSchema } from '../schemas.ts';
@@ -71,9 +71,13 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     },
   }, async (req) => {
     // The Message-ID carries the log id with a signature: no index needed, and no guessing.
-    const id = readMessageId(ctx.secret, req.query.messageId);
-    if (id === null) throw notFound(`a message of this instance with Message-ID ${req.query.messageId}`);
-    return detail(id);
+    // The older format signed only the log id, so its delivery id and domain are checked here.
+    const missing = () => notFound(`a message of this instance with Message-ID ${req.query.messageId}`);
+    const parts = readMessageIdParts(ctx.secret, req.query.messageId);
+    if (parts === null) throw missing();
+    const found = await detail(parts.logId);
+    if (found.deliveryId !== parts.deliveryId || !found.messageId.toLowerCase().endsWith(`@${parts.domain}>`)) throw missing();
+    return found;
   });
 }
 
