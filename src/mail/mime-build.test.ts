@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import PostalMime from 'postal-mime';
 import * as qp from 'nodemailer/lib/qp';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
-import { buildMessage, formatAddress } from './mime-build.ts';
+import { boundaryFor, buildMessage, formatAddress, MimeBuildError } from './mime-build.ts';
 
 test('builds multipart/alternative that a MIME parser reads back exactly', async () => {
   const html = '<p>Hola Zoë, ¿qué tal?</p>' + '<p>' + 'x'.repeat(2000) + '</p>';
@@ -99,4 +99,62 @@ test('the builder gives the same bytes as the straightforward encoding, on 2,000
     const boundary = /boundary="([^"]+)"/.exec(got.toString('latin1'))?.[1] ?? '';
     assert.ok(got.equals(referenceBuild({ headers, text: text || null, html: html || null }, boundary)), `message ${i} differs`);
   }
+});
+
+// Security review, finding 3: a header name is checked by the builder too (defence in depth).
+test('a header name with a line break, a colon or a space is refused; values have line breaks folded to a space', () => {
+  for (const name of ['X-A: b\r\nBcc: x@evil.test\r\nX-C', 'X-A\nBcc', 'X-A:', 'X A', '', 'X-\u00e9']) {
+    assert.throws(() => buildMessage({ headers: [[name, 'v']], text: 't' }), (err: Error) => err instanceof MimeBuildError && /header name|cannot be empty/.test(err.message), JSON.stringify(name));
+  }
+  const raw = buildMessage({ headers: [['X-A', 'b\r\nBcc: x@evil.test'], ['X-B', 'c\rCc: y@evil.test'], ['X-C', 'd\nTo: z@evil.test']], text: 't' }).toString('latin1');
+  const head = raw.slice(0, raw.indexOf('\r\n\r\n'));
+  assert.deepEqual(head.split('\r\n').map((l) => l.split(':')[0]), ['X-A', 'X-B', 'X-C', 'MIME-Version', 'Content-Type', 'Content-Transfer-Encoding']);
+});
+
+// Security review, finding 4: boundaries are random per message and checked against the parts.
+const boundaryOf = (raw: Buffer) => /boundary="([^"]+)"/.exec(raw.toString('latin1'))![1];
+
+test('boundaries are 128 random bits per message, not a prefix and a counter', () => {
+  const seen = Array.from({ length: 3000 }, () => boundaryOf(buildMessage({ headers: [['Subject', 's']], text: 't', html: '<p>h</p>' })));
+  assert.equal(new Set(seen).size, seen.length);
+  for (const b of seen) assert.match(b, /^=_est_[0-9a-f]{32}$/);
+  // No shared prefix beyond the fixed one: the first random characters vary.
+  assert.ok(new Set(seen.map((b) => b.slice(6, 8))).size > 200);
+});
+
+test('a boundary found in the content is drawn again, and the builder refuses when every draw is', () => {
+  const draws = ['=_est_a', '=_est_b', '=_est_c'];
+  assert.equal(boundaryFor(['x\r\n--=_est_a\r\ny', 'z --=_est_b'], () => draws.shift()!), '=_est_c');
+  assert.equal(boundaryFor(['--=_est_a'], () => '=_est_a'), null);
+  // Without "--" before it, the string is no delimiter.
+  assert.equal(boundaryFor(['=_est_a'], () => '=_est_a'), '=_est_a');
+});
+
+test('in a multipart message no line of a part begins with "--", and the parts decode back exactly', async () => {
+  let seed = 11;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), (seed >>> 8) % n);
+  const pieces = ['--', '-', '--=_est_', 'word ', 'Zoë ', '\n', '\r\n', 'x'.repeat(70), 'y'.repeat(1000), '<!-- c -->', '=', ' ', '\t', '.'];
+  for (let i = 0; i < 300; i++) {
+    const randomText = () => Array.from({ length: 1 + rnd(40) }, () => pieces[rnd(pieces.length)]).join('');
+    const text = `t${randomText()}`;
+    const html = `h${randomText()}`;
+    const raw = buildMessage({ headers: [['Subject', 's']], text, html });
+    const boundary = boundaryOf(raw);
+    const dashLines = raw.toString('latin1').split(/\r\n|\r|\n/).filter((l) => l.startsWith('--'));
+    assert.deepEqual(dashLines, [`--${boundary}`, `--${boundary}`, `--${boundary}--`], `message ${i}`);
+    const parsed = await PostalMime.parse(raw);
+    // postal-mime ends a quoted-printable part with a line break the bytes do not have.
+    const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n').replace(/(\r\n)+$/, '');
+    assert.equal(crlf(parsed.text ?? ''), crlf(text), `text of message ${i}`);
+    assert.equal(crlf(parsed.html ?? ''), crlf(html), `html of message ${i}`);
+  }
+  // A bare CR becomes a line end on the wire (the SMTP encoder writes CRLF), so "--" after one counts.
+  const bare = buildMessage({ headers: [['Subject', 's']], text: 'a\r--x', html: '<p>h</p>' }).toString('latin1');
+  assert.match(bare, /Content-Transfer-Encoding: quoted-printable\r\n\r\na\r=2D-x/);
+  // A signature line "-- " in a part is written =2D-=20; parts without such a line stay 7bit.
+  const sig = buildMessage({ headers: [['Subject', 's']], text: 'Hi\n-- \nShop', html: '<p>a -- b <!-- c --></p>' }).toString('latin1');
+  assert.match(sig, /quoted-printable\r\n\r\nHi\r\n=2D-=20\r\nShop\r\n/);
+  assert.match(sig, /7bit\r\n\r\n<p>a -- b <!-- c --><\/p>\r\n/);
+  // A single-part message has no boundary: its "--" lines are left as they are.
+  assert.match(buildMessage({ headers: [['Subject', 's']], text: 'Hi\n-- \nShop' }).toString('latin1'), /7bit\r\n\r\nHi\r\n-- \r\nShop/);
 });

@@ -5,10 +5,16 @@
  * MailComposer costs about 0.7 ms per message, which is most of the CPU budget of a
  * thousand messages per second on two cores. Attachments and inline images are not
  * supported here: use nodemailer's MailComposer for those shapes.
+ *
+ * Personalization data must not change the structure: a header name that is not a name is
+ * refused (an exception: callers validate names first, see extra-headers.ts), line breaks in
+ * header values become a space, multipart boundaries are random per message and checked
+ * against the parts, and no line of a part in a multipart message begins with "--".
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import * as qp from 'nodemailer/lib/qp';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
+import { headerNameProblem } from './extra-headers.ts';
 
 export interface MessageParts {
   /** Header name and value pairs in order; values are raw text, encoded here as needed. */
@@ -18,10 +24,38 @@ export interface MessageParts {
 }
 
 const CRLF = '\r\n';
-// Boundaries must only never occur in the parts; a random prefix per process and a counter
-// give that without asking the system for random bytes for every message.
-const BOUNDARY_PREFIX = `--_est_${randomBytes(9).toString('hex')}_`;
-let boundaryCount = 0;
+// A boundary anyone could predict (a per-process prefix and a counter, as before) let a
+// recipient field end the text part and start an HTML part of its own. So 128 random bits
+// per message, taken from a pool filled in bulk: one system call per 1,024 messages. The
+// "=_" cannot occur in quoted-printable text, whose "=" is always followed by hex or a break.
+const POOL = Buffer.allocUnsafe(16 * 1024);
+let poolAt = POOL.length;
+function newBoundary(): string {
+  if (poolAt === POOL.length) {
+    randomFillSync(POOL);
+    poolAt = 0;
+  }
+  poolAt += 16;
+  return `=_est_${POOL.toString('hex', poolAt - 16, poolAt)}`;
+}
+
+/**
+ * A boundary whose delimiter ("--" and the boundary) occurs in none of the encoded parts
+ * (RFC 2046), or null after 8 draws that all did. With 128 random bits none occurs by
+ * chance; the check makes it certain even for content that guessed one. The builder passes
+ * only the parts that have "--" at all (most have none). `draw` is for tests.
+ */
+export function boundaryFor(parts: string[], draw: () => string = newBoundary): string | null {
+  for (let n = 0; n < 8; n++) {
+    const b = draw();
+    if (!parts.some((p) => p.includes(`--${b}`))) return b;
+  }
+  return null;
+}
+
+/** A message that cannot be built safely; callers validate first, so this means a bug or old data. */
+export class MimeBuildError extends Error {}
+
 // Headers whose values are addresses or tokens must not be RFC 2047-encoded as a whole.
 const STRUCTURED = new Set(['from', 'to', 'cc', 'reply-to', 'sender', 'message-id', 'in-reply-to', 'references', 'list-unsubscribe', 'list-unsubscribe-post', 'date', 'content-type', 'mime-version', 'feedback-id']);
 
@@ -37,6 +71,9 @@ export function formatAddress(name: string | null | undefined, address: string):
 }
 
 function headerLine(name: string, value: string): string {
+  // Defence in depth: a name with a line break would start a header line of its own.
+  const bad = headerNameProblem(name);
+  if (bad) throw new MimeBuildError(`${bad}; the message was not built`);
   const clean = /[\r\n]/.test(value) ? value.replace(/[\r\n]+\s*/g, ' ') : value;
   const encoded = STRUCTURED.has(name.toLowerCase()) || !/[^\x20-\x7e\t]/.test(clean) ? clean : mimeFuncs.encodeWords(clean, 'Q', 52, true);
   const line = `${name}: ${encoded}`;
@@ -74,19 +111,42 @@ function hasLongLine(s: string): boolean {
   }
 }
 
-/** Encodes one text part's body and returns its headers and content. */
-function encodePart(content: string, mime: 'text/plain' | 'text/html'): string {
-  const body = toCrlf(content);
-  let cte: string;
-  let encoded: string;
-  if (isAscii(body) && !hasLongLine(body)) {
-    cte = '7bit';
-    encoded = body;
-  } else {
-    cte = 'quoted-printable';
-    encoded = toCrlf(qp.wrap(qp.encode(body), 76));
+const NO_DASHES = 0;
+const DASHES = 1;
+const DASH_LINE = 2;
+/** Whether the text has "--" (DASHES), and at the start of a line (DASH_LINE; after a bare CR too). */
+function dashes(s: string): number {
+  // Most parts have no "--" at all: one search decides.
+  let found = NO_DASHES;
+  for (let i = s.indexOf('--'); i !== -1; i = s.indexOf('--', i + 1)) {
+    if (i === 0 || s.charCodeAt(i - 1) === 10 || s.charCodeAt(i - 1) === 13) return DASH_LINE;
+    found = DASHES;
   }
-  return `Content-Type: ${mime}; charset=utf-8${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}${encoded}`;
+  return found;
+}
+
+/**
+ * Encodes one text part's body: its Content-Transfer-Encoding and the encoded text (kept
+ * apart from the part's headers so the boundary check searches a flat string, without the
+ * copy a concatenated one costs). In a multipart message
+ * (inPart) no line of the result begins with "--", whatever the content: 7bit passes lines
+ * through as they are, so a part with such a line is quoted-printable instead, and there
+ * every "-" followed by "-" is written =2D, because a soft line break may fall before any
+ * character and quoted-printable leaves "-" as it is.
+ */
+function encodeBody(content: string, inPart: boolean): [cte: string, encoded: string, hasDashes: boolean] {
+  const body = toCrlf(content);
+  if (isAscii(body) && !hasLongLine(body)) {
+    const d = inPart ? dashes(body) : NO_DASHES;
+    if (d !== DASH_LINE) return ['7bit', body, d === DASHES];
+  }
+  let q = qp.encode(body);
+  if (inPart && q.includes('--')) q = q.replace(/-(?=-)/g, '=2D');
+  return ['quoted-printable', toCrlf(qp.wrap(q, 76)), !inPart && q.includes('--')];
+}
+
+function partHead(mime: 'text/plain' | 'text/html', cte: string): string {
+  return `Content-Type: ${mime}; charset=utf-8${CRLF}Content-Transfer-Encoding: ${cte}${CRLF}${CRLF}`;
 }
 
 /** Builds the complete message (headers and body) as bytes with CRLF line ends. */
@@ -97,17 +157,23 @@ export function buildMessage(parts: MessageParts): Buffer {
   const html = parts.html?.length ? parts.html : null;
   let out: string;
   if (text && html) {
-    const boundary = `${BOUNDARY_PREFIX}${(boundaryCount++).toString(36)}`;
+    const [textCte, textBody, textDashes] = encodeBody(text, true);
+    const [htmlCte, htmlBody, htmlDashes] = encodeBody(html, true);
+    // The part headers are constant and hold no boundary: the bodies are what to search.
+    const dashed = textDashes ? (htmlDashes ? [textBody, htmlBody] : [textBody]) : htmlDashes ? [htmlBody] : [];
+    const boundary = boundaryFor(dashed);
+    if (!boundary) throw new MimeBuildError('every MIME boundary drawn occurred in the content; the message was not built');
     head.push(`Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"`);
     out =
       head.join(CRLF) +
       CRLF +
       CRLF +
-      `--${boundary}${CRLF}${encodePart(text, 'text/plain')}${CRLF}` +
-      `--${boundary}${CRLF}${encodePart(html, 'text/html')}${CRLF}` +
+      `--${boundary}${CRLF}${partHead('text/plain', textCte)}${textBody}${CRLF}` +
+      `--${boundary}${CRLF}${partHead('text/html', htmlCte)}${htmlBody}${CRLF}` +
       `--${boundary}--${CRLF}`;
   } else {
-    const part = encodePart(html ?? text ?? '', html ? 'text/html' : 'text/plain');
+    const [cte, body] = encodeBody(html ?? text ?? '', false);
+    const part = partHead(html ? 'text/html' : 'text/plain', cte) + body;
     out = head.join(CRLF) + CRLF + part + (part.endsWith(CRLF) ? '' : CRLF);
   }
   // Encoded parts and headers are ASCII but for structured headers (an internationalized
