@@ -21,6 +21,7 @@ import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { dkimRoutes } from './routes/dkim.ts';
 import { installAuth } from './auth-hook.ts';
+import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
 import { ensureAdmin } from '../auth/index.ts';
 
@@ -29,17 +30,19 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     loggerInstance: ctx.logger.child({ component: 'api' }),
     // Requests that change something are logged; the dashboard's polling reads are not.
     logController: new LogController({ disableRequestLogging: (req) => req.method === 'GET' || req.method === 'HEAD' }),
-    bodyLimit: 200 * 1024 * 1024 }) as unknown as FastifyInstance;
+    // Routes that import recipients raise it (body-parsing.ts): nobody else may send 200 MB.
+    bodyLimit: DEFAULT_BODY_LIMIT }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  // Recipient lists arrive as CSV text.
-  app.addContentTypeParser(['text/csv', 'text/plain'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  installBodyParsers(app);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
       const message = err.validation.map((v) => `${err.validationContext ?? 'request'}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''}: ${v.message}`).join('; ');
       return reply.status(400).send({ error: { code: 'INVALID_INPUT', message } });
     }
+    const tooLarge = bodyTooLarge(err, req);
+    if (tooLarge) return reply.status(tooLarge.status).send({ error: { code: 'BODY_TOO_LARGE', message: tooLarge.message } });
     if (err instanceof EstafetaError) {
       return reply.status(err.httpStatus).send({ error: { code: err.code, message: err.message, details: err.details } });
     }

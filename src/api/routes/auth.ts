@@ -13,6 +13,7 @@ import { EstafetaError } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema } from '../schemas.ts';
 import { SESSION_COOKIE, sessionCookie } from '../auth-hook.ts';
+import { CREDENTIALS_BODY_LIMIT } from '../body-parsing.ts';
 
 export const principalSchema = z.object({
   kind: z.enum(['user', 'api-key']),
@@ -29,6 +30,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   r.post('/auth/login', {
     config: { access: 'public' },
+    bodyLimit: CREDENTIALS_BODY_LIMIT,
     schema: {
       tags,
       summary: 'Sign in to the dashboard: sets an HttpOnly session cookie',
@@ -73,6 +75,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   r.post('/auth/password', {
     config: { access: 'viewer' },
+    bodyLimit: CREDENTIALS_BODY_LIMIT,
     schema: {
       tags,
       summary: 'Change your own password (signs out your other sessions)',

@@ -9,6 +9,7 @@ import { createDelivery, countTarget, deliveryCreateSchema, deliveryUpdateSchema
 import { getKpis, getKpisMany } from '../../reports/index.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
+import { IMPORT_BODY_LIMIT } from '../body-parsing.ts';
 import { analysisSchema, deliveryDetailSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
 
 export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -27,6 +28,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   };
 
   r.post('/deliveries', {
+    bodyLimit: IMPORT_BODY_LIMIT,
     schema: { tags, summary: 'Create a delivery (optionally with its recipients)', body: deliveryCreateSchema, response: { 201: deliveryDetailSchema, 400: errorSchema } },
   }, async (req, reply) => {
     const view = await createDelivery(ctx.db, req.body, ctx.defaults, actor(req));
@@ -57,10 +59,12 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
   }, async (req) => detail(await getDelivery(ctx.db, req.params.id)));
 
   r.patch('/deliveries/:id', {
+    bodyLimit: IMPORT_BODY_LIMIT,
     schema: { tags, summary: 'Edit a delivery (it must be analyzed again)', params: idParams, body: deliveryUpdateSchema, response: { 200: deliveryDetailSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema } },
   }, async (req) => detail(await updateDelivery(ctx.db, req.params.id, req.body, ctx.defaults, actor(req))));
 
   r.put('/deliveries/:id/recipients', {
+    bodyLimit: IMPORT_BODY_LIMIT,
     schema: {
       tags,
       summary: 'Import the target: CSV (text/csv, an "email" column plus personalization columns) or a JSON array of objects',

@@ -1,0 +1,74 @@
+/**
+ * Issue 11, finding 6 (the HTTP parts), over real HTTP: each route takes the body it needs
+ * (8 KB to sign in, 1 MB by default, 200 MB where recipients are imported or content is
+ * given) and a larger one answers 413 naming the limit; a JSON body 100,000 levels deep is
+ * refused at once (400) on every route, without a stack overflow; live streams are capped
+ * per principal and in all (429), and N viewers of one delivery cost one poll, not N.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestEstafeta, type TestEstafeta } from '../helpers/estafeta.ts';
+
+let e: TestEstafeta;
+before(async () => {
+  e = await startTestEstafeta();
+});
+after(async () => {
+  await e.stop();
+});
+
+const delivery = { label: 'Limits', from: { address: 'news@shop.example' }, subject: 'Hi', text: 'Hi {{ unsubscribeUrl }}' };
+const nested = (n: number) => '['.repeat(n) + ']'.repeat(n);
+
+async function post(path: string, body: string, headers: Record<string, string> = {}) {
+  const t = performance.now();
+  const res = await fetch(`${e.app.url}/api/v1${path}`, { method: path.includes('recipients') ? 'PUT' : 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${e.adminKey}`, ...headers }, body });
+  const text = await res.text();
+  return { status: res.status, ms: performance.now() - t, body: JSON.parse(text) };
+}
+
+test('signing in takes 8 KB at most: a 20 MB body answers 413 at once, naming the limit', async () => {
+  const big = await post('/auth/login', JSON.stringify({ name: 'admin', password: 'x', pad: 'a'.repeat(20 * 1024 * 1024) }));
+  assert.equal(big.status, 413);
+  assert.equal(big.body.error.code, 'BODY_TOO_LARGE');
+  assert.equal(big.body.error.message, 'the request body is larger than this route accepts (8 KB)');
+  const small = await post('/auth/login', JSON.stringify({ name: 'admin', password: 'x', pad: 'a'.repeat(9 * 1024) }));
+  assert.equal(small.status, 413);
+});
+
+test('other routes take 1 MB by default', async () => {
+  const res = await post('/quarantine', JSON.stringify({ address: 'a@x.test', text: 'a'.repeat(1024 * 1024) }));
+  assert.equal(res.status, 413);
+  assert.match(res.body.error.message, /\(1 MB\)$/);
+});
+
+test('importing recipients still takes large bodies (a 2 MB CSV, a 2 MB JSON delivery)', async () => {
+  const d = await e.api('POST', '/deliveries', delivery);
+  assert.equal(d.status, 201);
+  const rows = ['email,name'];
+  for (let i = 0; rows.join('\n').length < 2 * 1024 * 1024; i += 1000) for (let j = i; j < i + 1000; j++) rows.push(`user${j}@example.test,Name number ${j}`);
+  const csv = await e.api('PUT', `/deliveries/${d.body.id}/recipients`, rows.join('\n'), 'text/csv');
+  assert.equal(csv.status, 200, JSON.stringify(csv.body));
+  assert.equal(csv.body.imported, rows.length - 1);
+  const recipients = rows.slice(1, 40_000).map((r) => ({ email: r.split(',')[0], name: r.split(',')[1] }));
+  assert.ok(JSON.stringify(recipients).length > 1024 * 1024);
+  const created = await e.api('POST', '/deliveries', { ...delivery, recipients });
+  assert.equal(created.status, 201, JSON.stringify(created.body).slice(0, 300));
+});
+
+test('a JSON body 100,000 levels deep is refused quickly on every route, and the process goes on', async () => {
+  const deepLogin = await post('/auth/login', `{"a":${nested(3000)},"name":"admin","password":"x"}`);
+  assert.equal(deepLogin.status, 400);
+  assert.equal(deepLogin.body.error.message, 'the JSON body nests deeper than 64 levels of objects and arrays');
+  assert.equal((await post('/auth/login', `{"a":${nested(100_000)}}`)).status, 413);
+  const deepDelivery = await post('/deliveries', JSON.stringify({ ...delivery, recipients: [{ email: 'a@x.test' }] }).replace('"a@x.test"', `"a@x.test","x":${nested(100_000)}`));
+  assert.equal(deepDelivery.status, 400, JSON.stringify(deepDelivery.body));
+  assert.match(deepDelivery.body.error.message, /nests deeper than 64 levels/);
+  assert.ok(deepDelivery.ms < 1000, `${deepDelivery.ms} ms`);
+  const d = await e.api('POST', '/deliveries', delivery);
+  const deepImport = await post(`/deliveries/${d.body.id}/recipients`, `[{"email":"a@x.test","x":${nested(100_000)}}]`);
+  assert.equal(deepImport.status, 400);
+  const deepObject = await post('/quarantine', `{"address":"a@x.test","x":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`);
+  assert.equal(deepObject.status, 400);
+  assert.equal((await e.api('GET', '/health')).status, 200);
+});
