@@ -118,11 +118,12 @@ test('bounce mails: text bounces go through the same rules', async () => {
   const atData = await mail('postfix-data.eml');
   assert.equal(classifyBounce(atData, atData.recipients[0], policy).failureReason, 'Refused');
   // Sendmail cannot tell RCPT from DATA here, and "550 User unknown" carries no enhanced
-  // status: nothing confirms the wording, so the message fails and the address gets a soft
-  // error instead of an immediate quarantine.
+  // status. Issue 14 decided the bare wording on the evidence: a clear "user unknown" is
+  // a dead address (Campaign, the ESPs), unless the stage (DATA) or a provider rule says
+  // otherwise.
   const pipelined = await mail('sendmail-pipelined.eml');
   const p = classifyBounce(pipelined, pipelined.recipients[0], policy);
-  assert.deepEqual([p.failureType, p.failureReason, p.disposition, p.ruleId], ['Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
+  assert.deepEqual([p.failureType, p.failureReason, p.disposition, p.ruleId], ['Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
 });
 
 const recipient = (fields: Partial<BounceRecipient>): BounceRecipient =>
@@ -163,16 +164,18 @@ test('user unknown confirmed by the status or the stage is Hard', () => {
   );
 });
 
-test('user unknown that nothing confirms, or that the status contradicts, is not a quarantine', () => {
-  // No enhanced status, no stage: fail the message, count a soft error on the address.
-  assert.deepEqual(QUALIFY('550 Unknown user a@example.com'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
-  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>... User unknown'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
-  // The reply names no recipient: it answered the whole message.
+test('a clear "user unknown" wins over a generic status; the stage, X.2.0 and provider rules still refine it', () => {
+  // Issue 14: no enhanced status, a generic 5.0.0, a 5.7.1 used for every refusal or a
+  // 5.2.1 used for unknown users do not overrule the wording.
+  assert.deepEqual(QUALIFY('550 Unknown user a@example.com'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
+  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>... User unknown'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
+  assert.deepEqual(QUALIFY('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown').slice(0, 3), ['user-unknown', 'Hard', 'User unknown']);
+  assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... Addressee unknown').slice(0, 3), ['user-unknown', 'Hard', 'User unknown']);
+  // au (KDDI) names no recipient when its filter refuses the sender ("550 : User unknown").
   assert.deepEqual(QUALIFY('550 : User unknown').slice(0, 3), ['policy', 'Soft', 'Refused']);
-  assert.equal(QUALIFY('550 : User unknown')[4], 'user-unknown-no-address');
-  // X.2.0: the mailbox exists; X.2.1: the mailbox is disabled (RFC 3463).
+  assert.equal(QUALIFY('550 : User unknown')[4], 'kddi-filtered');
+  // X.2.0: the mailbox exists (RFC 3463), which the wording cannot overrule.
   assert.deepEqual(QUALIFY('550 5.2.0 Unknown user a@example.com').slice(0, 3), ['policy', 'Soft', 'Refused']);
-  assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... User Unknown').slice(0, 3), ['inactive-mailbox', 'Soft', 'Account disabled']);
   // After DATA (existing rule) and the recipient's own preferences.
   assert.deepEqual(QUALIFY('550 User unknown', 'DATA').slice(0, 3), ['policy', 'Soft', 'Refused']);
   assert.deepEqual(
@@ -190,7 +193,7 @@ test('bounce mails: user unknown with and without confirmation', async () => {
   assert.deepEqual(got, [
     ['sakura@mobile.example.jp', 'Soft', 'Refused'], // "550 : User unknown"
     ['ren@carrier.example.jp', 'Soft', 'Refused'], // Status 5.2.0
-    ['aoi@isp.example.jp', 'Soft', 'Account disabled'], // 5.2.1
+    ['aoi@isp.example.jp', 'Hard', 'User unknown'], // 5.2.1 with a clear "user unknown" (issue 14)
     ['kenta@example.jp', 'Hard', 'User unknown'], // 5.1.1
   ]);
 
@@ -199,7 +202,8 @@ test('bounce mails: user unknown with and without confirmation', async () => {
 
   const relay = await mail('relay-no-stage.eml');
   const [oskar, ines] = relay.recipients.map((r) => classifyBounce(relay, r, policy));
-  assert.deepEqual([oskar.failureType, oskar.failureReason, oskar.disposition], ['Soft', 'Refused', 'fail']);
+  // A relayed "550 User unknown" with no status and no stage: the wording decides (issue 14).
+  assert.deepEqual([oskar.failureType, oskar.failureReason, oskar.disposition], ['Hard', 'User unknown', 'fail-quarantine']);
   assert.deepEqual([ines.failureType, ines.failureReason], ['Hard', 'User unknown']);
 
   // The recipient's own system (no relayed reply) says the name is unknown: Hard.

@@ -42,6 +42,15 @@ function classifySubject(subject: RuleSubject, policy: BouncePolicy, cls: number
   return qualify(policy, 'undetermined', null);
 }
 
+// qmail and Cisco AsyncOS write the enhanced status inside the text, after a "#":
+// "553 sorry, ... (#5.7.1)", "550 #5.1.0 Address rejected".
+const HASH_STATUS = /#([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])/;
+
+function hashStatus(text: string): string | null {
+  const m = HASH_STATUS.exec(text.slice(0, MAX_TEXT));
+  return m ? `${m[1]}.${Number(m[2])}.${Number(m[3])}` : null;
+}
+
 /**
  * Qualifies a reply received during an SMTP session. 2xx is delivered. A 4xx reply is
  * always retried, whatever its category says, because the server asked to try again:
@@ -58,7 +67,7 @@ export function classifyReply(reply: SmtpReply, policy: BouncePolicy, context: {
   if (cls === 2) {
     q = qualify(policy, 'delivered', BUILTIN_RULES.delivered);
   } else {
-    const subject = { code: reply.code, enhanced: reply.enhanced, text: reply.text.slice(0, MAX_TEXT), command: context.command ?? null };
+    const subject = { code: reply.code, enhanced: reply.enhanced ?? hashStatus(reply.text), text: reply.text.slice(0, MAX_TEXT), command: context.command ?? null };
     q = classifySubject(subject, policy, cls === 0 ? 4 : cls);
     if (cls === 4 && (q.disposition === 'fail' || q.disposition === 'fail-quarantine')) {
       q = { ...q, disposition: 'retry', failureType: q.failureType === 'Hard' ? 'Soft' : q.failureType };

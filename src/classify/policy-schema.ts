@@ -21,6 +21,16 @@ const disposition = z.enum(DISPOSITIONS as unknown as [string, ...string[]], {
   error: () => `must be one of: ${DISPOSITIONS.join(', ')}`,
 });
 
+/**
+ * The layers of evidence, in the order the classifier weighs them (docs/BOUNCES.md,
+ * "Order of evidence"): a provider's own documented reply; a clear wording, read with the
+ * enhanced status and the SMTP stage that qualify it; a precise enhanced status (subject
+ * and detail) alone; the SMTP command the reply answered; and last the generic signals
+ * (broad wording such as "rejected", the status subject alone, the basic reply code).
+ */
+export const EVIDENCE_LAYERS = ['provider', 'wording', 'status', 'command', 'generic'] as const;
+export type EvidenceLayer = (typeof EVIDENCE_LAYERS)[number];
+
 const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
 
 const codeItem = z.number().int().min(200).max(599);
@@ -41,6 +51,13 @@ export const ruleSchema = z
     reason: failureReason.optional(),
     disposition: disposition.optional(),
     disabled: z.boolean().optional(),
+    // Where the wording or the code is documented (a URL or a document name): a rule is
+    // kept only when it is right for a reason that holds outside the texts it was tested on.
+    // Required on every rule that is not disabled; checked in policy.ts.
+    source: z.string().min(1, 'must not be empty').optional(),
+    evidence: z
+      .enum(EVIDENCE_LAYERS as unknown as [string, ...string[]], { error: () => `must be one of: ${EVIDENCE_LAYERS.join(', ')}` })
+      .optional(),
     note: z.string().optional(),
   })
   .strict();

@@ -19,6 +19,7 @@ import {
   type Qualification,
 } from '../mail/failure.ts';
 import {
+  EVIDENCE_LAYERS,
   categoriesFileSchema,
   categorySchema,
   describeIssues,
@@ -72,11 +73,32 @@ function loadRules(file: string): CompiledRule[] {
     if (!parsed.success) throw new Error(describeIssues(where, parsed.error));
     if (seen.has(parsed.data.id)) throw new Error(`${where}: id "${parsed.data.id}" is used twice in this file; give each rule its own id`);
     seen.add(parsed.data.id);
+    if (!parsed.data.disabled && !parsed.data.source) {
+      throw new Error(`${where}: source: is required; give the URL or the document that shows this wording or code (a provider's error page, an MTA's manual, an RFC)`);
+    }
     const rule = compileRule(parsed.data, where, file);
     if (parsed.data.disabled) rule.matches = () => false;
     out.push(rule);
   });
+  if (file === SHIPPED_RULES_FILE) checkEvidenceOrder(file, out);
   return out;
+}
+
+// The shipped rules are written in the order of evidence (docs/BOUNCES.md): a rule of an
+// earlier layer never comes after one of a later layer, so the file reads as the classifier
+// decides. Operator files are tried first, in their own order.
+function checkEvidenceOrder(file: string, rules: CompiledRule[]): void {
+  let highest = 0;
+  rules.forEach((rule, index) => {
+    const layer = EVIDENCE_LAYERS.indexOf(rule.evidence);
+    if (layer < highest) {
+      throw new Error(
+        `${file}: rule #${index + 1} (id ${rule.id}): evidence ${rule.evidence} comes after a rule of layer ${EVIDENCE_LAYERS[highest]}; ` +
+          `order the rules ${EVIDENCE_LAYERS.join(' < ')}, or set evidence: explicitly`,
+      );
+    }
+    highest = Math.max(highest, layer);
+  });
 }
 
 function loadCategories(file: string): Map<BounceCategory, CategoryInput> {

@@ -7,7 +7,7 @@
  */
 import type { BounceCategory, Disposition, FailureReason, FailureType } from '../mail/failure.ts';
 import type { SmtpStage } from '../mail/reply-text.ts';
-import type { RuleInput } from './policy-schema.ts';
+import type { EvidenceLayer, RuleInput } from './policy-schema.ts';
 
 /** What rules look at: a reply code (0 when none), an enhanced status and a text. */
 export interface RuleSubject {
@@ -26,6 +26,12 @@ export interface CompiledRule {
   disposition?: Disposition;
   /** Where the rule was defined, for error messages and the operator guide. */
   source: string;
+  /** The documentation the rule was written from (its `source` field), null for a disabled rule. */
+  reference: string | null;
+  /** The layer of evidence the rule belongs to (docs/BOUNCES.md, "Order of evidence"). */
+  evidence: EvidenceLayer;
+  /** What the rule looks at, in words: "wording", "status 5.1.*", "command RCPT", "code 550". */
+  uses: string[];
   matches(subject: RuleSubject): boolean;
 }
 
@@ -76,12 +82,22 @@ export function compileRule(input: RuleInput, where: string, source: string): Co
     } catch (err) {
       throw new Error(`${where}: text: invalid regular expression (${(err as Error).message}); fix the pattern, and quote it with single quotes in YAML so backslashes stay as written`);
     }
+    // V8 compiles a regular expression to machine code on its second use; doing that here,
+    // while the policy loads, keeps the cost of a large pattern off the first real reply.
+    re.test('warm up');
+    re.test('warm up');
     checks.push((s) => s.text !== '' && re.test(s.text));
   }
 
   if (checks.length === 0) {
     throw new Error(`${where}: the rule has no condition; give it at least one of code, status, text, command`);
   }
+
+  const uses: string[] = [];
+  if (input.text !== undefined) uses.push('wording');
+  if (input.status !== undefined) uses.push(`status ${[input.status].flat().join('|')}`);
+  if (input.command !== undefined) uses.push(`command ${[input.command].flat().join('|')}`);
+  if (input.code !== undefined) uses.push(`code ${[input.code].flat().join('|')}`);
 
   return {
     id: input.id,
@@ -90,8 +106,20 @@ export function compileRule(input: RuleInput, where: string, source: string): Co
     reason: input.reason as FailureReason | undefined,
     disposition: input.disposition as Disposition | undefined,
     source,
+    reference: input.source ?? null,
+    evidence: (input.evidence as EvidenceLayer | undefined) ?? defaultEvidence(input),
+    uses,
     matches: (subject) => checks.every((check) => check(subject)),
   };
+}
+
+// A rule that does not say its layer gets the one its conditions imply: any wording makes it
+// a wording rule, else a status, else a command, else only a code (generic).
+function defaultEvidence(input: RuleInput): EvidenceLayer {
+  if (input.text !== undefined) return 'wording';
+  if (input.status !== undefined) return 'status';
+  if (input.command !== undefined) return 'command';
+  return 'generic';
 }
 
 /** The first rule that matches, or null. */
