@@ -18,16 +18,18 @@ const ENHANCED = /^([245])\.(\d{1,3})\.(\d{1,3})\b/;
 
 /** Parses "550-5.1.1 first line\r\n550 5.1.1 second line" or "550 5.1.1 text" into a reply. */
 export function parseSmtpReply(raw: string, fallbackCode = 0): SmtpReply {
-  const lines = raw.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  // A lone CR ends a line too: kept inside the text, it would break log and report lines.
+  const lines = raw.split(/\r\n?|\n/).map((l) => l.trim()).filter(Boolean);
   let code = fallbackCode;
   let enhanced: string | null = null;
   const texts: string[] = [];
   for (const line of lines) {
-    const m = /^(\d{3})(?:[ -]|$)(.*)$/.exec(line);
+    // "s": a U+2028 in the text must not hide the code ("." stops at it otherwise).
+    const m = /^(\d{3})(?:[ -]|$)(.*)$/s.exec(line);
     let rest = line;
     if (m) {
       code = Number(m[1]);
-      rest = m[2];
+      rest = m[2].trim();
     }
     const e = ENHANCED.exec(rest);
     if (e) {
