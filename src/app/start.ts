@@ -133,6 +133,11 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       host: config.bounces.listen.host,
       port: config.bounces.listen.port,
       maxSizeBytes: config.bounces.maxSizeBytes,
+      maxRecipients: config.bounces.maxRecipients,
+      maxConnectionsPerIp: config.bounces.maxConnectionsPerIp,
+      maxConnections: config.bounces.maxConnections,
+      idleTimeoutMs: parseDuration(config.bounces.idleTimeout),
+      sessionTimeoutMs: parseDuration(config.bounces.sessionTimeout),
       heloName: config.mta.heloName,
       onStored: () => inboundProcessor?.wake(),
     });

@@ -74,7 +74,18 @@ export const configSchema = z.object({
     /** Domain of the VERP return path: bounce+<token>@<domain>. */
     domain: z.string().default('bounces.estafeta.localhost'),
     listen: z.object({ host: z.string().default('127.0.0.1'), port: port.default(2526) }).prefault({}),
+    /** Largest bounce mail accepted (announced as SIZE); a bigger one is refused with 552 5.3.4. */
     maxSizeBytes: z.number().int().positive().default(2 * 1024 * 1024),
+    /** Recipients per message; each RCPT TO past it gets 452 4.5.3 (the client sends the rest in another message). */
+    maxRecipients: z.number().int().positive().max(10_000).default(100),
+    /** Simultaneous connections from one client IP address; one more is answered 421 4.7.0 and closed. */
+    maxConnectionsPerIp: z.number().int().positive().default(20),
+    /** Simultaneous connections in all; one more is answered 421 and closed. */
+    maxConnections: z.number().int().positive().default(200),
+    /** A client silent this long while it owes a command or data is answered 421 and disconnected. */
+    idleTimeout: duration.default('60s'),
+    /** A connection open this long is answered 421 4.4.2 and closed however busy it is, so a slow drip cannot hold it. */
+    sessionTimeout: duration.default('10m'),
   }).prefault({}),
   policy: z.object({
     /** Operator policy files that layer over the shipped ones in policy/. Never overwritten by upgrades. */

@@ -3,6 +3,10 @@
  * only the addresses recipients.ts allows, refuses mail over the size limit, and writes each
  * message to the inbound_mails table before answering 250, so an accepted bounce survives a
  * crash. Parsing and qualification happen afterwards, in processor.ts.
+ *
+ * It faces the internet, so every count and time is capped: recipients per message (452
+ * 4.5.3 past it), connections per client IP and in all (421, then closed), idle time and
+ * session length (421, then closed).
  */
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import type { Db } from '../db/index.ts';
@@ -17,6 +21,11 @@ export interface ListenerOptions {
   host: string;
   port: number;
   maxSizeBytes: number;
+  maxRecipients: number;
+  maxConnectionsPerIp: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  sessionTimeoutMs: number;
   heloName: string;
   onStored(): void;
 }
@@ -24,20 +33,52 @@ export interface ListenerOptions {
 export interface Listener {
   host: string;
   port: number;
+  /** Connections open right now. */
+  openConnections(): number;
   stop(): Promise<void>;
 }
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
 export async function startListener(o: ListenerOptions): Promise<Listener> {
-  const server = new SMTPServer({
+  // Open sessions per client IP, and the deadline of each session (by session id).
+  const perIp = new Map<string, number>();
+  const sessions = new Map<string, { ip: string; deadline: NodeJS.Timeout }>();
+  const endSession = (id: string) => {
+    for (const c of server.connections) if (c.id === id) c.send(421, `4.4.2 session longer than ${Math.round(o.sessionTimeoutMs / 1000)} s, closing`, false);
+  };
+  const server: SMTPServer = new SMTPServer({
     name: o.heloName,
     banner: 'Estafeta bounce listener',
     authOptional: true,
     disabledCommands: ['AUTH'],
     size: o.maxSizeBytes,
+    maxClients: o.maxConnections,
+    socketTimeout: o.idleTimeoutMs,
     logger: false,
-    onRcptTo(address: SMTPServerAddress, _session, cb) {
+    onConnect(session, cb) {
+      const ip = session.remoteAddress;
+      const open = perIp.get(ip) ?? 0;
+      if (open >= o.maxConnectionsPerIp) return cb(smtpError(421, `4.7.0 too many connections from ${ip} (at most ${o.maxConnectionsPerIp}), try again later`));
+      perIp.set(ip, open + 1);
+      const deadline = setTimeout(() => endSession(session.id), o.sessionTimeoutMs);
+      deadline.unref();
+      sessions.set(session.id, { ip, deadline });
+      cb();
+    },
+    onClose(session) {
+      // Called for every connection that closes, counted or not (refused ones never were).
+      const s = sessions.get(session.id);
+      if (!s) return;
+      sessions.delete(session.id);
+      clearTimeout(s.deadline);
+      const left = (perIp.get(s.ip) ?? 1) - 1;
+      if (left > 0) perIp.set(s.ip, left);
+      else perIp.delete(s.ip);
+    },
+    onRcptTo(address: SMTPServerAddress, session, cb) {
+      // smtp-server's own maxRecipients answers without the enhanced code (4.5.3) RFC 5321 clients look for.
+      if (session.envelope.rcptTo.length >= o.maxRecipients) return cb(smtpError(452, `4.5.3 too many recipients (at most ${o.maxRecipients} per message), send the rest in another message`));
       if (readInboundAddress(o.secret, o.bounceDomain, address.address)) return cb();
       cb(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here; this server only receives bounces`));
     },
@@ -81,5 +122,5 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
   o.logger.info({ host: o.host, port }, 'bounce listener started');
-  return { host: o.host, port, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { host: o.host, port, openConnections: () => server.connections.size, stop: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
