@@ -5,7 +5,8 @@
  * findings already known and owned by someone else.
  *
  * Per input: the target's check must return (no exception other than the ones the target
- * documents) within HANG_MS. A check that never returns cannot be stopped from the same
+ * documents) within HANG_MS (an input over it is timed again: only one slow twice fails).
+ * A check that never returns cannot be stopped from the same
  * thread: the watchdog (watchdog.ts) reports it with a seed and path that replay it.
  * Does not know any target: see targets/.
  */
@@ -97,8 +98,7 @@ export async function runTarget<T>(target: FuzzTarget<T>, options: RunOptions): 
   let lastProgress = started;
   const every = options.progressEvery ?? 0;
 
-  const after = (input: T, t0: number): void => {
-    const ms = performance.now() - t0;
+  const note = (input: T, ms: number): void => {
     if (ms > slowestMs) {
       slowestMs = ms;
       slowest = input;
@@ -112,29 +112,44 @@ export async function runTarget<T>(target: FuzzTarget<T>, options: RunOptions): 
         lastProgress = now;
       }
     }
-    if (ms > HANG_MS) throw new Error(`took ${ms.toFixed(0)} ms (limit ${HANG_MS} ms)`);
+  };
+  // On a shared machine a process can be paused for a second; a slow input is timed once
+  // more, and only an input slow both times counts as a hang.
+  const slowTwice = (first: number, second: number) => {
+    if (first > HANG_MS && second > HANG_MS) throw new Error(`took ${first.toFixed(0)} ms and ${second.toFixed(0)} ms when run again (limit ${HANG_MS} ms)`);
+    return Math.min(first, second);
+  };
+  const timedSync = (input: T): number => {
+    const t0 = performance.now();
+    markInputStart(target.name, seed, count);
+    try {
+      target.check(input) as void;
+    } finally {
+      markInputEnd();
+    }
+    return performance.now() - t0;
+  };
+  const timedAsync = async (input: T): Promise<number> => {
+    const t0 = performance.now();
+    markInputStart(target.name, seed, count);
+    try {
+      await target.check(input);
+    } finally {
+      markInputEnd();
+    }
+    return performance.now() - t0;
   };
 
   const property = target.async
     ? fc.asyncProperty(target.arbitrary(), async (input: T) => {
-        const t0 = performance.now();
-        markInputStart(target.name, seed, count);
-        try {
-          await target.check(input);
-        } finally {
-          markInputEnd();
-        }
-        after(input, t0);
+        let ms = await timedAsync(input);
+        if (ms > HANG_MS) ms = slowTwice(ms, await timedAsync(input));
+        note(input, ms);
       })
     : fc.property(target.arbitrary(), (input: T) => {
-        const t0 = performance.now();
-        markInputStart(target.name, seed, count);
-        try {
-          target.check(input) as void;
-        } finally {
-          markInputEnd();
-        }
-        after(input, t0);
+        let ms = timedSync(input);
+        if (ms > HANG_MS) ms = slowTwice(ms, timedSync(input));
+        note(input, ms);
       });
 
   const params: fc.Parameters<[T]> = {

@@ -4,6 +4,7 @@
  * test/fuzz-smoke.test.ts runs a few thousand inputs of each in the default suite.
  */
 import type { FuzzTarget } from './harness.ts';
+import { apiHttpTarget } from './targets/api-http.ts';
 import { apiSchemasTarget } from './targets/api-schemas.ts';
 import { bounceMailTarget } from './targets/bounce-mail.ts';
 import { csvTarget } from './targets/csv-targets.ts';
@@ -12,7 +13,7 @@ import { templateTarget } from './targets/template.ts';
 import { tokensTarget } from './targets/tokens.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const TARGETS: FuzzTarget<any>[] = [bounceMailTarget, smtpReplyTarget, csvTarget, templateTarget, tokensTarget, apiSchemasTarget];
+export const TARGETS: FuzzTarget<any>[] = [bounceMailTarget, smtpReplyTarget, csvTarget, templateTarget, tokensTarget, apiSchemasTarget, apiHttpTarget];
 
 export function findTarget(name: string): FuzzTarget<unknown> | undefined {
   return TARGETS.find((t) => t.name === name);

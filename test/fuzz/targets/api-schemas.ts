@@ -40,7 +40,8 @@ function field<T>(arb: fc.Arbitrary<T>) {
   return fc.oneof({ weight: 4, arbitrary: arb }, { weight: 1, arbitrary: anyValue });
 }
 
-const bodyArb = fc.record(
+/** A JSON body shaped like a delivery, with wrong types and hostile values mixed in. */
+export const bodyArb = fc.record(
   {
     label: field(stringish),
     from: field(fc.record({ name: field(stringish), address: field(stringish) }, { requiredKeys: [] })),

@@ -145,7 +145,7 @@ const lineEditArb: fc.Arbitrary<LineEdit> = fc.record({
   kind: fc.constantFrom('delete', 'duplicate', 'swap', 'insert', 'insert', 'repeat'),
   at: fc.double({ min: 0, max: 1, noNaN: true }),
   line: INSERTED_LINES,
-  times: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 2, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: 100, max: 5000 }) }),
+  times: fc.oneof({ weight: 20, arbitrary: fc.integer({ min: 2, max: 20 }) }, { weight: 1, arbitrary: fc.integer({ min: 100, max: 2000 }) }),
 });
 
 function editLines(mail: string, edits: LineEdit[]): string {
@@ -180,7 +180,7 @@ interface Input {
 
 function arbitrary(): fc.Arbitrary<Input> {
   const base = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...FIXTURES) }, { weight: 2, arbitrary: generatedArb });
-  const depthArb = fc.oneof({ weight: 30, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 20, max: 200 }) });
+  const depthArb = fc.oneof({ weight: 30, arbitrary: fc.constant(0) }, { weight: 6, arbitrary: fc.integer({ min: 1, max: 3 }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 60 }) });
   const structured = fc
     .tuple(base, fc.array(lineEditArb, { maxLength: 5 }), depthArb, fc.boolean())
     .map(([mail, edits, depth, b64]) => nest(editLines(mail, edits), depth, b64));

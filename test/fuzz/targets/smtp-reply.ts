@@ -40,7 +40,7 @@ const enhancedArb = fc.oneof(
   fc.constantFrom('5.1.1', '4.2.2', '5.7.1', '4.7.28', '5.0.0', '4.4.7', '5.1.10', '5.7.26', '005.001.001', '5.1234.1', '6.1.1', '5.1', '5.1.1.1', '#5.1.1', ''),
 );
 const sepArb = fc.constantFrom(' ', '-', '', '  ', '\t', '- ');
-const wordingArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...WORDING) }, { weight: 2, arbitrary: nastyString(30) }, { weight: 1, arbitrary: longRun(['5.1.1 ', 'user ', 'unknown ']) });
+const wordingArb = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...WORDING) }, { weight: 2, arbitrary: nastyString(30) }, { weight: 1, arbitrary: fc.oneof({ weight: 9, arbitrary: nastyString(200) }, { weight: 1, arbitrary: longRun(['5.1.1 ', 'user ', 'unknown ']) }) });
 const lineArb = fc.tuple(codeArb, sepArb, fc.option(enhancedArb), fc.array(wordingArb, { maxLength: 4 })).map(([code, sep, enh, words]) => `${code}${sep}${enh ? `${enh} ` : ''}${words.join(' ')}`);
 const eolArb = fc.constantFrom('\r\n', '\n', '\r', '\r\r\n', '');
 
@@ -102,8 +102,11 @@ function check(input: Input): void {
     assert.notEqual(q.failureType, 'Hard', 'a 4xx reply is never Hard');
   }
   assert.deepEqual(classifyReply(reply, policy, { command: input.command }), q, 'the cache gives the same answer');
-  fresh.replyCache.clear();
-  assert.deepEqual(classifyReply(reply, fresh, { command: input.command }), q, 'a fresh policy gives the same answer');
+  // One input in eight (by length, so a replay does the same): costs a second classification.
+  if (input.raw.length % 8 === 0) {
+    fresh.replyCache.clear();
+    assert.deepEqual(classifyReply(reply, fresh, { command: input.command }), q, 'a fresh policy gives the same answer');
+  }
 
   const parsed: ParsedBounce = {
     kind: input.kind, recipients: [], reportingMta: null, envelopeId: null, originalMessageId: null, originalHeaders: {},
