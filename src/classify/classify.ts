@@ -6,7 +6,7 @@
  * Pure and fast: rules are compiled by loadBouncePolicy and replies are cached per policy.
  * Does not parse mail (mail/bounce-mail.ts) and does not apply dispositions (mta/, feedback/).
  */
-import type { BounceRecipient, ParsedBounce } from '../mail/bounce-mail.ts';
+import { CHALLENGE_PREFIX, type BounceRecipient, type ParsedBounce } from '../mail/bounce-mail.ts';
 import type { BounceCategory, Qualification } from '../mail/failure.ts';
 import type { SmtpStage } from '../mail/reply-text.ts';
 import { replyClass, type SmtpReply } from '../mail/smtp-reply.ts';
@@ -18,6 +18,7 @@ export const BUILTIN_RULES = {
   complaint: 'builtin:arf-complaint',
   unsubscribe: 'builtin:list-unsubscribe',
   autoReply: 'builtin:auto-reply',
+  challenge: 'builtin:challenge-response',
   delivered: 'builtin:delivered',
 } as const;
 
@@ -110,7 +111,11 @@ export function classifyBounce(parsed: ParsedBounce, recipient: BounceRecipient,
       ? qualify(policy, 'unsubscribe', BUILTIN_RULES.unsubscribe)
       : qualify(policy, 'complaint', BUILTIN_RULES.complaint);
   }
-  if (parsed.kind === 'auto-reply') return qualify(policy, 'auto-reply', BUILTIN_RULES.autoReply);
+  if (parsed.kind === 'auto-reply') {
+    return recipient.diagnostic?.startsWith(CHALLENGE_PREFIX)
+      ? qualify(policy, 'challenge-response', BUILTIN_RULES.challenge)
+      : qualify(policy, 'auto-reply', BUILTIN_RULES.autoReply);
+  }
   if (parsed.kind === 'not-bounce' || parsed.kind === 'unparsable') {
     return { ...qualify(policy, 'undetermined', null), disposition: 'ignore' };
   }

@@ -109,3 +109,16 @@ test('the reply development set is large enough and names a source on every line
     assert.ok(typeof line.source === 'string' && line.source.length > 5, line.reply);
   }
 });
+
+test('challenge-response requests and auto-replies are Ignored, never a failure', async () => {
+  const { parseBounceMail } = await import('../mail/bounce-mail.ts');
+  const { classifyBounce } = await import('./index.ts');
+  for (const name of ['challenge-boxbe.eml', 'challenge-verify.eml', 'auto-reply.eml']) {
+    const p = await parseBounceMail(readFileSync(new URL(`../mail/testdata/${name}`, import.meta.url)));
+    const c = classifyBounce(p, p.recipients[0], policy);
+    assert.deepEqual([c.failureType, c.disposition], ['Ignored', 'ignore'], name);
+  }
+  // The same wording inside a bounce is the challenge-response rule, Ignored too.
+  const r = q('550 Your message is held: please verify yourself as a human at https://challenge.example/x');
+  assert.deepEqual([r.category, r.failureType], ['challenge-response', 'Ignored']);
+});

@@ -3,6 +3,9 @@
  * headers (RFC 3834 Auto-Submitted, X-Autoreply, Precedence: auto_reply, ...) and their
  * subjects in several languages.
  *
+ * Also recognizes challenge-response requests (Boxbe, Spam Arrest, "please verify
+ * yourself"), which are not bounces either.
+ *
  * Does not tell an auto-reply from a bounce by itself: bounces from Postfix or Gmail also
  * carry "Auto-Submitted: auto-replied", so bounce-mail.ts looks for bounce signals first.
  */
@@ -47,5 +50,22 @@ export function autoReplySignal(headers: Fields, subject: string): string | null
   if (precedence.startsWith('auto_reply') || precedence.startsWith('auto-reply')) return 'header precedence: auto_reply';
   if (/vacation|autorespon|auto-?reply/i.test(first(headers, 'x-mailer') ?? '')) return 'header x-mailer';
   if (isAutoReplySubject(subject)) return 'subject';
+  return null;
+}
+
+// Challenge-response systems hold mail until the sender proves to be a person (Boxbe's guest
+// list, Spam Arrest, ChoiceMail, Mailblocks). Their requests are not bounces: the mail is
+// waiting, the address exists (SparkPost bounce class 100, KumoMTA ChallengeResponse).
+const CHALLENGE_SENDERS = /@(?:[\w-]+\.)*(?:boxbe\.com|spamarrest\.com|choicemail\.com|mailblocks\.com|digiportal\.com|sendio\.com)$/i;
+const CHALLENGE_WORDS =
+  /please verify yourself|verify yourself as (?:a )?(?:human|person|sender)|verify that you are (?:a )?(?:human|real person|person)|challenge[- ]response|(?:added|add you) to (?:my|the|his|her|their) (?:guest|approved senders?|allowed senders?|white) ?list|whitelist request|sender verification (?:request|required)|(?:your message|your e-?mail) (?:is|has been) (?:held|queued) (?:pending|until|for) (?:your )?verification/i;
+
+/**
+ * Returns why a message looks like a challenge-response request ("sender boxbe.com",
+ * "wording"), or null. The text is the notice, read only in its first few kilobytes.
+ */
+export function challengeSignal(from: string, subject: string, text: string): string | null {
+  if (CHALLENGE_SENDERS.test(from.trim())) return `sender ${from.split('@').pop()?.toLowerCase()}`;
+  if (CHALLENGE_WORDS.test(subject) || CHALLENGE_WORDS.test(text.slice(0, 4000))) return 'wording';
   return null;
 }

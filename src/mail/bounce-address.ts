@@ -60,7 +60,11 @@ function* addressesAround(text: string): Generator<FoundAddress> {
     while (start > 0 && at - start < 64 && LOCAL_CHAR.test(text[start - 1])) start--;
     let end = at + 1;
     while (end < text.length && end - at < 255 && DOMAIN_CHAR.test(text[end])) end++;
-    while (start < at && text[start] === '.') start++;
+    // A leading quote or backquote is quoting, not part of the local part ('user@host');
+    // an X.400 attribute (SMTP=, RFC-822=) introduces the address (dda:SMTP=user@host).
+    while (start < at && (text[start] === '.' || text[start] === "'" || text[start] === '`')) start++;
+    const x400 = /^(?:smtp|rfc-?822)=/i.exec(text.slice(start, at));
+    if (x400) start += x400[0].length;
     while (end > at + 1 && /[.-]/.test(text[end - 1])) end--;
     const candidate = text.slice(start, end);
     if (start === at || !SINGLE_ADDRESS.test(candidate)) continue;

@@ -214,3 +214,48 @@ test('a feedback report sent as plain text is still a complaint report', async (
   assert.equal(p.recipients[0].recipient, 'ivan@mailbox.example');
   assert.equal(p.originalMessageId, '<d50.r1.1716300000@sender.example>');
 });
+
+// Formats that are not RFC 3464 (fixtures written for Estafeta from the MTAs' documented
+// layouts): the failed recipient, never the list's bounce address or a returned To: that
+// names a list, quotes stripped, versions not read as status codes.
+test('X.400 NDR: the SMTP address inside dda:SMTP= is the recipient', async () => {
+  const p = await parse('x400-ndr.eml');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['hanna.berg@legacy.example']);
+});
+
+test('Exim: "(generated from x)" is the address sent to; "an address generated from x" hides the child', async () => {
+  const p = await parse('exim-generated.eml');
+  assert.deepEqual(p.recipients.map((r) => [r.recipient, r.originalRecipient]), [
+    ['jonas.real@internal.example', 'sales@shop.example'],
+    ['orders@shop.example', null],
+  ]);
+});
+
+test('Smail: quotes stripped, a suggested address is not a recipient, a version is not a status', async () => {
+  const p = await parse('smail-fails.eml');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['olga@old.example']);
+  assert.equal(p.recipients[0].status, null, 'Mailman 2.0.12 is a version');
+  assert.equal(p.originalHeaders['x-mailer'], 'Mailman 2.0.12');
+});
+
+test('Lotus Domino: quoted address after "was not delivered to"', async () => {
+  const p = await parse('notes-ndr.eml');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['paolo.rossi@notes.example']);
+});
+
+test("a list mail's To: is not the failed recipient", async () => {
+  const p = await parse('list-to-header.eml');
+  assert.equal(p.kind, 'bounce');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), [null]);
+  assert.match(p.recipients[0].diagnostic ?? '', /Service unavailable/);
+});
+
+test('challenge-response requests are auto-replies, with the protected mailbox as recipient', async () => {
+  const boxbe = await parse('challenge-boxbe.eml');
+  assert.equal(boxbe.kind, 'auto-reply');
+  assert.equal(boxbe.recipients[0].recipient, 'mila@inbox.example');
+  assert.match(boxbe.recipients[0].diagnostic ?? '', /^challenge-response/);
+  const verify = await parse('challenge-verify.eml');
+  assert.equal(verify.kind, 'auto-reply');
+  assert.match(verify.recipients[0].diagnostic ?? '', /^challenge-response \(wording\)/);
+});

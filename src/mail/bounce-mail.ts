@@ -7,7 +7,7 @@
  * what a status means (classify/) and does not correlate with deliveries (inbound/).
  */
 import { looksLikeFeedbackReport, parseFeedbackReport } from './arf.ts';
-import { autoReplySignal } from './auto-reply.ts';
+import { autoReplySignal, challengeSignal } from './auto-reply.ts';
 import { addressKey, findAddresses, normalizeAddress } from './bounce-address.ts';
 import {
   failedRecipientsHeader,
@@ -58,6 +58,9 @@ export interface ParsedBounce {
   from: string;
   error?: string;
 }
+
+/** How the diagnostic of an auto-reply that is a challenge-response request starts. */
+export const CHALLENGE_PREFIX = 'challenge-response';
 
 /** Parses a bounce mail. Never throws. */
 export async function parseBounceMail(raw: Buffer | string): Promise<ParsedBounce> {
@@ -120,14 +123,33 @@ function base(parts: MimeParts, kind: BounceKind, original: Fields | null): Pars
   };
 }
 
-function firstToAddress(original: Fields | null): string | null {
+function firstToAddress(original: Fields | null, names = ['x-hmxmroriginalrecipient', 'to', 'delivered-to', 'x-original-to']): string | null {
   if (!original) return null;
-  for (const name of ['x-hmxmroriginalrecipient', 'to', 'delivered-to', 'x-original-to']) {
+  for (const name of names) {
     const value = first(original, name);
     const found = value ? findAddresses(value)[0] : undefined;
     if (found) return found.address;
   }
   return null;
+}
+
+// Headers of a returned message that name its envelope recipient.
+const ENVELOPE_HEADERS = ['x-hmxmroriginalrecipient', 'x-original-to', 'delivered-to', 'x-failed-recipients'];
+
+// The returned message's To: names the failed recipient only for mail sent to one person:
+// a discussion list's To: is the list (List-Id, List-Post, Mailing-List, Precedence: list),
+// and a To: with several addresses or a group ("undisclosed-recipients:;") names nobody
+// in particular. The sender's own addresses (the list's bounce address) are never it.
+function returnedRecipient(original: Fields | null, exclude: Set<string>): string | null {
+  const envelope = firstToAddress(original, ENVELOPE_HEADERS);
+  if (envelope || !original) return envelope;
+  if (['list-id', 'list-post', 'mailing-list', 'x-mailing-list'].some((h) => original.has(h))) return null;
+  if (/^\s*list\b/i.test(first(original, 'precedence') ?? '')) return null;
+  const to = first(original, 'to') ?? '';
+  if (/:\s*;/.test(to)) return null;
+  const found = findAddresses(to);
+  if (found.length !== 1 || exclude.has(addressKey(found[0].address))) return null;
+  return found[0].address;
 }
 
 function fromDsn(r: DsnRecipientFields, fromText: TextRecipient | undefined): BounceRecipient {
@@ -201,13 +223,13 @@ function interpret(parts: MimeParts): ParsedBounce {
     for (const r of out.recipients) {
       if (r.recipient) continue;
       const t = spare.shift();
-      r.recipient = t?.recipient ?? firstToAddress(original);
+      r.recipient = t?.recipient ?? returnedRecipient(original, exclude);
       r.diagnostic ??= t?.diagnostic ?? null;
     }
     if (out.recipients.length === 0) out.recipients = fromBody.map(fromText);
     if (out.recipients.length === 0) {
-      const to = firstToAddress(original);
-      if (to) out.recipients = [bounceRecipient({ recipient: to, action: 'failed', diagnostic: collapse(split.notice) })];
+      const to = returnedRecipient(original, exclude);
+      out.recipients = [bounceRecipient({ recipient: to, action: 'failed', diagnostic: collapse(split.notice) })];
     }
     return out;
   }
@@ -235,6 +257,17 @@ function interpret(parts: MimeParts): ParsedBounce {
     hinted.length > 0 ||
     isSystemSender(parts.from, parts.fromName, first(parts.headers, 'from') ?? '') ||
     isBounceSubject(parts.subject);
+  const challenge = strong ? null : challengeSignal(parts.from, parts.subject, split.notice);
+  if (challenge) {
+    const out = base(parts, 'auto-reply', original);
+    // A challenge service writes on behalf of its user, whom the notice names.
+    const service = fromAddress ? fromAddress.slice(fromAddress.lastIndexOf('@')) : '';
+    const owner = challenge.startsWith('sender')
+      ? findAddresses(split.notice.slice(0, 4000), 20).map((a) => a.address).find((a) => !exclude.has(addressKey(a)) && !a.toLowerCase().endsWith(service))
+      : undefined;
+    out.recipients = [bounceRecipient({ recipient: owner ?? fromAddress, diagnostic: `${CHALLENGE_PREFIX} (${challenge}): ${parts.subject}`.trim() })];
+    return out;
+  }
   const autoReply = strong ? null : autoReplySignal(parts.headers, parts.subject);
   if (autoReply) {
     const out = base(parts, 'auto-reply', original);
@@ -250,14 +283,12 @@ function interpret(parts: MimeParts): ParsedBounce {
     const out = base(parts, 'bounce', original);
     out.recipients = found.map(fromText);
     if (out.recipients.length === 0) {
-      const to = firstToAddress(original);
+      const to = returnedRecipient(original, exclude);
       const diagnostic = collapse(split.notice);
       const reply = findReplyInText(split.notice);
-      if (to) {
-        out.recipients = [
-          bounceRecipient({ recipient: to, action: 'failed', diagnostic, reply, status: reply?.enhanced ?? findStatusCode(split.notice) }),
-        ];
-      }
+      out.recipients = [
+        bounceRecipient({ recipient: to, action: 'failed', diagnostic, reply, status: reply?.enhanced ?? findStatusCode(split.notice) }),
+      ];
     }
     return out;
   }

@@ -6,7 +6,7 @@
  * No per-MTA templates: the same rules must hold for bounces never seen before. Does not
  * split off the returned original (returned-message.ts) and does not classify (classify/).
  */
-import { addressKey, findAddresses, type FoundAddress } from './bounce-address.ts';
+import { addressKey, findAddresses, normalizeAddress, type FoundAddress } from './bounce-address.ts';
 import { findFailureStatus, findReplyInText, findSmtpStage, type SmtpStage } from './reply-text.ts';
 import type { SmtpReply } from './smtp-reply.ts';
 
@@ -19,6 +19,8 @@ export interface TextRecipient {
   remoteMta: string | null;
   /** The SMTP command the failure answered, when the notice says. */
   command: SmtpStage | null;
+  /** The address this one was generated from (Exim "(generated from alias@x)"): the one sent to. */
+  originalRecipient?: string | null;
 }
 
 export interface TextContext {
@@ -30,7 +32,7 @@ export interface TextContext {
 
 // Words before an address that make it someone other than the recipient.
 const NOT_RECIPIENT_BEFORE =
-  /(?:mail from|envelope-from|from|sender|sent by|reply-to|return-path|message-id|contact|assistance|postmaster|sender-mta|originator|for more information|please send|e-mail us|email us|write to|visit)\s*[:=]?\s*[<"(\[]*\s*$/i;
+  /(?:mail from|envelope-from|from|sender|sent by|reply-to|return-path|message-id|contact|assistance|postmaster|sender-mta|originator|for more information|please send|e-mail us|email us|write to|visit|(?:fails|failed|please)?,?\s*try|new address(?: is)?|forward(?:ed|ing)? to)\s*[:=]?\s*[<"'(\[]*\s*$/i;
 // Words before an address that introduce a failed recipient.
 const RECIPIENT_BEFORE =
   /(?:rcpt to|recipient|recipients|to|address|addresses|addressee|delivered to|deliver(?:y|ing)? (?:to|for)|undeliverable to|failed|for|user|mailbox|account|following|was|email to|message to)\s*(?:\(s\)|\(es\))?\s*[:=]?\s*[<"(\[*]*\s*$/i;
@@ -69,6 +71,15 @@ function rank(text: string, found: FoundAddress, lineStart: number, previousLine
     return opensLine && /^[>"'\s]*:?\s*$/.test(after) ? -1 : 0;
   }
   const after = text.slice(found.end, found.end + 3);
+  // X.400 addresses carry the SMTP address as an attribute: "dda:SMTP=user@host;".
+  if (/(?:\bdda:)?\b(?:smtp|rfc-?822)=$/i.test(before)) return 3;
+  // Exim names the top-level address when it hides the one it generated ("an address
+  // generated from x", "undisclosed address (generated from x)", "pipe to |cmd generated
+  // by x"); otherwise "(generated from x)" is the alias the failed address came from.
+  if (/generated\s+(?:from|by)\s*[<"']*$/i.test(before)) {
+    const context = text.slice(Math.max(0, lineStart - 200), found.index);
+    return /(?:an address|undisclosed address|pipe to|save to|file to)[^\n]*(?:\n[^\n]*)?$/i.test(context) ? 3 : 0;
+  }
   if (/(?:https?:\/\/|[=\/?&])\S*$/.test(before) || /^[\w.-]*[/?=&]/.test(after)) return 0;
   if (NOT_RECIPIENT_BEFORE.test(before)) return 0;
   // A help address alone on the line after "please contact:" is not a recipient either.
@@ -142,7 +153,10 @@ function describe(recipient: string, fullBlock: string, fullWide: string, action
     }
   }
   const diagnostic = collapse(text).slice(0, 2000);
+  const alias = /\(\s*generated\s+from\s+<?([^\s<>()]+@[^\s<>()]+?)>?\s*\)/i.exec(block);
+  const original = alias ? normalizeAddress(alias[1]) : null;
   return {
+    originalRecipient: original && addressKey(original) !== addressKey(recipient) ? original : null,
     recipient,
     action,
     status: reply?.enhanced ?? status,

@@ -11,11 +11,22 @@ import { parseSmtpReply, type SmtpReply } from './smtp-reply.ts';
 // A status code must not be part of a longer dotted number such as an IP address
 // ("10.5.1.1") or a version ("2.0.0.1").
 const STATUS_IN_TEXT = /(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d]|\.\d)/;
+// ...nor a product's version ("Mailman 2.0.12", "Postfix 3.4.5", "version 5.1.1", "v2.0.4"):
+// a number right after a word that names software or a version is not a status.
+const VERSION_BEFORE =
+  /(?:\b(?:version|ver|release|rel|build|v|mailman|postfix|sendmail|exim|qmail|mdaemon|domino|exchange|courier|kerio|zimbra|communigate|imail|mercury|merak|icewarp|smartermail|hmailserver|opensmtpd|haraka|james|powermta|momentum|ecelerity|notes|fp)\.?|\/)[ \t]*$/i;
+
+function isVersion(text: string, index: number): boolean {
+  return VERSION_BEFORE.test(text.slice(Math.max(0, index - 24), index));
+}
 
 /** First RFC 3463 status code in a text, normalized ("5.01.1" → "5.1.1"), or null. */
 export function findStatusCode(text: string): string | null {
-  const m = STATUS_IN_TEXT.exec(text);
-  return m ? `${m[1]}.${Number(m[2])}.${Number(m[3])}` : null;
+  const all = new RegExp(STATUS_IN_TEXT.source, 'g');
+  for (let m = all.exec(text); m; m = all.exec(text)) {
+    if (!isVersion(text, m.index)) return `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
+  }
+  return null;
 }
 
 /** First failure status (class 4 or 5) in a text, else the first status, else null. */
@@ -23,6 +34,7 @@ export function findFailureStatus(text: string): string | null {
   const all = new RegExp(STATUS_IN_TEXT.source, 'g');
   let first: string | null = null;
   for (let m = all.exec(text); m; m = all.exec(text)) {
+    if (isVersion(text, m.index)) continue;
     const status = `${m[1]}.${Number(m[2])}.${Number(m[3])}`;
     if (m[1] !== '2') return status;
     first ??= status;

@@ -23,6 +23,8 @@ const SEPARATORS: RegExp[] = [
   /^(?:original message follows|message headers follow|original message:?$|original mail as follows|unsent message follows)/i,
   /^(?:included is a copy of the message header|below is a copy of the original message|the original message headers? (?:is|are|was|were) (?:included|attached|as follows)|the header of the original message is following)/i,
   /^-{3,}\s*(?:original|returned|unsent|forwarded) message\b/i,
+  // Smail: "|------------------------- Message text follows: ------------------------|".
+  /^\|?-{3,}\s*message text follows/i,
 ];
 
 // Header names that only a real header block has; "To:" or "Subject:" alone do not count,
