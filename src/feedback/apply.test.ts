@@ -65,3 +65,12 @@ test('applying the same event twice changes nothing the second time', () => {
   const complained = run(once, c);
   assert.equal(applyEvent(complained, c).quarantine, null);
 });
+
+test('a bounce tied to its log by a Message-ID alone fails the log but never counts towards the quarantine', () => {
+  const sent = run(taken, ev('delivered', 2000));
+  const weak = applyEvent(sent, ev('async-bounce', 5000, { qualification: soft, evidence: 'correlated by Message-ID only' }));
+  assert.equal(weak.log.status, LogStatus.Failed);
+  assert.equal(weak.quarantine, null);
+  const strong = applyEvent(sent, ev('async-bounce', 5000, { qualification: soft }));
+  assert.equal(strong.quarantine?.kind, 'error');
+});

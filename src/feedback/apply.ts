@@ -83,7 +83,9 @@ export function applyEvent(log: LogState, event: StoredEvent): Effect {
       if (!q || q.disposition === 'ignore' || q.disposition === 'deliver') return none;
       if (!canChange && log.status !== LogStatus.Sent) return none;
       // A bounce mail is later news than the "Sent" it contradicts, whatever the clocks say.
-      return { log: fail(q, reply), quarantine: errorFact(q), bump: [] };
+      // One tied to its log by weaker evidence (a Message-ID, which viewers can read) fails
+      // the log but never counts towards the quarantine: repeated forgeries would add up.
+      return { log: fail(q, reply), quarantine: p.evidence ? null : errorFact(q), bump: [] };
     }
     case 'complaint':
       if (log.complainedAt !== null) return none;

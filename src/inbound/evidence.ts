@@ -12,9 +12,9 @@
  *   delivery, log and domain), the report's Final-Recipient or Original-Recipient equal to
  *   the log's address, a log that was handed to the MTA, and arrival between the delivery's
  *   start and the end of its validity plus LATE_BOUNCE_MS. Even then it is capped at Soft: it
- *   fails the log but only counts as one error towards the quarantine (no Hard, no immediate
- *   quarantine) until a VERP bounce or an SMTP reply confirms it; and a complaint or
- *   unsubscribe (which denylists) is never applied on it.
+ *   fails the log but never counts towards the quarantine (the feedback service leaves the
+ *   address alone when the event carries `evidence`), so forgeries repeated day after day
+ *   add up to nothing; and a complaint or unsubscribe (which denylists) is never applied on it.
  *
  * Anything short of that is not applied: the mail is kept "unmatched" with the reason. Pure:
  * no I/O.

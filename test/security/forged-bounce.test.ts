@@ -184,7 +184,7 @@ test('(c) a genuine DSN to the VERP return path still fails the log Hard and qua
   assert.equal((await quarantine('verp')).body.status, 'quarantine');
 });
 
-test('(d) a Message-ID DSN whose Final-Recipient matches fails the log as Soft and counts one error, without quarantining', async () => {
+test('(d) a Message-ID DSN whose Final-Recipient matches fails the log as Soft and does not count towards the quarantine', async () => {
   assert.ok((await send(`postmaster@${BOUNCE_DOMAIN}`, dsn('matching recipient', 'match@inbox.test', { 'Message-ID': await messageIdOf('match'), To: 'match@inbox.test' }))).ok);
   const mail = await processed('matching recipient');
   assert.equal(mail.status, 'processed');
@@ -193,9 +193,8 @@ test('(d) a Message-ID DSN whose Final-Recipient matches fails the log as Soft a
   const l = await waitFor('the log to fail', async () => ((await log('match')).status === 'failed' ? log('match') : null));
   assert.equal(l.failureType, 'Soft');
   assert.equal(l.failureReason, 'User unknown');
-  const q = await quarantine('match');
-  assert.equal(q.body.status, 'with-errors');
-  assert.equal(q.body.errorCount, 1);
+  // Forged ones repeated day after day would otherwise add up to a quarantine.
+  assert.equal((await quarantine('match')).status, 404, 'no quarantine entry');
   // The lookup by Message-ID keeps working for genuine ones.
   const found = await viewer('GET', `/logs/by-message-id?messageId=${encodeURIComponent(await messageIdOf('match'))}`);
   assert.equal(found.status, 200);
