@@ -59,7 +59,8 @@ function hashStatus(text: string): string | null {
  * disposition fail.
  */
 export function classifyReply(reply: SmtpReply, policy: BouncePolicy, context: { command?: SmtpStage } = {}): Qualification {
-  const key = `${reply.code}|${reply.enhanced ?? ''}|${context.command ?? ''}|${reply.text}`;
+  // Keyed by what the rules read (the first MAX_TEXT characters), so a long reply is not kept whole.
+  const key = `${reply.code}|${reply.enhanced ?? ''}|${context.command ?? ''}|${reply.text.slice(0, MAX_TEXT)}`;
   const cached = policy.replyCache.get(key);
   if (cached) return { ...cached };
 
