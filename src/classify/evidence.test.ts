@@ -122,3 +122,13 @@ test('challenge-response requests and auto-replies are Ignored, never a failure'
   const r = q('550 Your message is held: please verify yourself as a human at https://challenge.example/x');
   assert.deepEqual([r.category, r.failureType], ['challenge-response', 'Ignored']);
 });
+
+test('an operator can ask for confirmation before "user unknown" quarantines (policy/examples)', () => {
+  const file = fileURLToPath(new URL('../../policy/examples/confirm-user-unknown.yaml', import.meta.url));
+  const strict = loadBouncePolicy({ rulesFiles: [file] });
+  const bare = classifyReply(parseSmtpReply('550 Unknown user a@example.com'), strict);
+  assert.deepEqual([bare.failureType, bare.failureReason, bare.disposition], ['Soft', 'Refused', 'fail']);
+  const atRcpt = classifyReply(parseSmtpReply('550 Unknown user a@example.com'), strict, { command: 'RCPT' });
+  assert.equal(atRcpt.failureType, 'Hard');
+  assert.equal(classifyReply(parseSmtpReply('550 5.1.1 <a@example.com>: User unknown'), strict).failureType, 'Hard');
+});

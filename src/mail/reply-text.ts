@@ -47,12 +47,13 @@ export function isGenericStatus(status: string | null): boolean {
   return status === null || /^[245]\.0\.0$/.test(status);
 }
 
-// A reply code at the start of the text or after a separator, followed on the same line
+// A reply code at the start of the text or after a separator (Exchange writes "#550 5.1.1
+// ... ##" in its notices), followed on the same line
 // by text, an enhanced status or a hyphen (multi-line reply); never inside a longer number
 // such as an IP address. After "said:" the text may start on the next line: Postfix wraps
 // its notices ("host mx.example.com[192.0.2.1] said: 550\n    <a@b>: User unknown").
 const REPLY_CODE =
-  /(?:^|[\s:;(\[>"'=]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:[ \t]+\S|(?<=said:?[ \t]{1,4}\d{3})[ \t]*\n[ \t]*[^\s\d])(?!\.\d)/m;
+  /(?:^|[\s:;(\[>"'=#]|said:?)([245][0-5]\d)(?=[ \t]*-?[ \t]*[^\s\d]|[ \t]+[245]\.\d|-[245]\.\d|:[ \t]+\S|(?<=said:?[ \t]{1,4}\d{3})[ \t]*\n[ \t]*[^\s\d])(?!\.\d)/m;
 
 /**
  * Finds the first SMTP reply in a text and returns it with the text that follows (the

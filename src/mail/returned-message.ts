@@ -25,6 +25,8 @@ const SEPARATORS: RegExp[] = [
   /^-{3,}\s*(?:original|returned|unsent|forwarded) message\b/i,
   // Smail: "|------------------------- Message text follows: ------------------------|".
   /^\|?-{3,}\s*message text follows/i,
+  // "The first 50 lines of your original message follow:" (several MTAs and gateways).
+  /^(?:the )?first \d+ lines of (?:your|the) (?:original )?message (?:follow|are)/i,
 ];
 
 // Header names that only a real header block has; "To:" or "Subject:" alone do not count,
