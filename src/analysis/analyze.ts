@@ -11,9 +11,9 @@ import { recountDelivery } from '../deliveries/counters.ts';
 import { assertAction, DeliveryState } from '../deliveries/states.ts';
 import { getDeliveryRow } from '../deliveries/store.ts';
 import { compileTemplate, type CompiledTemplate, type TemplateKind } from '../deliveries/template.ts';
-import { checkMessageSize, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
+import { checkMessageSize, checkRenderCost, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
 import { ReportLines, type AnalysisReport } from './report.ts';
-import { runTargetPass } from './target-pass.ts';
+import { RENDER_BUDGET, runTargetPass } from './target-pass.ts';
 import { withBoundedHeapGrowth } from '../lib/heap-growth.ts';
 
 export interface AnalyzeOptions {
@@ -87,6 +87,7 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
       samples: pass.personalizationErrors.samples,
     });
   }
+  checkRenderCost(pass.renderCost, pass.targeted, RENDER_BUDGET, out);
   if (pass.renderErrors.count) out.add('error', 'personalization-error', `${pass.renderErrors.count} recipients' messages could not be rendered.`, { count: pass.renderErrors.count, samples: pass.renderErrors.samples });
   if (pass.toDeliver === 0) out.add('error', 'nothing-to-deliver', pass.targeted === 0 ? 'The target is empty: import recipients first.' : 'No recipient is left to deliver to after exclusions and errors.');
   else out.add('info', 'to-deliver', `${pass.toDeliver} messages to deliver.`, { count: pass.toDeliver });

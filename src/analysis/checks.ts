@@ -66,3 +66,15 @@ export function checkValidity(d: CheckedDelivery, toDeliver: number, limits: Che
     out.add('info', 'validity', `Messages are retried for up to ${hours(d.validityMs)} h after the start.`);
   }
 }
+
+/**
+ * The rendering budget of the analysis (target-pass.ts): content over it is reported with
+ * what one message costs, since the sender would spend as much on every message.
+ */
+export function checkRenderCost(cost: { ms: number; rendered: number; exceeded: boolean }, targeted: number, budget: { averageMs: number; allowanceMs: number }, out: ReportLines): void {
+  if (!cost.exceeded) return;
+  const perMessage = cost.ms / Math.max(1, cost.rendered);
+  const shown = perMessage >= 10 ? String(Math.round(perMessage)) : perMessage.toFixed(1);
+  const analysisS = Math.round((budget.allowanceMs + budget.averageMs * targeted) / 100) / 10;
+  out.add('error', 'render-too-slow', `Rendering one message takes ${shown} ms (on average over ${cost.rendered} recipients); the limit is ${budget.averageMs} ms per message on average, ${analysisS} s for this analysis of ${targeted} recipients. The other recipients were not rendered: simplify the content (a loop inside a loop multiplies the work).`, { count: cost.rendered });
+}

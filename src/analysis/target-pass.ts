@@ -4,14 +4,22 @@
  * Double, Address in quarantine, Denylisted address), renders the personalization for the
  * others, and writes one delivery log per recipient. Memory holds one chunk plus the set
  * of addresses already seen (for duplicates).
+ *
+ * Rendering has a budget for the whole pass, not per recipient: on average RENDER_BUDGET
+ * per message (what the sender will spend), past a first allowance. A template over it is
+ * rendered no further (the report says what one message costs), and the pass gives the
+ * event loop a turn every few milliseconds, so the MTA and the bounce listener, which
+ * share the thread, never wait long; the per-render limit in template.ts bounds one render.
  */
+import { performance } from 'node:perf_hooks';
 import type { Q } from '../db/index.ts';
 import { insertChunked } from '../db/index.ts';
 import { checkAddress } from '../mail/address.ts';
 import type { FailureReason } from '../mail/failure.ts';
 import { failureReasonCode, failureTypeCode, LogStatus } from '../deliveries/log-status.ts';
-import { missingFields, type CompiledTemplate } from '../deliveries/template.ts';
+import { missingFields, RENDER_LIMIT_MS, type CompiledTemplate } from '../deliveries/template.ts';
 import { EXCLUDING_STATUSES, QuarantineStatus } from '../quarantine/status.ts';
+import { timeSlice } from '../lib/time-slice.ts';
 
 export interface PassTemplates {
   subject: CompiledTemplate;
@@ -29,7 +37,16 @@ export interface PassResult {
   maxSizeSample: string | null;
   totalSize: number;
   domains: Map<string, number>;
+  /** Time spent rendering, over how many recipients; `exceeded` once over the budget (rendering then stops). */
+  renderCost: { ms: number; rendered: number; exceeded: boolean };
 }
+
+/**
+ * The sender renders every message on the main thread: 5 ms per message on average keeps
+ * a million-recipient delivery to some 80 minutes of rendering, spread out in slices. The
+ * allowance covers a first render's warm-up (compiling the code paths it takes).
+ */
+export const RENDER_BUDGET = { averageMs: 5, allowanceMs: 250 } as const;
 
 const CHUNK = 5000;
 const SAMPLE_LIMIT = 10;
@@ -47,7 +64,9 @@ export async function runTargetPass(q: Q, deliveryId: number, templates: PassTem
     maxSizeSample: null,
     totalSize: 0,
     domains: new Map(),
+    renderCost: { ms: 0, rendered: 0, exceeded: false },
   };
+  const slice = timeSlice();
   const seen = new Set<string>();
   const now = Date.now();
   let lastRow = 0;
@@ -57,7 +76,7 @@ export async function runTargetPass(q: Q, deliveryId: number, templates: PassTem
     lastRow = rows[rows.length - 1].row_no;
     const checked = rows.map((r) => ({ row: r, check: checkAddress(r.email) }));
     const quarantined = await quarantineStatuses(q, checked.flatMap((c) => (c.check.ok ? [c.check.address.toLowerCase()] : [])));
-    const logs = checked.map(({ row, check }) => {
+    const toLog = ({ row, check }: (typeof checked)[number]) => {
       result.targeted++;
       const base = { delivery_id: deliveryId, row_no: row.row_no, attempts: 0, event_at: now, created_at: now, updated_at: now };
       const exclude = (reason: FailureReason, address: string, domain: string, failureType: 'Hard' | 'Ignored') => {
@@ -81,7 +100,14 @@ export async function runTargetPass(q: Q, deliveryId: number, templates: PassTem
       }
       result.toDeliver++;
       return { ...base, address: check.address, domain: check.domain, status: LogStatus.Pending, failure_type: 0, failure_reason: null, reply: null };
-    });
+    };
+    const logs = [];
+    // SQLite queries resolve without giving the event loop a turn: start each chunk with one.
+    await slice.yield();
+    for (const c of checked) {
+      if (slice.due()) await slice.yield();
+      logs.push(toLog(c));
+    }
     await insertChunked(q, 'delivery_logs', logs);
     onProgress(result.targeted);
   }
@@ -99,8 +125,13 @@ function personalize(t: PassTemplates, address: string, data: Record<string, unk
     if (pe.samples.length < SAMPLE_LIMIT) pe.samples.push(`${address}: ${missing.join(', ')}`);
     return `Personalization error: missing field ${missing.join(', ')}`;
   }
+  const cost = result.renderCost;
+  if (cost.exceeded) return null;
+  const start = performance.now();
+  // One deadline for the whole message, shared by its parts.
+  const left = () => Math.max(1, RENDER_LIMIT_MS - (performance.now() - start));
   try {
-    const size = ENVELOPE_OVERHEAD + t.subject.render(scope).length + Math.ceil(((t.html?.render(scope).length ?? 0) + (t.text?.render(scope).length ?? 0)) * 1.04);
+    const size = ENVELOPE_OVERHEAD + t.subject.render(scope, left()).length + Math.ceil(((t.html?.render(scope, left()).length ?? 0) + (t.text?.render(scope, left()).length ?? 0)) * 1.04);
     result.totalSize += size;
     if (size > result.maxSize) {
       result.maxSize = size;
@@ -108,10 +139,15 @@ function personalize(t: PassTemplates, address: string, data: Record<string, unk
     }
     return null;
   } catch (err) {
+    const message = /render limit exceeded/.test((err as Error).message) ? `rendering the message takes more than ${RENDER_LIMIT_MS} ms, the limit per message` : (err as Error).message;
     const re = result.renderErrors;
     re.count++;
-    if (re.samples.length < SAMPLE_LIMIT) re.samples.push(`${address}: ${(err as Error).message}`);
-    return `Personalization error: ${(err as Error).message}`;
+    if (re.samples.length < SAMPLE_LIMIT) re.samples.push(`${address}: ${message}`);
+    return `Personalization error: ${message}`;
+  } finally {
+    cost.ms += performance.now() - start;
+    cost.rendered++;
+    if (cost.ms > RENDER_BUDGET.allowanceMs + RENDER_BUDGET.averageMs * cost.rendered) cost.exceeded = true;
   }
 }
 

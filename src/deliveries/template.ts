@@ -20,6 +20,12 @@ export type TemplateKind = 'subject' | 'html' | 'text';
 /** Tags that read other templates from the file system: never allowed. */
 export const FILE_TAGS = ['include', 'render', 'layout'] as const;
 
+/**
+ * The longest one render may take, in ms: a render runs on the main thread, which the MTA
+ * and the bounce listener share. The analysis budgets whole messages on top of this.
+ */
+export const RENDER_LIMIT_MS = 50;
+
 /** A file system with nothing in it, so no tag can read the server's files. */
 const NO_FILES = {
   exists: async () => false,
@@ -35,7 +41,7 @@ const NO_FILES = {
 function newEngine(escape: boolean): LiquidEngine {
   const engine = new Liquid({
     ...(escape ? { outputEscape: 'escape' as const } : {}),
-    ownPropertyOnly: true, strictFilters: true, parseLimit: 2_000_000, renderLimit: 2000, memoryLimit: 50_000_000,
+    ownPropertyOnly: true, strictFilters: true, parseLimit: 2_000_000, renderLimit: RENDER_LIMIT_MS, memoryLimit: 50_000_000,
     fs: NO_FILES, root: [], partials: [], layouts: [], relativeReference: false, dynamicPartials: false,
   });
   for (const name of FILE_TAGS) {
@@ -57,7 +63,8 @@ export interface CompiledTemplate {
   source: string;
   /** Field paths (e.g. ["firstName"], ["address", "city"]) a recipient must have. */
   required: string[][];
-  render(data: Record<string, unknown>): string;
+  /** `limitMs` lowers the time this render may take (RENDER_LIMIT_MS at most). */
+  render(data: Record<string, unknown>, limitMs?: number): string;
 }
 
 /** Parses a template; a syntax error becomes an INVALID_INPUT error naming the part and the position. */
@@ -75,7 +82,7 @@ export function compileTemplate(kind: TemplateKind, source: string): CompiledTem
     kind,
     source,
     required,
-    render: fast ? (data) => fast.render(data) : (data) => engine.renderSync(parsed, data) as string,
+    render: fast ? (data) => fast.render(data) : (data, limitMs) => engine.renderSync(parsed, data, limitMs === undefined ? undefined : { renderLimit: Math.min(limitMs, RENDER_LIMIT_MS) }) as string,
   };
 }
 

@@ -13,6 +13,7 @@ import type { Db, Q } from '../db/index.ts';
 import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
+import { timeSlice } from '../lib/time-slice.ts';
 import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, type DeliveryRow } from '../deliveries/index.ts';
 import { Hold, type InjectMessage } from '../mta/index.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
@@ -218,7 +219,14 @@ export class Sender {
     flight.cursor = Number(logs[logs.length - 1].id);
     const targets = await db.kysely.selectFrom('delivery_targets').select(['row_no', 'data']).where('delivery_id', '=', id).where('row_no', 'in', logs.map((l) => l.row_no)).execute();
     const dataByRow = new Map(targets.map((t) => [t.row_no, t.data]));
-    const composed = logs.map((l) => composeMessage(prepared!, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
+    // Rendering runs on the main thread, which the MTA and the bounce listener share: a batch
+    // gives the event loop a turn every few milliseconds (each render is bounded by itself).
+    const composed = [];
+    const slice = timeSlice();
+    for (const l of logs) {
+      if (slice.due()) await slice.yield();
+      composed.push(composeMessage(prepared, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
+    }
     const messages: InjectMessage[] = composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil, pool: row.ip_pool }));
     flight.logs += logs.length;
     const batch: Promise<void> = this.handOver(id, messages, prepared.fromDomain)
