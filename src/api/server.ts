@@ -23,6 +23,7 @@ import { dkimRoutes } from './routes/dkim.ts';
 import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
+import { installSecurityHeaders } from './security-headers.ts';
 import { ensureAdmin } from '../auth/index.ts';
 
 export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
@@ -35,6 +36,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installBodyParsers(app);
+  installSecurityHeaders(app);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -98,8 +98,9 @@ export function sseRegistry(app: FastifyInstance, limits: StreamLimits = STREAM_
       connection: 'keep-alive',
       // Proxies such as nginx buffer responses unless told not to.
       'x-accel-buffering': 'no',
-      // A hijacked reply skips the onSend hooks that set these on every other response.
+      // A hijacked reply skips the onSend hook that sets these on every other response.
       'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
     });
     // Reconnect quickly after a restart: the browser's EventSource retries by itself.
     res.write('retry: 2000\n\n');
