@@ -95,7 +95,7 @@ test('in Chromium the dashboard signs in and renders, and the API documentation 
   try {
     const page = await browser.newPage();
     const violations = await watchViolations(page);
-    await page.goto(e.app.url);
+    await page.goto(e.app.url!);
     await page.getByLabel('User name').fill('admin');
     await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
