@@ -259,3 +259,14 @@ test('challenge-response requests are auto-replies, with the protected mailbox a
   assert.equal(verify.kind, 'auto-reply');
   assert.match(verify.recipients[0].diagnostic ?? '', /^challenge-response \(wording\)/);
 });
+
+test('MDaemon transcript: "--> RCPT To:" then "<-- 550" gives the reply and the stage', async () => {
+  const p = await parse('mdaemon-transcript.eml');
+  assert.deepEqual(p.recipients.map((r) => [r.recipient, r.status, r.command, r.reply?.code]), [['lena@remote.example', '5.1.1', 'RCPT', 550]]);
+});
+
+test('GroupWise: the address on the line after "undeliverable to the following"', async () => {
+  const p = await parse('groupwise-ndr.eml');
+  assert.deepEqual(p.recipients.map((r) => r.recipient), ['maria.gomez@gw.example']);
+  assert.match(p.recipients[0].diagnostic ?? '', /user not found/);
+});

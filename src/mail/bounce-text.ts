@@ -107,8 +107,9 @@ function candidates(text: string, exclude: Set<string>): Candidate[] {
 }
 
 function pickReply(block: string): SmtpReply | null {
-  // A transcript line "<<< 550 ..." is the remote server's own answer: prefer it.
-  const transcript = /^[ \t]*<<<[ \t]*(.*)$/gm;
+  // A transcript line "<<< 550 ..." (MDaemon: "<-- 550 ...") is the remote server's own
+  // answer: prefer it.
+  const transcript = /^[^\n]{0,40}?(?:<<<|<--)[ \t]*(.*)$/gm;
   for (let m = transcript.exec(block); m; m = transcript.exec(block)) {
     const reply = findReplyInText(m[1]);
     if (reply && reply.code >= 400) return reply;

@@ -134,6 +134,9 @@ const STAGE_PATTERNS: RegExp[] = [
   // Sendmail pipelines RCPT and DATA: a recipient refusal is printed after ">>> DATA", so
   // a transcript only tells the stage for the commands before DATA.
   />>>\s*(RCPT TO|MAIL FROM|HELO|EHLO)\b[^\n]*\n\s*<<<\s*[45]\d\d/i,
+  // MDaemon writes its transcript as "--> RCPT To:<a@b>" then "<-- 550 ...", each line
+  // after a timestamp.
+  /-->\s*(RCPT TO|MAIL FROM|HELO|EHLO|DATA)\b[^\n]*\n[^\n]*<--\s*[45]\d\d/i,
   /did\s+not\s+like\s+our\s+(final\s+DATA|DATA|RCPT\s+TO|MAIL\s+FROM|HELO|EHLO)/i,
   /does not like (recipient|sender)|(sender) was rejected|my (name was) rejected|failed after I (sent the message)|(refused to talk to me)/i,
   // qmail: "no SMTP connection got far enough; most progress was RCPT TO response".
