@@ -1,10 +1,11 @@
 /**
  * Issue 11, finding 5, over real HTTP: wrong passwords sent together are counted before
  * their checks run (64 and 300 at once get no more checks than the limit), the count is
- * per account whatever the source address, the lock grows with each further failure, a
- * 429 says in words when to come back (and Retry-After in seconds), and the right
- * password works again once the lock ends. The unit test of the counter itself (doubling,
- * memory bound, /64 for IPv6) is in src/auth/throttle.test.ts.
+ * per account whatever the source address, one address spraying many names is stopped, a
+ * 429 says in words when to come back (and Retry-After in seconds), and checking the
+ * current password to change it is throttled the same way. What needs the clock moved (the
+ * lock doubling, the right password working once it ends, a success resetting the count),
+ * the memory bound and /64 for IPv6 are in src/auth/throttle.test.ts.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,4 +86,17 @@ test('one address guessing over many names is stopped too', async () => {
   // Nobody else shares that address: another one signs in.
   await user('sprayvictim');
   assert.equal((await signIn('sprayvictim', 'the-right-password', '127.0.0.8')).status, 200);
+});
+
+test('a signed-in session cannot guess its own current password either', async () => {
+  await user('changer');
+  const session = await signIn('changer', 'the-right-password', '127.0.0.5');
+  assert.equal(session.status, 200);
+  const login = await fetch(`${e.app.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'changer', password: 'the-right-password' }) });
+  const cookie = login.headers.getSetCookie()[0].split(';')[0];
+  const change = (current: string) => fetch(`${e.app.url}/api/v1/auth/password`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ current, password: 'a-new-password-1' }) });
+  const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => change(`guess-${i}`)));
+  assert.equal(answers.filter((a) => a.status === 403).length, 10);
+  assert.equal(answers.filter((a) => a.status === 429).length, 20);
+  assert.match((await (await change('the-right-password')).json()).error.message, /too many failed sign-ins for this user/);
 });

@@ -4,7 +4,7 @@
  * counted per account and per source address (auth/throttle.ts): past a few, the next ones
  * wait longer and longer (429 with Retry-After), to make guessing expensive.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkCredentials, createSession, deleteSession, SESSION_TTL_MS, updateUser, verifyPassword } from '../../auth/index.ts';
@@ -21,6 +21,13 @@ export const principalSchema = z.object({
   name: z.string(),
   role: z.enum(['viewer', 'operator', 'admin']),
 });
+
+/** 429 with Retry-After (seconds) and the wait in words. */
+function refuse(reply: FastifyReply, refused: { by: 'account' | 'source'; retryAfterMs: number }) {
+  reply.header('retry-after', String(Math.ceil(refused.retryAfterMs / 1000)));
+  const who = refused.by === 'account' ? 'for this user' : 'from this address';
+  return reply.status(429).send({ error: { code: 'TOO_MANY_ATTEMPTS', message: `too many failed sign-ins ${who}; try again in ${waitInWords(refused.retryAfterMs)}` } });
+}
 
 export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -40,11 +47,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   }, async (req, reply) => {
     // Reserved before the slow password check, so requests sent together cannot all pass.
     const admission = throttle.admit(req.body.name, req.ip);
-    if (!admission.ok) {
-      const wait = waitInWords(admission.retryAfterMs);
-      reply.header('retry-after', String(Math.ceil(admission.retryAfterMs / 1000)));
-      return reply.status(429).send({ error: { code: 'TOO_MANY_ATTEMPTS', message: `too many failed sign-ins ${admission.by === 'account' ? 'for this user' : 'from this address'}; try again in ${wait}` } });
-    }
+    if (!admission.ok) return refuse(reply, admission);
     let user;
     try {
       user = await checkCredentials(ctx.db.kysely, req.body.name, req.body.password);
@@ -80,13 +83,24 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       tags,
       summary: 'Change your own password (signs out your other sessions)',
       body: z.object({ current: z.string().min(1), password: z.string().min(1).max(1024) }),
-      response: { 204: z.null(), 400: errorSchema, 403: errorSchema },
+      response: { 204: z.null(), 400: errorSchema, 403: errorSchema, 429: errorSchema },
     },
   }, async (req, reply) => {
     const user = req.user!;
     if (user.kind !== 'user') throw new EstafetaError('FORBIDDEN', 'an API key has no password; sign in as a user');
-    const row = await ctx.db.kysely.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
-    if (!(await verifyPassword(req.body.current, row.password_hash))) throw new EstafetaError('FORBIDDEN', 'the current password is wrong');
+    // The current password is checked like a sign-in, so a stolen session cannot guess it.
+    const admission = throttle.admit(user.name, req.ip);
+    if (!admission.ok) return refuse(reply, admission);
+    let ok;
+    try {
+      const row = await ctx.db.kysely.selectFrom('users').select('password_hash').where('id', '=', user.id).executeTakeFirstOrThrow();
+      ok = await verifyPassword(req.body.current, row.password_hash);
+    } catch (err) {
+      admission.done('error');
+      throw err;
+    }
+    admission.done(ok ? 'success' : 'failure');
+    if (!ok) throw new EstafetaError('FORBIDDEN', 'the current password is wrong');
     await updateUser(ctx.db.kysely, user.id, { password: req.body.password });
     // updateUser ended every session of the user; keep this one signed in with a new one.
     const session = await createSession(ctx.db.kysely, user.id);
