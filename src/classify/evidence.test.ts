@@ -132,3 +132,9 @@ test('an operator can ask for confirmation before "user unknown" quarantines (po
   assert.equal(atRcpt.failureType, 'Hard');
   assert.equal(classifyReply(parseSmtpReply('550 5.1.1 <a@example.com>: User unknown'), strict).failureType, 'Hard');
 });
+
+test('a definitive "no mail exchanger or IP address" is Hard like a null MX; a temporary one is not', () => {
+  assert.equal(q("Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)").failureType, 'Hard');
+  assert.equal(q("Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)").failureType, 'Soft');
+  assert.equal(q('550 5.1.2 Host or domain name not found. Name service error for name=nx.example type=A: Host not found').failureType, 'Soft');
+});
