@@ -92,13 +92,13 @@ async function main(): Promise<void> {
       report.error = `${report.error ? `${report.error}; ` : ''}${unexpected.splice(0).join('; ')}`;
     }
     reports.push(report);
-    log(`${target.name}: ${report.runs} inputs, ${report.failures} failure(s), slowest ${fmtMs(report.slowestMs)}, time ${fmtMs(report.timeMs)}, heap growth ${(report.heapGrowthBytes / 1048576).toFixed(1)} MB (peak ${(report.peakHeapBytes / 1048576).toFixed(0)} MB), seed ${report.seed}${report.interrupted ? ', stopped by the time budget' : ''}`);
-    log(`  slowest input: ${report.slowestInput}`);
+    log(`${target.name}: ${report.runs} inputs, ${report.failures} failure(s), slowest ${fmtMs(report.slowestMs)} CPU (${fmtMs(report.slowestWallMs)} wall; longest wall ${fmtMs(report.maxWallMs)}), time ${fmtMs(report.timeMs)}, heap growth ${(report.heapGrowthBytes / 1048576).toFixed(1)} MB (peak ${(report.peakHeapBytes / 1048576).toFixed(0)} MB), seed ${report.seed}${report.interrupted ? ', stopped by the time budget' : ''}`);
+    log(`  slowest input (${fmtMs(report.slowestRetimedMs)} CPU when timed again): ${report.slowestInput}`);
     for (const [id, n] of Object.entries(report.known)) log(`  known finding hit ${n} time(s): ${id}`);
     if (report.failures) log(`  FAILED: ${report.error}\n  input (shrunk): ${report.counterexample}\n  replay: npm run fuzz -- --target ${report.name} --seed ${report.seed}${report.path ? ` --path ${report.path}` : ''}`);
   }
   const total = Date.now() - started;
-  log('\ntarget        inputs      failures  slowest     time');
+  log('\ntarget        inputs      failures  slowest CPU  time');
   for (const r of reports) log(`${r.name.padEnd(13)} ${String(r.runs).padStart(10)}  ${String(r.failures).padStart(8)}  ${fmtMs(r.slowestMs).padStart(10)}  ${fmtMs(r.timeMs).padStart(9)}`);
   log(`total: ${reports.reduce((s, r) => s + r.runs, 0)} inputs, ${reports.reduce((s, r) => s + r.failures, 0)} failure(s), ${fmtMs(total)}`);
   if (args.json) writeFileSync(args.json, JSON.stringify({ args: process.argv.slice(2), node: process.version, totalMs: total, reports }, null, 2));

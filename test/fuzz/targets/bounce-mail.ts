@@ -5,7 +5,7 @@
  * DSN, ARF and auto-reply mails, then mutated the way real bounces are broken: lines
  * dropped, repeated or swapped, report fields inserted, boundaries changed, line ends
  * mixed, parts base64-encoded, mails nested inside mails (sometimes very deep), stray
- * bytes. A few are random bytes.
+ * bytes, and (one in 1,700) a line repeated tens of thousands of times. A few are random bytes.
  *
  * Invariants: never throws nor rejects (it documents "never throws"); the kind is one of
  * the six; only an unparsable mail has an error; a mail that is not a bounce names no
@@ -184,11 +184,18 @@ function arbitrary(): fc.Arbitrary<Input> {
   const structured = fc
     .tuple(base, fc.array(lineEditArb, { maxLength: 5 }), depthArb, fc.boolean())
     .map(([mail, edits, depth, b64]) => nest(editLines(mail, edits), depth, b64));
+  // Rarely, a mail of tens of thousands of lines: the size a hostile sender would choose.
+  const huge = fc.tuple(base, INSERTED_LINES, fc.integer({ min: 10_000, max: 120_000 }), fc.double({ min: 0, max: 1, noNaN: true })).map(([mail, line, n, at]) => {
+    const lines = mail.split('\n');
+    const i = Math.floor(at * lines.length);
+    return [...lines.slice(0, i), `${line.slice(0, 60)}\n`.repeat(n), ...lines.slice(i)].join('\n');
+  });
   const mail = fc.oneof(
-    { weight: 12, arbitrary: structured },
-    { weight: 3, arbitrary: mutated(structured, fc.oneof(nastyString(8), INSERTED_LINES), 3) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 400 }) },
-    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('From: a@b\n\n', 'Subject: x\n', 'X:'), fc.string({ unit: 'binary-ascii', maxLength: 400 })).map(([h, b]) => h + b) },
+    { weight: 1200, arbitrary: structured },
+    { weight: 1, arbitrary: huge },
+    { weight: 300, arbitrary: mutated(structured, fc.oneof(nastyString(8), INSERTED_LINES), 3) },
+    { weight: 100, arbitrary: fc.string({ unit: 'binary', maxLength: 400 }) },
+    { weight: 100, arbitrary: fc.tuple(fc.constantFrom('From: a@b\n\n', 'Subject: x\n', 'X:'), fc.string({ unit: 'binary-ascii', maxLength: 400 })).map(([h, b]) => h + b) },
   );
   return fc.record({ mail, eol: fc.constantFrom('\n', '\n', '\r\n', '\r', 'mixed'), asBuffer: fc.boolean() });
 }
