@@ -42,7 +42,7 @@ const config = configSchema.parse({ dns: { servers: [`127.0.0.1:${dns.port}`] },
 const policy = loadBouncePolicy();
 let delivered = 0;
 const mta = buildMta(config, db, silentLogger, { qualify: (r) => classifyReply(r, policy), retryDelayMs: (q, a) => retryDelayMs(policy, q.category, a) ?? 60_000 }, {
-  onOutcomes: (o) => (delivered += o.filter((x) => x.kind === 'delivered').length),
+  signals: { emit: (_name, p) => (delivered += p.delivered) },
 });
 global.gc?.();
 await sleep(500);

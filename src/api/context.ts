@@ -11,11 +11,20 @@ import type { Engine } from '../mta/index.ts';
 import type { MxRules } from '../config/mx-rules.ts';
 import type { SendingIps } from '../config/sending-ips.ts';
 import type { Registry } from 'prom-client';
+import type { Emitter } from '../lib/signals.ts';
 
 export interface AnalysisRunner {
   /** Starts (or joins) the analysis of a delivery. */
   run(deliveryId: number, actor: string): Promise<AnalysisReport>;
   progress(deliveryId: number): { done: number; total: number } | null;
+}
+
+/** The signals the API emits. */
+export interface ApiSignals {
+  /** An operator confirmed, paused, resumed or stopped a delivery. */
+  'delivery:changed': { deliveryId: number; action: string };
+  /** An operator re-qualified a failure text. */
+  'qualifications:changed': { key: string };
 }
 
 export interface ApiContext {
@@ -26,10 +35,8 @@ export interface ApiContext {
   secret: string;
   defaults: DeliveryDefaults;
   analysis: AnalysisRunner;
-  /** Nudges the sender after a confirm, pause, resume or stop. */
-  wakeSender(): void;
-  /** Called after an operator re-qualifies a failure text (classifiers reload their overrides). */
-  onRequalified?(): void;
+  /** Told after a delivery's state changes here (the sender listens) and after an operator re-qualifies a failure text (classifiers reload). */
+  signals?: Emitter<ApiSignals>;
   version: string;
   /** The MTA of this process, when it runs the mta role; policies are readable in any case. */
   mta: { engine: Engine | null; mxRules(): MxRules; sendingIps(): SendingIps } | null;

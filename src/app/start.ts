@@ -1,7 +1,7 @@
 /**
- * The composition root: builds every part Estafeta runs from the configuration, wires the
- * stages together (sender → MTA → feedback → sender wake-ups), and starts the roles this
- * process was asked to run. `estafeta start` and the end-to-end tests both go through here.
+ * The composition root: builds every part Estafeta runs from the configuration, connects
+ * the stages by the pipeline's named signals (signals.ts: the pipeline in six lines below),
+ * and starts the roles this process was asked to run. `estafeta start` and the end-to-end tests both go through here.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ import { recoverInterruptedAnalyses } from '../analysis/index.ts';
 import { buildServer } from '../api/server.ts';
 import { createAnalysisRunner } from './analysis-runner.ts';
 import { backoffDelay } from '../lib/backoff.ts';
+import { pipelineSignals, type PipelineSignals } from './signals.ts';
+import type { Signals } from '../lib/signals.ts';
 
 export const VERSION = '0.1.0';
 
@@ -43,6 +45,8 @@ export interface App {
   inboundProcessor: InboundProcessor | null;
   feedback: FeedbackService | null;
   bouncePolicy: BouncePolicy;
+  /** The pipeline's signals in this process (for listeners such as tests and publishers). */
+  signals: Signals<PipelineSignals>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +56,7 @@ export interface StartOptions {
 
 export async function startEstafeta(config: Config, options: StartOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
+  const signals = pipelineSignals(logger);
   const db = await openDatabase(config.database.url);
   const secret = config.secret ?? (await instanceSecret(db));
   const has = (role: Config['roles'][number]) => config.roles.includes(role);
@@ -82,7 +87,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       logger: logger.child({ component: 'feedback' }),
       quarantinePolicy: DEFAULT_QUARANTINE_POLICY,
       guard: new OutageGuard(),
-      onApplied: () => sender?.wake(),
+      signals,
     });
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
     timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, DEFAULT_QUARANTINE_POLICY).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
@@ -93,7 +98,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       qualify: (reply, command) => withOperatorQualification(classifyReply(reply, bouncePolicy, { command }), formatSmtpReply(reply), operatorQualifications),
       retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
-    mta = buildMta(config, db, logger, policy, { onOutcomes: () => feedback?.wake(), onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });
+    mta = buildMta(config, db, logger, policy, { signals, onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });
     engine = mta.engine;
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
@@ -107,8 +112,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       spool: {
         enqueue: (q, messages) => enqueue(q, messages),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
-        wake: () => engine?.wake(),
       },
+      signals,
       compose: { secret, publicUrl, bounceDomain: config.bounces.domain },
       batchSize: config.sender.batchSize,
       window: config.sender.window,
@@ -123,7 +128,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       bounceDomain: config.bounces.domain,
       policy: () => bouncePolicy,
       operatorQualifications: () => operatorQualifications,
-      onEvents: () => feedback?.wake(),
+      signals,
     });
     inbound = await startListener({
       db,
@@ -139,7 +144,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       idleTimeoutMs: parseDuration(config.bounces.idleTimeout),
       sessionTimeoutMs: parseDuration(config.bounces.sessionTimeout),
       heloName: config.mta.heloName,
-      onStored: () => inboundProcessor?.wake(),
+      signals,
     });
   }
 
@@ -158,13 +163,20 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
         logger,
         extraChecks: [dkimAnalysisCheck(dkim.keys)],
       }),
-      wakeSender: () => sender?.wake(),
-      onRequalified: () => void reloadQualifications(),
+      signals,
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
     });
     url = await http.listen({ host: config.http.host, port: config.http.port });
   }
+
+  // The pipeline: each stage wakes the next when it has written something for it.
+  signals.on('delivery:changed', () => sender?.wake());
+  signals.on('spool:changed', () => engine?.wake());
+  signals.on('inbound:stored', () => inboundProcessor?.wake());
+  signals.on('outcomes:written', () => feedback?.wake());
+  signals.on('logs:updated', () => sender?.wake());
+  signals.on('qualifications:changed', () => void reloadQualifications());
 
   await engine?.start();
   sender?.start();
@@ -185,6 +197,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     inbound,
     inboundProcessor,
     bouncePolicy,
+    signals,
     async stop() {
       for (const t of timers) clearInterval(t);
       for (const w of mta?.watchers ?? []) w.stop();

@@ -51,3 +51,9 @@ export interface StoredEvent extends NewEvent {
   id: number;
   appliedAt: number | null;
 }
+
+/** The signal every writer of outcome events emits after its transaction commits. */
+export interface EventSignals {
+  /** Outcome events are in the events table (from the MTA's replies, or from bounce mails). */
+  'outcomes:written': { source: 'mta' | 'inbound'; events: number; delivered: number };
+}

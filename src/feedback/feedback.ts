@@ -14,6 +14,7 @@ import { domainOf } from '../mail/address.ts';
 import { applyEvent, type LogState } from './apply.ts';
 import { recordFailures, type SeenFailure } from '../qualification/index.ts';
 import type { Qualification } from '../mail/failure.ts';
+import type { Emitter } from '../lib/signals.ts';
 
 export interface FeedbackOptions {
   db: Db;
@@ -23,8 +24,14 @@ export interface FeedbackOptions {
   pollMs?: number;
   /** Holds new quarantines of a domain whose hard bounces look like a provider outage. */
   guard?: OutageGuard;
-  /** Called with the deliveries whose logs changed (the sender checks whether they are done). */
-  onApplied?: (deliveryIds: number[], events: StoredEvent[]) => void;
+  /** Told which deliveries' logs changed (the sender checks whether they are done). */
+  signals?: Emitter<FeedbackSignals>;
+}
+
+/** The signals the feedback service emits. */
+export interface FeedbackSignals {
+  /** Delivery logs changed status, reason or counters after events were applied. */
+  'logs:updated': { deliveryIds: number[]; events: number };
 }
 
 export class FeedbackService {
@@ -54,7 +61,7 @@ export class FeedbackService {
       await this.applyBatch(trx, applied, touched);
       await markApplied(trx, applied.map((e) => e.id));
     });
-    if (applied.length) this.o.onApplied?.([...touched], applied);
+    if (applied.length) this.o.signals?.emit('logs:updated', { deliveryIds: [...touched], events: applied.length });
     return applied.length;
   }
 

@@ -1,2 +1,2 @@
-export { FeedbackService, type FeedbackOptions } from './feedback.ts';
+export { FeedbackService, type FeedbackOptions, type FeedbackSignals } from './feedback.ts';
 export { applyEvent, type LogState, type Effect } from './apply.ts';

@@ -12,6 +12,7 @@ import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { readInboundAddress } from './recipients.ts';
+import type { Emitter } from '../lib/signals.ts';
 
 export interface ListenerOptions {
   db: Db;
@@ -27,7 +28,13 @@ export interface ListenerOptions {
   idleTimeoutMs: number;
   sessionTimeoutMs: number;
   heloName: string;
-  onStored(): void;
+  /** Told when a mail is stored for the inbound processor. */
+  signals?: Emitter<InboundSignals>;
+}
+
+/** The signals the bounce listener emits. */
+export interface InboundSignals {
+  'inbound:stored': { mails: number };
 }
 
 export interface Listener {
@@ -105,7 +112,7 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
           .execute()
           .then(() => {
             cb(null);
-            o.onStored();
+            o.signals?.emit('inbound:stored', { mails: 1 });
           })
           .catch((err) => {
             o.logger.error({ err }, 'could not store an inbound mail; answering 451');

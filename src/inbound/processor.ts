@@ -12,13 +12,14 @@ import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { parseBounceMail, type BounceRecipient, type ParsedBounce } from '../mail/bounce-mail.ts';
 import { classifyBounce, type BouncePolicy } from '../classify/index.ts';
-import { writeEvents, type EventType, type NewEvent } from '../events/index.ts';
+import { writeEvents, type EventSignals, type EventType, type NewEvent } from '../events/index.ts';
 import { recordFailures, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import type { Qualification } from '../mail/failure.ts';
 import { domainOf } from '../mail/address.ts';
 import { correlateLogId, pickRecipient, type Correlation } from './correlate.ts';
 import { capAtSoft, weighCorrelation, type LogFacts, type Trust } from './evidence.ts';
 import { readInboundAddress, type InboundTarget } from './recipients.ts';
+import type { Emitter } from '../lib/signals.ts';
 
 export interface ProcessorOptions {
   db: Db;
@@ -27,7 +28,8 @@ export interface ProcessorOptions {
   bounceDomain: string;
   policy: () => BouncePolicy;
   operatorQualifications: () => OperatorQualifications;
-  onEvents(): void;
+  /** Told when outcome events from bounce mails are written (the feedback service listens). */
+  signals?: Emitter<EventSignals>;
 }
 
 export class InboundProcessor {
@@ -49,7 +51,7 @@ export class InboundProcessor {
     const rows = await this.o.db.kysely.selectFrom('inbound_mails').select(['id', 'rcpt_to', 'raw', 'received_at']).where('processed_at', 'is', null).orderBy('id').limit(100).execute();
     let events = 0;
     for (const row of rows) events += await this.processOne(Number(row.id), row.rcpt_to, Buffer.from(row.raw), Number(row.received_at));
-    if (events) this.o.onEvents();
+    if (events) this.o.signals?.emit('outcomes:written', { source: 'inbound', events, delivered: 0 });
     return rows.length;
   }
 

@@ -26,6 +26,11 @@ import { MtaPeers } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
 import { Dispatcher } from './dispatch.ts';
 import { ParkHorizon } from './park-horizon.ts';
+import type { Emitter } from '../lib/signals.ts';
+import type { EventSignals } from '../events/index.ts';
+
+/** The signals the MTA emits. */
+export type MtaSignals = EventSignals;
 
 export interface EngineSettings {
   port: number;
@@ -47,8 +52,8 @@ export interface EngineDeps {
   settings: EngineSettings;
   shaper: Shaper;
   selector: SourceSelector;
-  /** Called after outcomes are committed (wakes the feedback service). */
-  onOutcomes?(outcomes: Outcome[]): void;
+  /** Told when outcome events are committed (the feedback service listens). */
+  signals?: Emitter<MtaSignals>;
   /** Called on every reply, for metrics. */
   onAttempt?(site: string, source: string | null, outcome: Outcome): void;
 }
@@ -97,7 +102,7 @@ export class Engine {
       maxDelayMs: 100,
       onFlushed: (outcomes) => {
         for (const o of outcomes) this.inMemory.delete(o.message.id);
-        this.deps.onOutcomes?.(outcomes);
+        this.deps.signals?.emit('outcomes:written', { source: 'mta', events: outcomes.length, delivered: outcomes.filter((o) => o.kind === 'delivered').length });
         this.loop?.wake();
       },
     });
@@ -297,7 +302,7 @@ export class Engine {
         q,
         stopped.map((s) => ({ key: `mta.${s.id}.cancelled`, type: 'cancelled' as const, logId: s.logId, deliveryId: s.deliveryId, occurredAt: now, payload: { reply: 'delivery stopped by an operator' } })),
       );
-      this.deps.onOutcomes?.([]);
+      this.deps.signals?.emit('outcomes:written', { source: 'mta', events: stopped.length, delivered: 0 });
     }
     // Suspensions that ended, or were cancelled, let queues move again.
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);

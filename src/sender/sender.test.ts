@@ -41,7 +41,6 @@ test('logs cancelled at the validity end while their batch is being signed never
       spool: {
         enqueue: (q, messages) => enqueue(q, messages),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
-        wake: () => {},
       },
       compose: { secret: 'test-secret-test-secret', publicUrl: 'https://shop.test', bounceDomain: 'bounces.shop.test' },
       batchSize: 3,

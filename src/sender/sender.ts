@@ -16,6 +16,7 @@ import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { timeSlice } from '../lib/time-slice.ts';
 import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, type DeliveryRow } from '../deliveries/index.ts';
 import { Hold, type InjectMessage } from '../mta/index.ts';
+import type { Emitter } from '../lib/signals.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
 
 /** Signs built messages (DKIM) before they are spooled; returns them signed, in order. */
@@ -23,11 +24,16 @@ export interface MessageSigner {
   sign(messages: InjectMessage[], fromDomain: string): Promise<InjectMessage[]>;
 }
 
-/** What the sender does with the MTA's spool: hand messages over, hold or release a delivery's, and wake the MTA. */
+/** What the sender does with the MTA's spool: hand messages over, and hold or release a delivery's. */
 export interface SpoolPort {
   enqueue(q: Q, messages: InjectMessage[]): Promise<void>;
   setDeliveryHold(q: Q, deliveryId: number, held: Hold): Promise<number>;
-  wake(): void;
+}
+
+/** The signals the sender emits. */
+export interface SenderSignals {
+  /** The spool changed for a delivery: messages handed over, released or stopped (the MTA listens). */
+  'spool:changed': { deliveryId: number; change: 'filled' | 'released' | 'stopped' };
 }
 
 export interface SenderOptions {
@@ -35,6 +41,7 @@ export interface SenderOptions {
   logger: Logger;
   signer: MessageSigner;
   spool: SpoolPort;
+  signals?: Emitter<SenderSignals>;
   compose: ComposeSettings;
   batchSize: number;
   window: number;
@@ -127,14 +134,14 @@ export class Sender {
             .execute();
           await audit(trx, id, 'system', row.started_at ? 'resumed-sending' : 'started');
         });
-        spool.wake();
+        this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'released' });
         return true;
       case DeliveryState.PauseRequested:
         await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, Hold.Paused, 'paused');
         return false;
       case DeliveryState.StopRequested:
         await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, Hold.Stopped, 'stopped');
-        spool.wake();
+        this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'stopped' });
         return false;
       case DeliveryState.InProgress:
         return this.progress(row, now);
@@ -269,7 +276,7 @@ export class Sender {
       await applyDeltas(trx, deltas);
       return n;
     });
-    if (handed) spool.wake();
+    if (handed) this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'filled' });
   }
 
   private flightOf(id: number): Flight {

@@ -68,7 +68,7 @@ export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     },
   }, async (req) => {
     const entry = await requalify(ctx.db.kysely, req.body.key, req.body, actor(req));
-    ctx.onRequalified?.();
+    ctx.signals?.emit('qualifications:changed', { key: req.body.key });
     return entry;
   });
 

@@ -40,7 +40,7 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
       schema: { tags, summary: `${name[0].toUpperCase()}${name.slice(1)} the delivery`, params: idParams, response: { 200: deliverySchema, 404: errorSchema, 409: errorSchema } },
     }, async (req) => {
       const view = await fn(ctx.db, req.params.id, actor(req));
-      ctx.wakeSender();
+      ctx.signals?.emit('delivery:changed', { deliveryId: req.params.id, action: name });
       return view;
     });
   }
