@@ -138,3 +138,10 @@ test('a definitive "no mail exchanger or IP address" is Hard like a null MX; a t
   assert.equal(q("Sorry, I couldn't find a mail exchanger or IP address. (#4.4.3)").failureType, 'Soft');
   assert.equal(q('550 5.1.2 Host or domain name not found. Name service error for name=nx.example type=A: Host not found').failureType, 'Soft');
 });
+
+test('the sending side is not the recipient: SMTP AUTH failures and refused IPs are never User unknown', () => {
+  for (const text of ['535 5.7.8 Authentication failed: account not found', '550 Your IP address is not valid for sending', '550 5.7.1 Sender address does not exist']) {
+    const r = q(text);
+    assert.equal(r.failureReason, 'Refused', text);
+  }
+});
