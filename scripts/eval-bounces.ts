@@ -175,7 +175,7 @@ function evalReplies(args: ReturnType<typeof parseArgs>): void {
     const reply = parseSmtpReply(line.reply);
     let ms = Infinity;
     let q!: Qualification;
-    for (let run = 0; run < 3; run++) {
+    for (let run = 0; run < 5; run++) {
       policy.replyCache.clear();
       const start = performance.now();
       q = classifyReply(reply, policy, line.command ? { command: line.command } : {});
@@ -233,11 +233,11 @@ async function main(): Promise<void> {
     } catch (err) {
       usage(`${label.file}: cannot read (${(err as Error).message})`);
     }
-    // The fastest of three timed runs: a garbage collection or another process on a shared
+    // The fastest of five timed runs: a garbage collection or another process on a shared
     // machine is not the mail's cost; a mail that is really slow is slow both times.
     let ms = Infinity;
     let parsed!: ParsedBounce;
-    for (let run = 0; run < 3; run++) {
+    for (let run = 0; run < 5; run++) {
       policy.replyCache.clear();
       const start = performance.now();
       parsed = await parseBounceMail(raw);
