@@ -2,15 +2,13 @@
  * Runs a delivery's analysis: moves it to "Analyzing", replaces any previous result with one
  * delivery log per recipient, runs the built-in checks, stores the report and counts, and
  * leaves the delivery "Pending confirmation" (confirmation is refused while the report has
- * errors). A crash mid-way leaves "Analyzing", which `recoverInterruptedAnalyses` undoes.
+ * errors). A crash mid-way leaves "Analyzing", which `recoverInterruptedAnalyses` (in
+ * deliveries/, which owns every state change) undoes at the next start.
  */
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
-import { audit } from '../deliveries/audit.ts';
-import { recountDelivery } from '../deliveries/counters.ts';
-import { assertAction, DeliveryState } from '../deliveries/states.ts';
-import { getDeliveryRow } from '../deliveries/store.ts';
-import { compileTemplate, type CompiledTemplate, type TemplateKind } from '../deliveries/template.ts';
+import { beginAnalysis, clearLogs, completeAnalysis, compileTemplate, failAnalysis, getDeliveryRow, recountDelivery, type CompiledTemplate } from '../deliveries/index.ts';
+import type { TemplateKind } from '../deliveries/template.ts';
 import { checkMessageSize, checkRenderCost, checkSubjectAndSender, checkUnsubscribeLinks, checkValidity, type CheckLimits } from './checks.ts';
 import { ReportLines, type AnalysisReport } from './report.ts';
 import { RENDER_BUDGET, runTargetPass } from './target-pass.ts';
@@ -29,33 +27,25 @@ export async function analyzeDelivery(db: Db, id: number, options: AnalyzeOption
   const started = Date.now();
   const row = await db.tx(async (trx) => {
     const current = await getDeliveryRow(trx, id);
-    const next = assertAction('analyze', current.state);
-    await trx.updateTable('deliveries').set({ state: next, updated_at: started, last_error: null }).where('id', '=', id).execute();
-    await audit(trx, id, options.actor ?? 'api', 'analysis-started');
+    await beginAnalysis(trx, current, options.actor ?? 'api');
     return current;
   });
   try {
     const report = await analyze(db, row, started, options);
     await db.tx(async (trx) => {
       await recountDelivery(trx, id);
-      await trx
-        .updateTable('deliveries')
-        .set({
-          state: DeliveryState.PendingConfirmation,
-          analysis: JSON.stringify(report),
-          analyzed_version: row.content_version,
-          targeted: report.counts.targeted,
-          to_deliver: report.counts.toDeliver,
-          excluded: report.counts.excluded,
-          updated_at: Date.now(),
-        })
-        .where('id', '=', id)
-        .execute();
-      await audit(trx, id, options.actor ?? 'api', 'analyzed', { targeted: report.counts.targeted, toDeliver: report.counts.toDeliver, errors: report.errors, warnings: report.warnings });
+      await completeAnalysis(trx, id, {
+        report: JSON.stringify(report),
+        contentVersion: row.content_version,
+        targeted: report.counts.targeted,
+        toDeliver: report.counts.toDeliver,
+        excluded: report.counts.excluded,
+        audit: { targeted: report.counts.targeted, toDeliver: report.counts.toDeliver, errors: report.errors, warnings: report.warnings },
+      }, options.actor ?? 'api');
     });
     return report;
   } catch (err) {
-    await db.kysely.updateTable('deliveries').set({ state: DeliveryState.Failed, last_error: `analysis failed: ${(err as Error).message}`, updated_at: Date.now() }).where('id', '=', id).execute();
+    await failAnalysis(db.kysely, id, (err as Error).message);
     throw err;
   }
 }
@@ -74,7 +64,7 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
   for (const check of options.extraChecks ?? []) await check({ fromAddress: d.from_address }, out);
 
   const total = Number((await db.kysely.selectFrom('delivery_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', id).executeTakeFirst())?.n ?? 0);
-  await db.kysely.deleteFrom('delivery_logs').where('delivery_id', '=', id).execute();
+  await clearLogs(db.kysely, id);
   const pass = await withBoundedHeapGrowth(() => runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total)));
 
   const excluded = [...pass.excludedByReason.values()].reduce((a, b) => a + b, 0);
@@ -127,14 +117,4 @@ function compileOrReport(kind: TemplateKind, source: string, out: ReportLines): 
     out.add('error', 'template-error', `${(err as Error).message}.`.replace(/\.\.$/, '.'));
     return compileTemplate(kind, '');
   }
-}
-
-/** At startup: analyses a crash interrupted go back to "Being edited" with a note. */
-export async function recoverInterruptedAnalyses(db: Db): Promise<number> {
-  const r = await db.kysely
-    .updateTable('deliveries')
-    .set({ state: DeliveryState.BeingEdited, last_error: 'the analysis was interrupted (process restart); analyze again', updated_at: Date.now() })
-    .where('state', '=', DeliveryState.Analyzing)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }

@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Q } from '../db/index.ts';
-import { insertChunked } from '../db/index.ts';
+import { insertLogs } from '../deliveries/log-writes.ts';
 import { checkAddress } from '../mail/address.ts';
 import type { FailureReason } from '../mail/failure.ts';
 import { failureReasonCode, failureTypeCode, LogStatus } from '../deliveries/log-status.ts';
@@ -108,7 +108,7 @@ export async function runTargetPass(q: Q, deliveryId: number, templates: PassTem
       if (slice.due()) await slice.yield();
       logs.push(toLog(c));
     }
-    await insertChunked(q, 'delivery_logs', logs);
+    await insertLogs(q, logs);
     onProgress(result.targeted);
   }
   return result;

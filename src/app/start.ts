@@ -16,13 +16,13 @@ import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mt
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
 import { Sender } from '../sender/index.ts';
+import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, dkimAnalysisCheck, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
 import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import { formatSmtpReply } from '../mail/smtp-reply.ts';
-import { recoverInterruptedAnalyses } from '../analysis/index.ts';
 import { buildServer } from '../api/server.ts';
 import { createAnalysisRunner } from './analysis-runner.ts';
 import { backoffDelay } from '../lib/backoff.ts';
@@ -61,7 +61,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const secret = config.secret ?? (await instanceSecret(db));
   const has = (role: Config['roles'][number]) => config.roles.includes(role);
   const bouncePolicy = loadBouncePolicy(operatorPolicyFiles(config.policy.dir));
-  if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db);
+  if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db.kysely);
   const sealed = await sealStoredKeys(db, secret);
   if (sealed) logger.info({ keys: sealed }, 'DKIM private keys stored in clear are now sealed with the instance secret');
 

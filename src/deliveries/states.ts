@@ -2,7 +2,7 @@
  * Delivery states and the legal transitions between them, with Campaign's numeric codes
  * where Campaign documents one (0, 51, 55, 71, 72, 75, 85, 95). Codes Campaign leaves
  * undocumented are Estafeta's: Analyzing 11, Pending confirmation 45, Stop requested 81,
- * Failed 98. Pure data and checks; storing a state change is deliveries/lifecycle.ts.
+ * Failed 98. Pure data and checks; storing a state change is lifecycle.ts (operators) and progress.ts (the system).
  */
 import { illegalState } from '../lib/errors.ts';
 
@@ -75,6 +75,7 @@ const SYSTEM_TRANSITIONS: [DeliveryState, DeliveryState][] = [
   [S.StartPending, S.Finished],
   [S.InProgress, S.Failed],
   [S.StopRequested, S.Finished],
+  [S.Analyzing, S.BeingEdited],
 ];
 
 export function stateLabel(state: number): string {

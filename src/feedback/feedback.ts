@@ -4,11 +4,11 @@
  * the quarantine, then marks the events applied. Applying an event twice changes nothing:
  * an applied event is never fetched again, and events are stored once per key.
  */
-import { ReusableStatement, type Db, type Q } from '../db/index.ts';
+import type { Db, Q } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { fetchUnapplied, markApplied, type StoredEvent } from '../events/index.ts';
-import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, type CounterDeltas } from '../deliveries/index.ts';
+import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, writeLogState, type CounterDeltas } from '../deliveries/index.ts';
 import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type OutageGuard, type QuarantinePolicy } from '../quarantine/index.ts';
 import { domainOf } from '../mail/address.ts';
 import { applyEvent, type LogState } from './apply.ts';
@@ -88,7 +88,7 @@ export class FeedbackService {
       if (sameLog(before, after)) continue;
       touched.add(after.deliveryId);
       countChange(deltas, before, after);
-      await updateLog.run(trx, [after.status, after.failureType, after.failureReason, after.reply, after.attempts, after.eventAt, after.sentAt, after.complainedAt, Date.now(), id]);
+      await writeLogState(trx, after);
     }
     const guard = this.o.guard;
     if (guard) {
@@ -113,18 +113,6 @@ export class FeedbackService {
     await recordFailures(trx, failures);
   }
 }
-
-type LogUpdate = [status: number, failureType: number, failureReason: number | null, reply: string | null, attempts: number, eventAt: number, sentAt: number | null, complainedAt: number | null, updatedAt: number, id: number];
-
-/** A log's new state: one statement per changed log, built once (it runs once per message). */
-const updateLog = new ReusableStatement<LogUpdate>(
-  (q, [status, failureType, failureReason, reply, attempts, eventAt, sentAt, complainedAt, updatedAt, id]) =>
-    q
-      .updateTable('delivery_logs')
-      .set({ status, failure_type: failureType, failure_reason: failureReason, reply, attempts, event_at: eventAt, sent_at: sentAt, complained_at: complainedAt, updated_at: updatedAt })
-      .where('id', '=', id),
-  [1, 2, 3, 'reply', 5, 6, 7, 8, 9, 10],
-);
 
 /**
  * The logs the events concern. With several feedback workers (PostgreSQL) the rows are

@@ -4,6 +4,6 @@ export { enqueue, setDeliveryHold, spoolStats, claim, Hold, HELD_PAUSED, HELD_ST
 export { decideOutcome, type Outcome, type OutcomeKind, type OutcomePolicy } from './outcome.ts';
 export { openSession, type SessionOptions, type TlsPolicy } from './smtp-client.ts';
 export { Shaper } from './shaping/shaper.ts';
-export { Adaptations, cancelAdaptation, listAdaptations, type Adaptation } from './shaping/adaptations.ts';
+export { Adaptations, addOperatorAdaptation, cancelAdaptation, listAdaptations, type Adaptation } from './shaping/adaptations.ts';
 export { SourceSelector } from './shaping/source-selector.ts';
 export { countLiveMtaProcesses } from './shaping/peers.ts';

@@ -14,7 +14,7 @@ import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { timeSlice } from '../lib/time-slice.ts';
-import { addDelta, applyDeltas, audit, counter, DeliveryState, getCounters, getDeliveryRow, LogStatus, type DeliveryRow } from '../deliveries/index.ts';
+import { acknowledgePause, acknowledgeStop, audit, cancelPendingLogs, counter, DeliveryState, finishDelivery, getCounters, getDeliveryRow, leaseDelivery, LogStatus, releaseDeliveryLeases, startSending, takeLogs, type DeliveryRow } from '../deliveries/index.ts';
 import { Hold, type InjectMessage } from '../mta/index.ts';
 import type { Emitter } from '../lib/signals.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
@@ -85,7 +85,7 @@ export class Sender {
   async stop(): Promise<void> {
     await this.loop?.stop();
     await Promise.all([...this.flights.values()].flatMap((f) => [...f.batches]));
-    await this.o.db.kysely.updateTable('deliveries').set({ sender_owner: null, sender_until: null }).where('sender_owner', '=', this.owner).execute();
+    await releaseDeliveryLeases(this.o.db.kysely, this.owner);
     this.leases.clear();
   }
 
@@ -106,13 +106,7 @@ export class Sender {
     // A lease this sender holds with most of its time left needs no write (each write is a commit).
     const held = this.leases.get(id);
     if (held !== undefined && held - now > leaseMs / 2) return true;
-    const r = await this.o.db.kysely
-      .updateTable('deliveries')
-      .set({ sender_owner: this.owner, sender_until: now + leaseMs })
-      .where('id', '=', id)
-      .where((eb) => eb.or([eb('sender_owner', 'is', null), eb('sender_owner', '=', this.owner), eb('sender_until', '<', now)]))
-      .executeTakeFirst();
-    const ok = Number(r.numUpdatedRows) === 1;
+    const ok = await leaseDelivery(this.o.db.kysely, id, this.owner, now, leaseMs);
     if (ok) this.leases.set(id, now + leaseMs);
     else this.leases.delete(id);
     return ok;
@@ -126,21 +120,21 @@ export class Sender {
       case DeliveryState.StartPending:
         await db.tx(async (trx) => {
           await spool.setDeliveryHold(trx, id, Hold.Sendable);
-          await trx
-            .updateTable('deliveries')
-            .set({ state: DeliveryState.InProgress, started_at: row.started_at ?? now, valid_until: row.valid_until ?? now + Number(row.validity_ms), updated_at: now })
-            .where('id', '=', id)
-            .where('state', '=', DeliveryState.StartPending)
-            .execute();
-          await audit(trx, id, 'system', row.started_at ? 'resumed-sending' : 'started');
+          await startSending(trx, row, now);
         });
         this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'released' });
         return true;
       case DeliveryState.PauseRequested:
-        await this.settle(id, DeliveryState.PauseRequested, DeliveryState.Paused, Hold.Paused, 'paused');
+        await db.tx(async (trx) => {
+          await spool.setDeliveryHold(trx, id, Hold.Paused);
+          await acknowledgePause(trx, id);
+        });
         return false;
       case DeliveryState.StopRequested:
-        await this.settle(id, DeliveryState.StopRequested, DeliveryState.Stopped, Hold.Stopped, 'stopped');
+        await db.tx(async (trx) => {
+          await spool.setDeliveryHold(trx, id, Hold.Stopped);
+          await acknowledgeStop(trx, id);
+        });
         this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'stopped' });
         return false;
       case DeliveryState.InProgress:
@@ -148,21 +142,6 @@ export class Sender {
       default:
         return false;
     }
-  }
-
-  /** Acknowledges a pause or stop: hold (or drop) the MTA's messages, then the final state. */
-  private async settle(id: number, from: number, to: number, held: typeof Hold.Paused | typeof Hold.Stopped, action: string): Promise<void> {
-    await this.o.db.tx(async (trx) => {
-      await this.o.spool.setDeliveryHold(trx, id, held);
-      if (held === Hold.Stopped) await cancelPending(trx, id);
-      await trx
-        .updateTable('deliveries')
-        .set({ state: to, updated_at: Date.now(), ...(held === Hold.Stopped ? { finished_at: Date.now() } : {}) })
-        .where('id', '=', id)
-        .where('state', '=', from)
-        .execute();
-      await audit(trx, id, 'system', action);
-    });
   }
 
   private async progress(row: DeliveryRow, now: number): Promise<boolean> {
@@ -173,16 +152,13 @@ export class Sender {
     if (pending > 0 && row.valid_until !== null && now >= Number(row.valid_until)) {
       // Campaign's cleanup: logs never handed over before the validity end are cancelled.
       await this.o.db.tx(async (trx) => {
-        await cancelPending(trx, id);
+        await cancelPendingLogs(trx, id);
         await audit(trx, id, 'system', 'validity-ended', { cancelled: pending });
       });
       pending = 0;
     }
     if (pending === 0 && taken === 0) {
-      await this.o.db.tx(async (trx) => {
-        const r = await trx.updateTable('deliveries').set({ state: DeliveryState.Finished, finished_at: now, updated_at: now }).where('id', '=', id).where('state', '=', DeliveryState.InProgress).executeTakeFirst();
-        if (Number(r.numUpdatedRows)) await audit(trx, id, 'system', 'finished');
-      });
+      await this.o.db.tx((trx) => finishDelivery(trx, id, now));
       this.prepared.delete(id);
       this.flights.delete(id);
       return false;
@@ -260,21 +236,9 @@ export class Sender {
       const now = Date.now();
       // Only logs still Pending go to the MTA: the validity end may have cancelled some while
       // this batch was being signed.
-      const taken = await trx
-        .updateTable('delivery_logs')
-        .set({ status: LogStatus.Taken, updated_at: now, event_at: now })
-        .where('id', 'in', messages.map((m) => m.logId!))
-        .where('status', '=', LogStatus.Pending)
-        .returning('id')
-        .execute();
-      const ids = new Set(taken.map((r) => Number(r.id)));
+      const ids = await takeLogs(trx, id, messages.map((m) => m.logId!), now);
       await spool.enqueue(trx, messages.filter((m) => ids.has(m.logId!)));
-      const n = ids.size;
-      const deltas = new Map();
-      addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
-      addDelta(deltas, id, `status:${LogStatus.Taken}`, n);
-      await applyDeltas(trx, deltas);
-      return n;
+      return ids.size;
     });
     if (handed) this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'filled' });
   }
@@ -292,17 +256,4 @@ async function lockState(db: Db, trx: Q, id: number): Promise<number | undefined
     return r.rows[0]?.state;
   }
   return (await trx.selectFrom('deliveries').select('state').where('id', '=', id).executeTakeFirst())?.state;
-}
-
-/** Pending logs of a delivery become "Delivery cancelled" (stop, or validity ended). */
-async function cancelPending(trx: Q, id: number): Promise<void> {
-  const now = Date.now();
-  const r = await trx.updateTable('delivery_logs').set({ status: LogStatus.Cancelled, updated_at: now, event_at: now }).where('delivery_id', '=', id).where('status', '=', LogStatus.Pending).executeTakeFirst();
-  // Counted as deltas, not recounted: the feedback service may be changing other logs of the
-  // delivery at the same moment, and a recount would overwrite its increments.
-  const n = Number(r.numUpdatedRows);
-  const deltas = new Map();
-  addDelta(deltas, id, `status:${LogStatus.Pending}`, -n);
-  addDelta(deltas, id, `status:${LogStatus.Cancelled}`, n);
-  await applyDeltas(trx, deltas);
 }

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { cancelAdaptation, countLiveMtaProcesses, Hold, listAdaptations, spoolStats } from '../../mta/index.ts';
+import { addOperatorAdaptation, cancelAdaptation, countLiveMtaProcesses, Hold, listAdaptations, spoolStats } from '../../mta/index.ts';
 import { warmupCap } from '../../config/sending-ips.ts';
 import { notFound } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
@@ -107,13 +107,8 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     },
   }, async (req) => {
     const b = req.body;
-    const now = Date.now();
-    const row = await ctx.db.kysely
-      .insertInto('mta_adaptations')
-      .values({ site: b.site, source: b.source, rule: 'operator', action: b.action, factor: b.action === 'throttle' ? (b.factor ?? 0.5) : null, reason: b.reason ?? `set by ${actor(req)}`, started_at: now, until: now + parseDuration(b.duration), recovery_ms: 0 })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return { id: Number(row.id) };
+    const id = await addOperatorAdaptation(ctx.db.kysely, { site: b.site, source: b.source, action: b.action, factor: b.factor ?? 0.5, reason: b.reason ?? `set by ${actor(req)}`, durationMs: parseDuration(b.duration) });
+    return { id };
   });
 
   r.delete('/mta/adaptations/:id', {

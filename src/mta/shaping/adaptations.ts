@@ -124,6 +124,16 @@ function currentFactor(a: Adaptation, now: number): number {
 }
 
 /** Cancels an adaptation; messages it parked in the spool come back within a few seconds. */
+/** An operator's own suspension or throttle of a site (or one sending IP towards it), until a time. */
+export async function addOperatorAdaptation(q: Q, a: { site: string; source: string | null; action: 'suspend' | 'throttle'; factor: number | null; reason: string; durationMs: number }, now = Date.now()): Promise<number> {
+  const row = await q
+    .insertInto('mta_adaptations')
+    .values({ site: a.site, source: a.source, rule: 'operator', action: a.action, factor: a.action === 'throttle' ? a.factor : null, reason: a.reason, started_at: now, until: now + a.durationMs, recovery_ms: 0 })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return Number(row.id);
+}
+
 export async function cancelAdaptation(q: Q, id: number, by: string): Promise<boolean> {
   const now = Date.now();
   const r = await q.updateTable('mta_adaptations').set({ cancelled_at: now, cancelled_by: by }).where('id', '=', id).where('cancelled_at', 'is', null).executeTakeFirst();

@@ -1,0 +1,86 @@
+/**
+ * Every change of a delivery log's status, in one place: the analysis writes a delivery's
+ * logs (replacing the previous analysis's), the sender takes Pending logs to the MTA or
+ * cancels them, and the feedback service writes the state its events lead to. Counter
+ * deltas go with each change, in the same transaction. The only writer of `delivery_logs`.
+ */
+import type { Insertable } from 'kysely';
+import { insertChunked, ReusableStatement, type Database, type Q } from '../db/index.ts';
+import { addDelta, applyDeltas } from './counters.ts';
+import { LogStatus } from './log-status.ts';
+
+export type NewLog = Insertable<Database['delivery_logs']>;
+
+/** Removes a delivery's logs before its analysis writes them anew. */
+export async function clearLogs(q: Q, deliveryId: number): Promise<void> {
+  await q.deleteFrom('delivery_logs').where('delivery_id', '=', deliveryId).execute();
+}
+
+/** The analysis's logs of one chunk of the target (Pending, Ignored or Failed). */
+export async function insertLogs(q: Q, logs: NewLog[]): Promise<void> {
+  await insertChunked(q, 'delivery_logs', logs);
+}
+
+/**
+ * Pending → "Taken into account by the service provider", for the logs of a batch handed to
+ * the MTA. Only logs still Pending are taken (the validity end may have cancelled some
+ * meanwhile); returns their ids.
+ */
+export async function takeLogs(trx: Q, deliveryId: number, logIds: number[], now: number): Promise<Set<number>> {
+  const taken = await trx
+    .updateTable('delivery_logs')
+    .set({ status: LogStatus.Taken, updated_at: now, event_at: now })
+    .where('id', 'in', logIds)
+    .where('status', '=', LogStatus.Pending)
+    .returning('id')
+    .execute();
+  const ids = new Set(taken.map((r) => Number(r.id)));
+  const deltas = new Map();
+  addDelta(deltas, deliveryId, `status:${LogStatus.Pending}`, -ids.size);
+  addDelta(deltas, deliveryId, `status:${LogStatus.Taken}`, ids.size);
+  await applyDeltas(trx, deltas);
+  return ids;
+}
+
+/** Pending logs of a delivery become "Delivery cancelled" (stop, or validity ended); returns how many. */
+export async function cancelPendingLogs(trx: Q, deliveryId: number): Promise<number> {
+  const now = Date.now();
+  const r = await trx.updateTable('delivery_logs').set({ status: LogStatus.Cancelled, updated_at: now, event_at: now }).where('delivery_id', '=', deliveryId).where('status', '=', LogStatus.Pending).executeTakeFirst();
+  // Counted as deltas, not recounted: the feedback service may be changing other logs of the
+  // delivery at the same moment, and a recount would overwrite its increments.
+  const n = Number(r.numUpdatedRows);
+  const deltas = new Map();
+  addDelta(deltas, deliveryId, `status:${LogStatus.Pending}`, -n);
+  addDelta(deltas, deliveryId, `status:${LogStatus.Cancelled}`, n);
+  await applyDeltas(trx, deltas);
+  return n;
+}
+
+/** A log's state after the feedback service applied its events (the caller counts the deltas). */
+export interface LogWrite {
+  id: number;
+  status: number;
+  failureType: number;
+  failureReason: number | null;
+  reply: string | null;
+  attempts: number;
+  eventAt: number;
+  sentAt: number | null;
+  complainedAt: number | null;
+}
+
+type LogUpdate = [status: number, failureType: number, failureReason: number | null, reply: string | null, attempts: number, eventAt: number, sentAt: number | null, complainedAt: number | null, updatedAt: number, id: number];
+
+/** One statement per changed log, built once (it runs once per message). */
+const updateLog = new ReusableStatement<LogUpdate>(
+  (q, [status, failureType, failureReason, reply, attempts, eventAt, sentAt, complainedAt, updatedAt, id]) =>
+    q
+      .updateTable('delivery_logs')
+      .set({ status, failure_type: failureType, failure_reason: failureReason, reply, attempts, event_at: eventAt, sent_at: sentAt, complained_at: complainedAt, updated_at: updatedAt })
+      .where('id', '=', id),
+  [1, 2, 3, 'reply', 5, 6, 7, 8, 9, 10],
+);
+
+export async function writeLogState(trx: Q, l: LogWrite): Promise<void> {
+  await updateLog.run(trx, [l.status, l.failureType, l.failureReason, l.reply, l.attempts, l.eventAt, l.sentAt, l.complainedAt, Date.now(), l.id]);
+}
