@@ -3,7 +3,7 @@ export * from './log-status.ts';
 export { createDelivery, getDelivery, getDeliveryRow, listDeliveries, updateDelivery, importTarget, countTarget, toView, formatZod, type DeliveryView, type DeliveryRow, type DeliveryDefaults } from './store.ts';
 export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './lifecycle.ts';
 export { beginAnalysis, completeAnalysis, failAnalysis, recoverInterruptedAnalyses, startSending, acknowledgePause, acknowledgeStop, finishDelivery, leaseDelivery, releaseDeliveryLeases, type AnalysisOutcome } from './progress.ts';
-export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, writeLogState, type NewLog, type LogWrite } from './log-writes.ts';
+export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, failUnbuiltLogs, writeLogState, type NewLog, type LogWrite } from './log-writes.ts';
 export { readCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
 export { listLogs, getLog, toLogView, type LogView, type LogFilter } from './logs.ts';
 export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';

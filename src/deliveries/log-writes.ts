@@ -7,7 +7,7 @@
 import type { Insertable } from 'kysely';
 import { insertChunked, ReusableStatement, type Database, type Q } from '../db/index.ts';
 import { addDelta, applyDeltas } from './counters.ts';
-import { LogStatus } from './log-status.ts';
+import { failureReasonCode, failureTypeCode, LogStatus } from './log-status.ts';
 
 export type NewLog = Insertable<Database['delivery_logs']>;
 
@@ -40,6 +40,29 @@ export async function takeLogs(trx: Q, deliveryId: number, logIds: number[], now
   addDelta(deltas, deliveryId, `status:${LogStatus.Taken}`, ids.size);
   await applyDeltas(trx, deltas);
   return ids;
+}
+
+/**
+ * Pending → Failed (type Ignored, reason Not defined), for messages that could not be built
+ * when the sender came to them (content that rendered at analysis but not now, for example a
+ * rendering limit on this recipient's data): the recipient is not at fault, the message is.
+ */
+export async function failUnbuiltLogs(trx: Q, deliveryId: number, failures: { logId: number; problem: string }[], now: number): Promise<number> {
+  let n = 0;
+  for (const f of failures) {
+    const r = await trx
+      .updateTable('delivery_logs')
+      .set({ status: LogStatus.Failed, failure_type: failureTypeCode('Ignored'), failure_reason: failureReasonCode('Not defined'), reply: f.problem.slice(0, 2000), updated_at: now, event_at: now })
+      .where('id', '=', f.logId)
+      .where('status', '=', LogStatus.Pending)
+      .executeTakeFirst();
+    n += Number(r.numUpdatedRows);
+  }
+  const deltas = new Map();
+  addDelta(deltas, deliveryId, `status:${LogStatus.Pending}`, -n);
+  addDelta(deltas, deliveryId, `status:${LogStatus.Failed}`, n);
+  await applyDeltas(trx, deltas);
+  return n;
 }
 
 /** Pending logs of a delivery become "Delivery cancelled" (stop, or validity ended); returns how many. */

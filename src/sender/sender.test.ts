@@ -72,3 +72,44 @@ test('logs cancelled at the validity end while their batch is being signed never
     await cleanup();
   }
 });
+
+// A message that rendered at analysis may not render when its turn comes (here: the
+// recipient's data changed to make a loop run past the rendering limit). It fails alone,
+// saying why, and the rest of its batch goes to the MTA; before, the whole batch was
+// retried for ever.
+test('a message that cannot be built when the sender comes to it fails alone; its batch goes on', async () => {
+  const { db, cleanup } = await createTestDb();
+  let sender: Sender | null = null;
+  try {
+    const recipients = Array.from({ length: 4 }, (_, i) => ({ email: `r${i}@build.test`, n: 1 }));
+    const d = await createDelivery(db, { label: 'build', from: { name: 'Shop', address: 'news@shop.test' }, subject: 'Hi', text: '{% for i in (1..n) %}x{% endfor %} {{ unsubscribeUrl }}', validity: '1h', recipients }, { defaultValidityMs: 3_600_000, maxValidityMs: 7 * 86_400_000 });
+    const report = await analyzeDelivery(db, d.id, { limits: { warnSizeBytes: 1e6, maxSizeBytes: 1e7, estimatedRatePerSecond: 1000 } });
+    assert.equal(report.errors, 0, JSON.stringify(report.lines));
+    await confirmDelivery(db, d.id);
+    await db.kysely.updateTable('delivery_targets').set({ data: JSON.stringify({ email: 'r2@build.test', n: 100_000_000 }) }).where('delivery_id', '=', d.id).where('row_no', '=', 3).execute();
+    sender = new Sender({
+      db,
+      logger: silentLogger,
+      signer: { sign: async (messages: InjectMessage[]) => messages },
+      spool: { enqueue: (q, messages) => enqueue(q, messages), setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held) },
+      compose: { secret: 'test-secret-test-secret', publicUrl: 'https://shop.test', bounceDomain: 'bounces.shop.test' },
+      batchSize: 10,
+      window: 1000,
+    });
+    for (let i = 0; counter(await getCounters(db.kysely, d.id), LogStatus.Pending) > 0; i++) {
+      assert.ok(i < 50, 'logs still Pending');
+      await sender.step();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await sender.stop();
+    const logs = await db.kysely.selectFrom('delivery_logs').select(['address', 'status', 'failure_type', 'reply']).where('delivery_id', '=', d.id).orderBy('id').execute();
+    assert.deepEqual(logs.map((l) => l.status), [LogStatus.Taken, LogStatus.Taken, LogStatus.Failed, LogStatus.Taken]);
+    assert.equal(logs[2].failure_type, 3, 'Ignored: the recipient is not at fault');
+    assert.match(logs[2].reply ?? '', /the message could not be built: .*limit/i);
+    const counters = await getCounters(db.kysely, d.id);
+    assert.deepEqual([counter(counters, LogStatus.Pending), counter(counters, LogStatus.Taken), counter(counters, LogStatus.Failed)], [0, 3, 1]);
+  } finally {
+    await sender?.stop();
+    await cleanup();
+  }
+});

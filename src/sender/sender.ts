@@ -14,7 +14,7 @@ import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { timeSlice } from '../lib/time-slice.ts';
-import { acknowledgePause, acknowledgeStop, audit, cancelPendingLogs, counter, DeliveryState, finishDelivery, getCounters, getDeliveryRow, leaseDelivery, LogStatus, releaseDeliveryLeases, startSending, takeLogs, type DeliveryRow } from '../deliveries/index.ts';
+import { acknowledgePause, acknowledgeStop, audit, cancelPendingLogs, counter, failUnbuiltLogs, DeliveryState, finishDelivery, getCounters, getDeliveryRow, leaseDelivery, LogStatus, releaseDeliveryLeases, startSending, takeLogs, type DeliveryRow } from '../deliveries/index.ts';
 import { Hold, type InjectMessage } from '../mta/index.ts';
 import type { Emitter } from '../lib/signals.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
@@ -205,10 +205,20 @@ export class Sender {
     // Rendering runs on the main thread, which the MTA and the bounce listener share: a batch
     // gives the event loop a turn every few milliseconds (each render is bounded by itself).
     const composed = [];
+    const unbuilt: { logId: number; problem: string }[] = [];
     const slice = timeSlice();
     for (const l of logs) {
       if (slice.due()) await slice.yield();
-      composed.push(composeMessage(prepared, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
+      try {
+        composed.push(composeMessage(prepared, this.o.compose, Number(l.id), l.address, JSON.parse(dataByRow.get(l.row_no) ?? '{}')));
+      } catch (err) {
+        // One message that cannot be built fails alone; the batch goes on without it.
+        unbuilt.push({ logId: Number(l.id), problem: `the message could not be built: ${(err as Error).message}` });
+      }
+    }
+    if (unbuilt.length) {
+      await db.tx((trx) => failUnbuiltLogs(trx, id, unbuilt, Date.now()));
+      this.o.logger.warn({ deliveryId: id, failed: unbuilt.length, first: unbuilt[0].problem }, 'messages that could not be built were failed');
     }
     const messages: InjectMessage[] = composed.map((c) => ({ logId: c.logId, deliveryId: id, mailFrom: c.mailFrom, rcptTo: c.rcptTo, messageId: c.messageId, body: c.body, expiresAt: prepared!.validUntil, pool: row.ip_pool }));
     flight.logs += logs.length;
