@@ -70,3 +70,14 @@ export function jsonish(maxDepth = 3): fc.Arbitrary<unknown> {
     ),
   })).value;
 }
+
+/**
+ * True when a JSON value holds an object with its own `toString` that is not a function:
+ * such an object throws "Cannot convert object to primitive value" wherever it is turned
+ * into a string or a number (F3 in /work/notes/fuzz-findings.md).
+ */
+export function hasUnprintableObject(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== 'object' || depth > 100) return false;
+  if (!Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, 'toString') && typeof (value as { toString: unknown }).toString !== 'function') return true;
+  return Object.values(value as Record<string, unknown>).some((v) => hasUnprintableObject(v, depth + 1));
+}

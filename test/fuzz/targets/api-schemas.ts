@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { z } from 'zod';
 import * as responseSchemas from '../../../src/api/schemas.ts';
 import { deliveryCreateSchema, deliveryUpdateSchema } from '../../../src/deliveries/input.ts';
-import { dangerousKey, jsonish, nastyString } from '../arbitraries.ts';
+import { dangerousKey, hasUnprintableObject, jsonish, nastyString } from '../arbitraries.ts';
 import type { FuzzTarget } from '../harness.ts';
 import { known } from '../known.ts';
 
@@ -89,8 +89,24 @@ function checkHeaders(headers: Record<string, string> | undefined, which: string
   }
 }
 
+const F3 = 'F3 zod: a string length check on an object whose "length" cannot be compared throws (safeParse throws TypeError)';
+
+/** safeParse, with the known F3 exception counted instead of failing. */
+function safeParse<T extends z.ZodType>(schema: T, value: unknown): ReturnType<T['safeParse']> | null {
+  try {
+    return schema.safeParse(value) as ReturnType<T['safeParse']>;
+  } catch (err) {
+    if (err instanceof TypeError && hasUnprintableObject(value)) {
+      known(F3);
+      return null;
+    }
+    throw err;
+  }
+}
+
 function check(input: Input): void {
-  const created = deliveryCreateSchema.safeParse(input.body);
+  const created = safeParse(deliveryCreateSchema, input.body);
+  if (!created) return;
   if (created.success) {
     const d = created.data;
     assert.ok(d.subject.length >= 1 && d.subject.length <= 998, 'subject length');
@@ -103,8 +119,8 @@ function check(input: Input): void {
   } else {
     assert.ok(created.error.issues.length > 0 && created.error.issues.every((i) => typeof i.message === 'string' && i.message !== ''), 'an error names its problems');
   }
-  const updated = deliveryUpdateSchema.safeParse(input.body);
-  if (updated.success) {
+  const updated = safeParse(deliveryUpdateSchema, input.body);
+  if (updated?.success) {
     const d = updated.data;
     assert.ok(d.subject === undefined || (d.subject.length >= 1 && d.subject.length <= 998), 'subject length');
     assert.ok(d.ipPool === undefined || d.ipPool === null || (d.ipPool.length >= 1 && d.ipPool.length <= 100), 'ipPool length');
