@@ -13,6 +13,7 @@ import { checkMessageSize, checkRenderCost, checkSubjectAndSender, checkUnsubscr
 import { ReportLines, type AnalysisReport } from './report.ts';
 import { RENDER_BUDGET, runTargetPass } from './target-pass.ts';
 import { withBoundedHeapGrowth } from '../lib/heap-growth.ts';
+import { readStoredHeaders } from '../mail/extra-headers.ts';
 
 export interface AnalyzeOptions {
   limits: CheckLimits;
@@ -60,6 +61,8 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
   };
   const checked = { subject: d.subject, fromAddress: d.from_address, fromName: d.from_name, html: d.html, text: d.text, validityMs: Number(d.validity_ms) };
   checkSubjectAndSender(checked, out);
+  // Rows stored before updates checked their headers may hold one the sender leaves out.
+  for (const problem of readStoredHeaders(d.headers).refused) out.add('error', 'header-refused', `Extra headers: ${problem}. Remove or fix it in the delivery's headers.`);
   checkUnsubscribeLinks(checked, out);
   for (const check of options.extraChecks ?? []) await check({ fromAddress: d.from_address }, out);
 

@@ -25,3 +25,9 @@ test('accepts plus tags, quoted local parts and internationalized domains', () =
   const idn = checkAddress('anna@bücher.example');
   assert.equal(idn.ok && idn.domain, 'xn--bcher-kva.example');
 });
+
+test('a domain with a line break, tab or space is refused, not joined up', () => {
+  for (const bad of ['care@shop\r\n.example', 'care@shop\t.example', 'care@shop\n.example', 'care@sh op.example', 'a@x.test\r\nBcc: y@evil.test']) {
+    assert.equal(checkAddress(bad).ok, false, JSON.stringify(bad));
+  }
+});

@@ -27,6 +27,8 @@ export function checkAddress(input: string | null | undefined, options: { lowerL
   if (!LOCAL_DOT_ATOM.test(local) && !LOCAL_QUOTED.test(local)) {
     return { ok: false, reason: 'malformed', detail: `"${raw}" has characters not allowed in a local part` };
   }
+  // domainToASCII drops tab, CR and LF silently: a domain holding one is refused before.
+  if (/[\x00-\x20\x7f]/.test(domainRaw)) return { ok: false, reason: 'malformed', detail: `"${domainRaw}" has spaces or control characters, which no domain has` };
   const domain = domainToASCII(domainRaw.toLowerCase());
   if (!domain || domain.length > 253) return { ok: false, reason: 'malformed', detail: `"${domainRaw}" is not a valid domain` };
   const labels = domain.split('.');

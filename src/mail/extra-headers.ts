@@ -84,3 +84,21 @@ export function extraHeadersProblems(headers: Record<string, string>): string[] 
   }
   return problems;
 }
+
+/**
+ * The stored extra headers the rules allow, and why each other one is left out. The API
+ * refuses such headers, but rows written before it checked updates (security review,
+ * finding 3) may hold one; leaving it out, rather than refusing the delivery, keeps one old
+ * row from stopping the sender for every delivery.
+ */
+export function readStoredHeaders(json: string): { headers: [string, string][]; refused: string[] } {
+  const headers: [string, string][] = [];
+  const refused: string[] = [];
+  for (const [name, value] of Object.entries(JSON.parse(json) as Record<string, unknown>)) {
+    const problem =
+      headers.length >= MAX_EXTRA_HEADERS ? `more than ${MAX_EXTRA_HEADERS} extra headers` : typeof value === 'string' ? extraHeaderProblem(name, value) : `the value of ${JSON.stringify(name)} is not text`;
+    if (problem) refused.push(problem);
+    else headers.push([name, value as string]);
+  }
+  return { headers, refused };
+}

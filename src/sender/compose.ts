@@ -9,7 +9,7 @@ import { compileTemplate, type CompiledTemplate } from '../deliveries/index.ts';
 import { formatAddress, buildMessage, toCrlf } from '../mail/mime-build.ts';
 import { logToken, messageIdFor, unsubscribeAddress, verpAddress } from '../mail/verp.ts';
 import { domainOf } from '../mail/address.ts';
-import { extraHeaderProblem, MAX_EXTRA_HEADERS } from '../mail/extra-headers.ts';
+import { readStoredHeaders } from '../mail/extra-headers.ts';
 
 export interface ComposeSettings {
   secret: string;
@@ -33,26 +33,8 @@ export interface PreparedDelivery {
   validUntil: number;
 }
 
-/**
- * The stored extra headers the rules allow, and why each other one is left out. The API
- * refuses such headers, but rows written before it checked updates (security review,
- * finding 3) may hold one; leaving it out, rather than refusing the delivery, keeps one old
- * row from stopping the sender for every delivery.
- */
-function storedHeaders(json: string): { headers: [string, string][]; refused: string[] } {
-  const headers: [string, string][] = [];
-  const refused: string[] = [];
-  for (const [name, value] of Object.entries(JSON.parse(json) as Record<string, unknown>)) {
-    const problem =
-      headers.length >= MAX_EXTRA_HEADERS ? `more than ${MAX_EXTRA_HEADERS} extra headers` : typeof value === 'string' ? extraHeaderProblem(name, value) : `the value of ${JSON.stringify(name)} is not text`;
-    if (problem) refused.push(problem);
-    else headers.push([name, value as string]);
-  }
-  return { headers, refused };
-}
-
 export function prepareDelivery(row: DeliveryRow): PreparedDelivery {
-  const extra = storedHeaders(row.headers);
+  const extra = readStoredHeaders(row.headers);
   return {
     id: Number(row.id),
     version: row.content_version,

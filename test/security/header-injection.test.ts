@@ -46,10 +46,12 @@ async function create(rcpt: string): Promise<number> {
   return r.body.id;
 }
 
-async function sendAndReceive(id: number, rcpt: string) {
-  const analysis = await e.api('POST', `/deliveries/${id}/analyze`);
-  assert.equal(analysis.status, 200, JSON.stringify(analysis.body));
-  assert.equal(analysis.body.errors, 0, JSON.stringify(analysis.body.lines));
+async function sendAndReceive(id: number, rcpt: string, analyze = true) {
+  if (analyze) {
+    const analysis = await e.api('POST', `/deliveries/${id}/analyze`);
+    assert.equal(analysis.status, 200, JSON.stringify(analysis.body));
+    assert.equal(analysis.body.errors, 0, JSON.stringify(analysis.body.lines));
+  }
   const confirmed = await e.api('POST', `/deliveries/${id}/confirm`);
   assert.equal(confirmed.status, 200, JSON.stringify(confirmed.body));
   const mail = await waitFor(`the message to ${rcpt}`, async () => sink.received.find((m) => m.to.includes(rcpt)), 30_000);
@@ -122,15 +124,23 @@ test('creation and update give the same errors for names, values, reserved heade
   assert.match(splitDomain.body.error.message, /an address cannot hold line breaks/);
 });
 
-test('a delivery stored with such headers before the fix is sent without them', { timeout: 60_000 }, async () => {
+test('a delivery stored with such headers before the fix fails its analysis, and one already confirmed is sent without them', { timeout: 60_000 }, async () => {
+  const stored = JSON.stringify({ ...INJECTION, Bcc: 'y@evil.test', 'X-B': 'b\r\nCc: z@evil.test', 'X-Campaign': 'spring' });
+  const analyzed = await create('stored-analysis@hdr.test');
+  await e.app.db.kysely.updateTable('deliveries').set({ headers: stored }).where('id', '=', analyzed).execute();
+  const report = await e.api('POST', `/deliveries/${analyzed}/analyze`);
+  const refused = report.body.lines.filter((l: { code: string }) => l.code === 'header-refused');
+  assert.equal(refused.length, 3, JSON.stringify(report.body.lines));
+  assert.ok(refused.every((l: { level: string }) => l.level === 'error'));
+  assert.equal((await e.api('POST', `/deliveries/${analyzed}/confirm`)).status, 409);
+
+  // Analyzed while its headers were clean, then changed in the database behind the API's back.
   const rcpt = 'stored@hdr.test';
   const id = await create(rcpt);
-  await e.app.db.kysely
-    .updateTable('deliveries')
-    .set({ headers: JSON.stringify({ ...INJECTION, Bcc: 'y@evil.test', 'X-B': 'b\r\nCc: z@evil.test', 'X-Campaign': 'spring' }) })
-    .where('id', '=', id)
-    .execute();
-  const { head, parsed } = await sendAndReceive(id, rcpt);
+  const analysis = await e.api('POST', `/deliveries/${id}/analyze`);
+  assert.equal(analysis.body.errors, 0, JSON.stringify(analysis.body.lines));
+  await e.app.db.kysely.updateTable('deliveries').set({ headers: stored }).where('id', '=', id).execute();
+  const { head, parsed } = await sendAndReceive(id, rcpt, false);
   assertNoInjection(head, parsed);
   assert.ok(!/^cc:/im.test(head) && !/^x-b:/im.test(head), `the other stored headers are left out:\n${head}`);
 });
