@@ -32,7 +32,9 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     // Requests that change something are logged; the dashboard's polling reads are not.
     logController: new LogController({ disableRequestLogging: (req) => req.method === 'GET' || req.method === 'HEAD' }),
     // Routes that import recipients raise it (body-parsing.ts): nobody else may send 200 MB.
-    bodyLimit: DEFAULT_BODY_LIMIT }) as unknown as FastifyInstance;
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    // Only the configured proxies may say who the client is (X-Forwarded-For).
+    trustProxy: ctx.config.http.trustedProxies.length ? ctx.config.http.trustedProxies : false }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installBodyParsers(app);

@@ -21,6 +21,7 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['DATABASE_URL', 'database.url', String],
   ['ESTAFETA_HTTP_HOST', 'http.host', String],
   ['ESTAFETA_HTTP_PORT', 'http.port', Number],
+  ['ESTAFETA_TRUSTED_PROXIES', 'http.trustedProxies', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_PUBLIC_URL', 'publicUrl', String],
   ['ESTAFETA_SECRET', 'secret', String],
   ['ESTAFETA_ROLES', 'roles', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],

@@ -19,6 +19,12 @@ export const configSchema = z.object({
   http: z.object({
     host: z.string().default('127.0.0.1'),
     port: port.default(8025),
+    /**
+     * Addresses of the reverse proxies in front of the API (e.g. ["127.0.0.1", "10.0.0.0/8"]):
+     * their X-Forwarded-For names the client, so sign-in throttling counts per real client
+     * instead of locking everyone behind the proxy. Empty: the connection's address counts.
+     */
+    trustedProxies: z.array(z.string().min(1)).default([]),
   }).prefault({}),
   /** Base URL the dashboard and unsubscribe links are reached at. */
   publicUrl: z.string().url().optional(),
