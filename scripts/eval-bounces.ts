@@ -2,8 +2,11 @@
  * Measures the bounce parser and classifier against a labelled corpus of bounce mails, or
  * against a file of labelled SMTP reply strings.
  *
- *   npm run eval:bounces -- --corpus DIR [--labels FILE] [--json] [--verbose]
- *   npm run eval:bounces -- --replies FILE [--json] [--verbose]
+ *   npm run eval:bounces -- --corpus DIR [--labels FILE] [--rules FILE]... [--json] [--verbose]
+ *   npm run eval:bounces -- --replies FILE [--rules FILE]... [--json] [--verbose]
+ *
+ * --rules loads an operator rules file before the shipped rules, as the application does
+ * (policy/examples/*.yaml), so an operator option can be measured the same way.
  *
  * A replies file is JSON lines {"reply": "550 5.1.1 ...", "reason": "User unknown",
  * "type": "Hard", "command": "RCPT"?, "source": "..."}; a null reason or type is not scored.
@@ -43,8 +46,8 @@ const METRICS: Metric[] = ['recipient', 'reason', 'type', 'bounce'];
 
 function usage(message?: string): never {
   if (message) console.error(message);
-  console.error('usage: npm run eval:bounces -- --corpus DIR [--labels FILE] [--json] [--verbose]');
-  console.error('       npm run eval:bounces -- --replies FILE [--json] [--verbose]');
+  console.error('usage: npm run eval:bounces -- --corpus DIR [--labels FILE] [--rules FILE]... [--json] [--verbose]');
+  console.error('       npm run eval:bounces -- --replies FILE [--rules FILE]... [--json] [--verbose]');
   process.exit(2);
 }
 
@@ -54,11 +57,13 @@ function parseArgs(argv: string[]) {
   let replies: string | null = null;
   let json = false;
   let verbose = false;
+  const rules: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--corpus') corpus = argv[++i] ?? usage('--corpus needs a directory');
     else if (a === '--labels') labels = argv[++i] ?? usage('--labels needs a file');
     else if (a === '--replies') replies = argv[++i] ?? usage('--replies needs a file');
+    else if (a === '--rules') rules.push(resolve(argv[++i] ?? usage('--rules needs a file')));
     else if (a === '--json') json = true;
     else if (a === '--verbose') verbose = true;
     else usage(`unknown argument ${a}`);
@@ -69,6 +74,7 @@ function parseArgs(argv: string[]) {
     corpus: corpus ? resolve(corpus) : null,
     labels: corpus ? resolve(labels ?? join(corpus, 'labels.jsonl')) : null,
     replies: replies ? resolve(replies) : null,
+    rules,
     json,
     verbose,
   };
@@ -164,7 +170,7 @@ function scoreInto(scores: Scores[], metric: Metric, ok: boolean | undefined): v
 // command when the line names one. Each reply is timed with the cache emptied.
 function evalReplies(args: ReturnType<typeof parseArgs>): void {
   const lines = readLines<ReplyLabel>(args.replies!);
-  const policy = loadBouncePolicy();
+  const policy = loadBouncePolicy({ rulesFiles: args.rules });
   const overall = emptyScores();
   const disagreements: string[] = [];
   let notDefined = 0;
@@ -211,7 +217,7 @@ async function main(): Promise<void> {
   if (args.replies) return evalReplies(args);
   const corpus = args.corpus!;
   const labels = readLines<Label>(args.labels!);
-  const policy = loadBouncePolicy();
+  const policy = loadBouncePolicy({ rulesFiles: args.rules });
   const parsedByFile = new Map<string, ParsedBounce>();
   // Time per mail: parsing plus qualifying every recipient, the cache emptied first. One
   // untimed pass over the first mail first, so that loading and compiling the code is not

@@ -118,12 +118,11 @@ test('bounce mails: text bounces go through the same rules', async () => {
   const atData = await mail('postfix-data.eml');
   assert.equal(classifyBounce(atData, atData.recipients[0], policy).failureReason, 'Refused');
   // Sendmail cannot tell RCPT from DATA here, and "550 User unknown" carries no enhanced
-  // status. Issue 14 decided the bare wording on the evidence: a clear "user unknown" is
-  // a dead address (Campaign, the ESPs), unless the stage (DATA) or a provider rule says
-  // otherwise.
+  // status: nothing confirms the wording, so the message fails and the address gets a soft
+  // error instead of an immediate quarantine.
   const pipelined = await mail('sendmail-pipelined.eml');
   const p = classifyBounce(pipelined, pipelined.recipients[0], policy);
-  assert.deepEqual([p.failureType, p.failureReason, p.disposition, p.ruleId], ['Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
+  assert.deepEqual([p.failureType, p.failureReason, p.disposition, p.ruleId], ['Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
 });
 
 const recipient = (fields: Partial<BounceRecipient>): BounceRecipient =>
@@ -164,24 +163,48 @@ test('user unknown confirmed by the status or the stage is Hard', () => {
   );
 });
 
-test('a clear "user unknown" wins over a generic status; the stage, X.2.0 and provider rules still refine it', () => {
-  // Issue 14: no enhanced status, a generic 5.0.0, a 5.7.1 used for every refusal or a
-  // 5.2.1 used for unknown users do not overrule the wording.
-  assert.deepEqual(QUALIFY('550 Unknown user a@example.com'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
-  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>... User unknown'), ['user-unknown', 'Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
-  assert.deepEqual(QUALIFY('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown').slice(0, 3), ['user-unknown', 'Hard', 'User unknown']);
+test('user unknown that nothing confirms, or that the status contradicts, is not a quarantine', () => {
+  // No enhanced status, no stage: fail the message, count a soft error on the address.
+  assert.deepEqual(QUALIFY('550 Unknown user a@example.com'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
+  assert.deepEqual(QUALIFY('550 5.0.0 <a@example.com>... User unknown'), ['policy', 'Soft', 'Refused', 'fail', 'user-unknown-unconfirmed']);
+  // X.7.x says policy, whatever the words: a refusal (the lead's decision on issue 14).
+  assert.deepEqual(QUALIFY('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  // AT&T documents its 5.2.1 "Addressee unknown" as an unknown addressee: a provider rule.
   assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... Addressee unknown').slice(0, 3), ['user-unknown', 'Hard', 'User unknown']);
   // au (KDDI) names no recipient when its filter refuses the sender ("550 : User unknown").
   assert.deepEqual(QUALIFY('550 : User unknown').slice(0, 3), ['policy', 'Soft', 'Refused']);
   assert.equal(QUALIFY('550 : User unknown')[4], 'kddi-filtered');
-  // X.2.0: the mailbox exists (RFC 3463), which the wording cannot overrule.
+  // X.2.0: the mailbox exists; X.2.1: the mailbox is disabled (RFC 3463).
   assert.deepEqual(QUALIFY('550 5.2.0 Unknown user a@example.com').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.deepEqual(QUALIFY('550 5.2.1 <a@example.com>... User Unknown').slice(0, 3), ['inactive-mailbox', 'Soft', 'Account disabled']);
   // After DATA (existing rule) and the recipient's own preferences.
   assert.deepEqual(QUALIFY('550 User unknown', 'DATA').slice(0, 3), ['policy', 'Soft', 'Refused']);
   assert.deepEqual(
     QUALIFY('550 5.1.1 RCP-P2 http://postmaster.social.example/codes#rcp Refused due to recipient preferences').slice(0, 3),
     ['policy', 'Soft', 'Refused'],
   );
+});
+
+test('provider rules confirm their own bare "user unknown" wordings, and only theirs', () => {
+  // Each provider documents these replies as a missing mailbox (sources in bounce-rules.yaml).
+  for (const [text, rule] of [
+    ['550 5.7.1 No such user!', 'yandex-no-such-user'],
+    ['550 Benutzer nicht bekannt/User unknown', 'webde-user-unknown'],
+    ['550 Unknown User: Address incorrect', 'ionos-unknown-user'],
+    ['554 Sorry, no mailbox here by that name. (#5.1.1)', 'qmail-no-mailbox'],
+    ['550 cuda_nsu 5.1.1 <a@example.com>: Recipient address rejected: User unknown', 'barracuda-no-such-user'],
+    ['550 <taro@ezweb.ne.jp>: User unknown', 'kddi-user-unknown'],
+    ['550 Message was not accepted -- invalid mailbox. Local mailbox a@mail.ru is unavailable: user not found', 'mailru-user-not-found'],
+    ['550 RCPT TO: User unknown', 'user-unknown-rcpt-in-reply'],
+  ]) {
+    assert.deepEqual(QUALIFY(text).slice(0, 3).concat(QUALIFY(text)[4]), ['user-unknown', 'Hard', 'User unknown', rule], text);
+  }
+  // The same words without the provider's mark are the general, unconfirmed case.
+  assert.deepEqual(QUALIFY('550 5.7.1 No such user').slice(0, 3), ['policy', 'Soft', 'Refused']);
+  assert.deepEqual(QUALIFY('550 <taro@example.org>: User unknown').slice(0, 4), ['policy', 'Soft', 'Refused', 'fail']);
+  assert.equal(QUALIFY('550 Message was not accepted -- invalid mailbox. Local mailbox a@mail.ru is unavailable: account is disabled')[2], 'Account disabled');
+  // A 5.7.x contradicts the wording even at RCPT TO, where policy checks answer too.
+  assert.deepEqual(QUALIFY('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown', 'RCPT').slice(0, 3), ['policy', 'Soft', 'Refused']);
 });
 
 test('bounce mails: user unknown with and without confirmation', async () => {
@@ -193,7 +216,7 @@ test('bounce mails: user unknown with and without confirmation', async () => {
   assert.deepEqual(got, [
     ['sakura@mobile.example.jp', 'Soft', 'Refused'], // "550 : User unknown"
     ['ren@carrier.example.jp', 'Soft', 'Refused'], // Status 5.2.0
-    ['aoi@isp.example.jp', 'Hard', 'User unknown'], // 5.2.1 with a clear "user unknown" (issue 14)
+    ['aoi@isp.example.jp', 'Soft', 'Account disabled'], // 5.2.1
     ['kenta@example.jp', 'Hard', 'User unknown'], // 5.1.1
   ]);
 
@@ -202,8 +225,7 @@ test('bounce mails: user unknown with and without confirmation', async () => {
 
   const relay = await mail('relay-no-stage.eml');
   const [oskar, ines] = relay.recipients.map((r) => classifyBounce(relay, r, policy));
-  // A relayed "550 User unknown" with no status and no stage: the wording decides (issue 14).
-  assert.deepEqual([oskar.failureType, oskar.failureReason, oskar.disposition], ['Hard', 'User unknown', 'fail-quarantine']);
+  assert.deepEqual([oskar.failureType, oskar.failureReason, oskar.disposition], ['Soft', 'Refused', 'fail']);
   assert.deepEqual([ines.failureType, ines.failureReason], ['Hard', 'User unknown']);
 
   // The recipient's own system (no relayed reply) says the name is unknown: Hard.

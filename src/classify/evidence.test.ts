@@ -63,8 +63,11 @@ test('the SMTP command says whose problem the wording is', () => {
 });
 
 test('a clear wording wins over a generic status; a precise status wins over generic wording', () => {
-  assert.equal(q('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown').failureReason, 'User unknown');
-  assert.equal(q('550 5.0.0 <a@example.com>... No such user').failureReason, 'User unknown');
+  // Except a bare "user unknown", which quarantines at once and so needs confirming: a 5.7.1
+  // contradicts it, and a 5.0.0 confirms nothing (docs/BOUNCES.md, "When 'User unknown' is Hard").
+  assert.equal(q('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown').failureReason, 'Refused');
+  assert.equal(q('550 5.0.0 <a@example.com>... No such user').failureReason, 'Refused');
+  assert.equal(q('550 5.0.0 <a@example.com>... No such user', 'RCPT').failureReason, 'User unknown');
   assert.equal(q('550 5.2.2 Delivery refused: mailbox full').failureReason, 'Mailbox full');
   assert.equal(q('550 5.1.1 Access denied').failureReason, 'User unknown');
   // qmail and Cisco AsyncOS put the status in the text after "#".
@@ -76,9 +79,14 @@ test('families of wordings: spam, disabled, full, unknown, rate limits, in sever
   for (const spam of ['554 Spam email', '550 Probable spam', '550 5.9.8 Spam', '550 Message rejected as spam by Content Filtering', '550 Error: content rejected', '554 rejected by SpamBouncer']) {
     assert.equal(q(spam).failureReason, 'Refused', spam);
   }
-  for (const unknown of ['550 No such user here', '554 5.1.1 BAD_RECIPIENT', '550 <a@example.com> is not a valid mailbox', '550 5.1.0 mailbox unavailable', '550 MAILBOX NOT FOUND', '550 Benutzer nicht bekannt/User unknown']) {
+  for (const unknown of ['554 5.1.1 BAD_RECIPIENT', '550 <a@example.com> is not a valid mailbox', '550 5.1.0 mailbox unavailable', '550 Benutzer nicht bekannt/User unknown']) {
     const r = q(unknown);
     assert.deepEqual([r.failureReason, r.failureType], ['User unknown', 'Hard'], unknown);
+  }
+  // Bare "no such user" forms are Hard once the stage confirms them, a soft refusal before.
+  for (const bare of ['550 No such user here', '550 MAILBOX NOT FOUND']) {
+    assert.deepEqual([q(bare, 'RCPT').failureReason, q(bare, 'RCPT').failureType], ['User unknown', 'Hard'], bare);
+    assert.deepEqual([q(bare).failureReason, q(bare).failureType], ['Refused', 'Soft'], bare);
   }
   for (const full of ['552 Account is full', '550 User has exhausted allowed storage space.', '452 Error writing message: Disk quota exceeded']) {
     assert.equal(q(full).failureReason, 'Mailbox full', full);
@@ -123,14 +131,22 @@ test('challenge-response requests and auto-replies are Ignored, never a failure'
   assert.deepEqual([r.category, r.failureType], ['challenge-response', 'Ignored']);
 });
 
-test('an operator can ask for confirmation before "user unknown" quarantines (policy/examples)', () => {
-  const file = fileURLToPath(new URL('../../policy/examples/confirm-user-unknown.yaml', import.meta.url));
-  const strict = loadBouncePolicy({ rulesFiles: [file] });
-  const bare = classifyReply(parseSmtpReply('550 Unknown user a@example.com'), strict);
-  assert.deepEqual([bare.failureType, bare.failureReason, bare.disposition], ['Soft', 'Refused', 'fail']);
-  const atRcpt = classifyReply(parseSmtpReply('550 Unknown user a@example.com'), strict, { command: 'RCPT' });
-  assert.equal(atRcpt.failureType, 'Hard');
-  assert.equal(classifyReply(parseSmtpReply('550 5.1.1 <a@example.com>: User unknown'), strict).failureType, 'Hard');
+test('shipped: "user unknown" quarantines once confirmed; an operator file makes the bare wording Hard (policy/examples)', () => {
+  const bareReply = parseSmtpReply('550 Unknown user a@example.com');
+  const shipped = classifyReply(bareReply, policy);
+  assert.deepEqual([shipped.failureType, shipped.failureReason, shipped.disposition], ['Soft', 'Refused', 'fail']);
+  const file = fileURLToPath(new URL('../../policy/examples/hard-user-unknown.yaml', import.meta.url));
+  const hard = loadBouncePolicy({ rulesFiles: [file] });
+  const bare = classifyReply(bareReply, hard);
+  assert.deepEqual([bare.failureType, bare.failureReason, bare.disposition, bare.ruleId], ['Hard', 'User unknown', 'fail-quarantine', 'user-unknown']);
+  assert.equal(classifyReply(parseSmtpReply('550 5.7.1 <a@example.com>: Recipient address rejected: User unknown'), hard).failureType, 'Hard');
+  // Confirmed forms are Hard either way; the DATA stage and X.2.0 still overrule the wording.
+  for (const p of [policy, hard]) {
+    assert.equal(classifyReply(bareReply, p, { command: 'RCPT' }).failureType, 'Hard');
+    assert.equal(classifyReply(parseSmtpReply('550 5.1.1 <a@example.com>: User unknown'), p).failureType, 'Hard');
+    assert.equal(classifyReply(bareReply, p, { command: 'DATA' }).failureReason, 'Refused');
+    assert.equal(classifyReply(parseSmtpReply('550 5.2.0 Unknown user a@example.com'), p).failureReason, 'Refused');
+  }
 });
 
 test('a definitive "no mail exchanger or IP address" is Hard like a null MX; a temporary one is not', () => {
