@@ -35,7 +35,18 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     bodyLimit: DEFAULT_BODY_LIMIT,
     // Only the configured proxies may say who the client is (X-Forwarded-For).
     trustProxy: ctx.config.http.trustedProxies.length ? ctx.config.http.trustedProxies : false }) as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
+  // A schema that throws on a hostile value (zod compares a `length` that cannot become a
+  // number) is a refused request, not an internal error.
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    return (data: unknown) => {
+      try {
+        return validate(data);
+      } catch {
+        return { error: Object.assign(new Error(`${route.httpPart ?? 'request'}: a value has the wrong type`), { statusCode: 400, code: 'INVALID_INPUT' }) };
+      }
+    };
+  });
   app.setSerializerCompiler(serializerCompiler);
   installBodyParsers(app);
   installSecurityHeaders(app);

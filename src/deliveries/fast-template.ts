@@ -30,7 +30,7 @@ export function compileFast(source: string, escapeHtml: boolean): FastTemplate |
   }
   parts.push(source.slice(last));
   if (parts.some((p) => typeof p === 'string' && (p.includes('{{') || p.includes('{%')))) return null;
-  if (parts.some((p) => typeof p !== 'string' && p.path.some((k) => k === 'size' || k === 'first' || k === 'last' || k === 'blank' || k === 'empty'))) return null;
+  if (parts.some((p) => typeof p !== 'string' && p.path.some((k) => k === 'size' || k === 'length' || k === 'first' || k === 'last' || k === 'blank' || k === 'empty'))) return null;
   return {
     render(data) {
       let out = '';

@@ -82,7 +82,17 @@ export function compileTemplate(kind: TemplateKind, source: string): CompiledTem
     kind,
     source,
     required,
-    render: fast ? (data) => fast.render(data) : (data, limitMs) => engine.renderSync(parsed, data, limitMs === undefined ? undefined : { renderLimit: Math.min(limitMs, RENDER_LIMIT_MS) }) as string,
+    render: (data, limitMs) => {
+      if (fast) {
+        // A value the fast path cannot print: liquidjs says so in its own words (RenderError).
+        try {
+          return fast.render(data);
+        } catch {
+          /* falls through to liquidjs */
+        }
+      }
+      return engine.renderSync(parsed, data, limitMs === undefined ? undefined : { renderLimit: Math.min(limitMs, RENDER_LIMIT_MS) }) as string;
+    },
   };
 }
 
