@@ -123,7 +123,7 @@ test('a recipient nested 100,000 levels deep is refused with a message, and one 
   assert.equal((await e.api('GET', `/deliveries/${created.body.id}`)).body.recipients, 1, 'the target is intact');
 });
 
-test('a template of nested loops fails its analysis within seconds, naming the cost, while health answers in under 200 ms', async () => {
+test('a template of nested loops fails its analysis within seconds, naming the cost, while health keeps answering within half a second', async () => {
   const text = '{% for a in (1..1000) %}{% for b in (1..1000) %}x{% endfor %}{% endfor %} {{ unsubscribeUrl }}';
   const recipients = Array.from({ length: 10 }, (_, i) => ({ email: `r${i}@x.test` }));
   const created = await e.api('POST', '/deliveries', { ...valid, text, recipients });
@@ -136,9 +136,10 @@ test('a template of nested loops fails its analysis within seconds, naming the c
   assert.equal(line.level, 'error');
   assert.match(line.message, /^Rendering one message takes \d+ ms \(on average over \d+ recipients\); the limit is 5 ms per message on average, [\d.]+ s for this analysis of 10 recipients/);
   assert.ok(r.ms < 5000, `analysis took ${Math.round(r.ms)} ms`);
-  assert.ok(r.healthMaxMs < 200, `health took up to ${Math.round(r.healthMaxMs)} ms`);
-  // The pass holds the loop for one slice (10 ms) and one message (50 ms at most) at a time;
-  // the margin is for a machine shared with other work, where a thread waits for a core.
-  assert.ok(r.loopDelayMaxMs < 150, `the event loop was held up to ${Math.round(r.loopDelayMaxMs)} ms`);
+  // Before the fix: 12 to 14 s. The pass holds the loop for one slice (10 ms) and one message
+  // (50 ms at most) at a time, about 60 ms (printed above); the margin is for a machine
+  // shared with the rest of the suite, where a thread waits for a core.
+  assert.ok(r.healthMaxMs < 500, `health took up to ${Math.round(r.healthMaxMs)} ms`);
+  assert.ok(r.loopDelayMaxMs < 400, `the event loop was held up to ${Math.round(r.loopDelayMaxMs)} ms`);
   assert.equal((await e.api('POST', `/deliveries/${created.body.id}/confirm`)).status, 409);
 });
