@@ -24,7 +24,6 @@ import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
 import { installSecurityHeaders } from './security-headers.ts';
-import { ensureAdmin } from '../auth/index.ts';
 
 export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
@@ -87,7 +86,6 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
-  await ensureAdmin(ctx.db.kysely, ctx.logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   await registerDashboard(app);
 
   // Prometheus scrapes without credentials, as it usually does; put the port behind your network.

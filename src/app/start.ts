@@ -19,7 +19,9 @@ import { Sender } from '../sender/index.ts';
 import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, dkimAnalysisCheck, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
-import { DEFAULT_QUARANTINE_POLICY, OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
+import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
+import { PolicyWatcher } from '../config/policy-file.ts';
+import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
 import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import { formatSmtpReply } from '../mail/smtp-reply.ts';
@@ -27,6 +29,8 @@ import { buildServer } from '../api/server.ts';
 import { createAnalysisRunner } from './analysis-runner.ts';
 import { backoffDelay } from '../lib/backoff.ts';
 import { pipelineSignals, type PipelineSignals } from './signals.ts';
+import { ensureAdmin } from '../auth/index.ts';
+import { EstafetaError } from '../lib/errors.ts';
 import type { Signals } from '../lib/signals.ts';
 
 export const VERSION = '0.1.0';
@@ -57,7 +61,7 @@ export interface StartOptions {
 export async function startEstafeta(config: Config, options: StartOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const signals = pipelineSignals(logger);
-  const db = await openDatabase(config.database.url);
+  const db = await openDatabase(config.database.url, { onWait: (message) => logger.warn(message) });
   const secret = config.secret ?? (await instanceSecret(db));
   const has = (role: Config['roles'][number]) => config.roles.includes(role);
   const bouncePolicy = loadBouncePolicy(operatorPolicyFiles(config.policy.dir));
@@ -79,18 +83,23 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     operatorQualifications = await loadOperatorQualifications(db.kysely);
   };
   const timers: NodeJS.Timeout[] = [];
+  // Policy files reload without restart; an invalid new version keeps the previous one in force.
+  const onPolicyError = (err: Error) => logger.error({ err: err.message }, 'policy file change refused; the previous policy stays in force');
+  const quarantinePolicy = new PolicyWatcher('quarantine.yaml', config.policy.dir, loadQuarantinePolicy, onPolicyError);
+  quarantinePolicy.watch(3000);
+  const policyWatchers: { stop(): void }[] = [quarantinePolicy];
   timers.push(setInterval(() => void reloadQualifications().catch((err) => logger.warn({ err }, 'reloading qualifications failed')), 30_000));
 
   if (has('feedback')) {
     feedback = new FeedbackService({
       db,
       logger: logger.child({ component: 'feedback' }),
-      quarantinePolicy: DEFAULT_QUARANTINE_POLICY,
-      guard: new OutageGuard(),
+      quarantinePolicy: () => quarantinePolicy.value.quarantine,
+      guard: new OutageGuard(() => quarantinePolicy.value.outageGuard),
       signals,
     });
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
-    timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, DEFAULT_QUARANTINE_POLICY).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
+    timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, quarantinePolicy.value.quarantine).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
   }
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
@@ -120,6 +129,18 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     });
   }
 
+  // What a start that fails half-way has opened, closed again.
+  let http: FastifyInstance | null = null;
+  let url: string | null = null;
+  const cleanUp = async () => {
+    for (const t of timers) clearInterval(t);
+    for (const w of mta?.watchers ?? []) w.stop();
+    await http?.close();
+    await inbound?.stop();
+    await dkim.close();
+    await db.close();
+  };
+
   if (has('inbound')) {
     inboundProcessor = new InboundProcessor({
       db,
@@ -130,7 +151,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       operatorQualifications: () => operatorQualifications,
       signals,
     });
-    inbound = await startListener({
+    inbound = await listening('the bounce listener', 'bounces.listen.port, ESTAFETA_BOUNCE_PORT', config.bounces.listen, () => startListener({
       db,
       logger: logger.child({ component: 'inbound' }),
       secret,
@@ -145,11 +166,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       sessionTimeoutMs: parseDuration(config.bounces.sessionTimeout),
       heloName: config.mta.heloName,
       signals,
-    });
+    }), cleanUp);
   }
 
-  let http: FastifyInstance | null = null;
-  let url: string | null = null;
   if (has('api')) {
     http = await buildServer({
       db,
@@ -167,7 +186,10 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
     });
-    url = await http.listen({ host: config.http.host, port: config.http.port });
+    const server = http;
+    url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);
+    // Only once the ports are ours: a start that fails creates no user and prints no password.
+    await ensureAdmin(db.kysely, logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   }
 
   // The pipeline: each stage wakes the next when it has written something for it.
@@ -200,7 +222,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     signals,
     async stop() {
       for (const t of timers) clearInterval(t);
-      for (const w of mta?.watchers ?? []) w.stop();
+      for (const w of [...(mta?.watchers ?? []), ...policyWatchers]) w.stop();
       await http?.close();
       await inbound?.stop();
       await inboundProcessor?.stop();
@@ -226,4 +248,22 @@ function operatorPolicyFiles(dir: string): { rulesFiles?: string[]; categoriesFi
   const rules = join(dir, 'bounce-rules.yaml');
   const categories = join(dir, 'bounce-categories.yaml');
   return { rulesFiles: existsSync(rules) ? [rules] : [], categoriesFiles: existsSync(categories) ? [categories] : [] };
+}
+
+/**
+ * Starts a listener; a port already taken becomes an error that says which port, which
+ * setting changes it, and that another Estafeta may be running, after `cleanUp` has closed
+ * what this start had opened.
+ */
+async function listening<T>(what: string, setting: string, at: { host: string; port: number }, start: () => Promise<T>, cleanUp: () => Promise<void>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    await cleanUp().catch(() => {});
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE') throw new EstafetaError('CONFIG', `Port ${at.port} on ${at.host}, for ${what}, is already in use: another Estafeta may be running (stop it), or choose another port with ${setting}.`);
+    if (code === 'EACCES') throw new EstafetaError('CONFIG', `Port ${at.port} on ${at.host}, for ${what}, may not be opened by this user (ports below 1024 need privileges): choose another with ${setting}.`);
+    if (code === 'EADDRNOTAVAIL') throw new EstafetaError('CONFIG', `${at.host} is not an address of this machine, so ${what} cannot listen on it: change the host setting beside ${setting}.`);
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 /**
- * Opens the database named by a URL: `sqlite:/path/file.db` (or a bare path) through
- * better-sqlite3 in WAL mode, or `postgres://...` through a pg pool, behind one Kysely
- * query builder. Runs pending migrations unless told not to. A SQLite file or folder it may
+ * Opens the database named by a URL (database-url.ts: `sqlite:PATH` or `postgres://...`,
+ * anything else refused in words): SQLite through better-sqlite3 in WAL mode, PostgreSQL
+ * through a pg pool once the server answers, behind one Kysely query builder. Runs pending migrations unless told not to. A SQLite file or folder it may
  * not write is refused at once, with a message in words (sqlite-access.ts).
  */
 import { resolve } from 'node:path';
@@ -14,6 +14,7 @@ import { WalCheckpointer } from './wal-checkpointer.ts';
 import { profiledStatement, statementProfileEnabled } from './statement-profile.ts';
 import { migrateToLatest } from './migrate.ts';
 import { ensureSqliteFolder, probeWritable, sqliteOpenError } from './sqlite-access.ts';
+import { parseDatabaseUrl, waitForPostgres } from './database-url.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 /** A query builder that is either the database or an open transaction. */
@@ -41,11 +42,17 @@ export interface OpenOptions {
   /** SQLite synchronous mode: FULL survives power loss, NORMAL survives a process crash only. */
   sqliteSynchronous?: 'FULL' | 'NORMAL';
   poolSize?: number;
+  /** Told while a PostgreSQL server that does not answer yet is waited for. */
+  onWait?: (message: string) => void;
+  /** How long to wait for PostgreSQL to answer (default 5 s). */
+  waitMs?: number;
 }
 
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
-  const dialect: Dialect = /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
-  const sqlite = dialect === 'sqlite' ? openSqlite(url, options) : null;
+  const target = parseDatabaseUrl(url);
+  const dialect: Dialect = target.dialect;
+  if (target.dialect === 'postgres') await waitForPostgres(target, { waitMs: options.waitMs, onRetry: options.onWait });
+  const sqlite = target.dialect === 'sqlite' ? openSqlite(target.file, options) : null;
   const kysely = sqlite ? sqlite.kysely : openPostgres(url, options);
   const db: Db = {
     kysely,
@@ -59,8 +66,7 @@ export async function openDatabase(url: string, options: OpenOptions = {}): Prom
   return db;
 }
 
-function openSqlite(url: string, options: OpenOptions): { kysely: Kysely<Database>; tracker: CommitTracker } {
-  const file = url.replace(/^sqlite:(\/\/)?/, '');
+function openSqlite(file: string, options: OpenOptions): { kysely: Kysely<Database>; tracker: CommitTracker } {
   if (file !== ':memory:') ensureSqliteFolder(resolve(file));
   let sqlite: BetterSqlite3.Database | null = null;
   let wal: boolean;
