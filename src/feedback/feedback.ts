@@ -19,7 +19,8 @@ import type { Emitter } from '../lib/signals.ts';
 export interface FeedbackOptions {
   db: Db;
   logger: Logger;
-  quarantinePolicy: QuarantinePolicy;
+  /** The quarantine thresholds in force, read at each batch so a reloaded policy file applies. */
+  quarantinePolicy: () => QuarantinePolicy;
   batchSize?: number;
   pollMs?: number;
   /** Holds new quarantines of a domain whose hard bounces look like a provider outage. */
@@ -101,7 +102,7 @@ export class FeedbackService {
       }
       await guard.evaluate(trx, domains);
     }
-    const changes = await applyQuarantineFacts(trx, facts, this.o.quarantinePolicy, guard ? (d) => guard.isHeld(d) : undefined);
+    const changes = await applyQuarantineFacts(trx, facts, this.o.quarantinePolicy(), guard ? (d) => guard.isHeld(d) : undefined);
     const heldByDomain = new Map<string, number>();
     for (const c of changes) {
       const entered = c.after === QuarantineStatus.Quarantine || c.after === QuarantineStatus.Denylisted || c.after === QuarantineStatus.Suspected;

@@ -11,6 +11,7 @@
  */
 import type { Q } from '../db/index.ts';
 
+/** Read from policy/quarantine.yaml (outageGuard) by config/quarantine-policy.ts. */
 export interface OutageGuardPolicy {
   windowMs: number;
   /** Outcomes a domain needs in the window before its rate means anything. */
@@ -23,8 +24,6 @@ export interface OutageGuardPolicy {
   holdMs: number;
 }
 
-export const DEFAULT_OUTAGE_GUARD: OutageGuardPolicy = { windowMs: 10 * 60_000, minVolume: 50, minRate: 0.5, factor: 10, holdMs: 6 * 3_600_000 };
-
 const HARD = 2;
 
 export class OutageGuard {
@@ -32,7 +31,12 @@ export class OutageGuard {
   private readonly open = new Map<string, { id: number; until: number }>();
   private readonly checkedAt = new Map<string, number>();
 
-  constructor(private readonly policy: OutageGuardPolicy = DEFAULT_OUTAGE_GUARD) {}
+  /** The policy is read through a getter at each use, so a reloaded file applies at once. */
+  constructor(private readonly currentPolicy: () => OutageGuardPolicy) {}
+
+  private get policy(): OutageGuardPolicy {
+    return this.currentPolicy();
+  }
 
   /** Records one outcome for a domain: a hard bounce (quarantining error) or a success. */
   observe(domain: string, hard: boolean, at: number): void {

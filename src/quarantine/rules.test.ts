@@ -2,13 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nextQuarantineEntry, type QuarantineEntry, type QuarantineFact } from './rules.ts';
 import { QuarantineStatus } from './status.ts';
+import { layeredFiles } from '../config/policy-file.ts';
+import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
+
+const policy = loadQuarantinePolicy(layeredFiles('quarantine.yaml', null)).quarantine;
 
 const H = 3_600_000;
 const soft = (at: number): QuarantineFact => ({ kind: 'error', at, failureType: 'Soft', failureReason: 'Mailbox full', quarantineNow: false, text: '452 4.2.2 full' });
 
 function run(facts: QuarantineFact[], start: QuarantineEntry | null = null): QuarantineEntry | null {
   let e = start;
-  for (const f of facts) e = nextQuarantineEntry(e, f) ?? e;
+  for (const f of facts) e = nextQuarantineEntry(e, f, policy) ?? e;
   return e;
 }
 
@@ -44,5 +48,5 @@ test('a success makes With errors Valid but never releases Quarantine or Denylis
 });
 
 test('ignored errors (auto-replies) never quarantine', () => {
-  assert.equal(nextQuarantineEntry(null, { kind: 'error', at: 0, failureType: 'Ignored', failureReason: 'Unreachable', quarantineNow: false, text: 'out of office' }), null);
+  assert.equal(nextQuarantineEntry(null, { kind: 'error', at: 0, failureType: 'Ignored', failureReason: 'Unreachable', quarantineNow: false, text: 'out of office' }, policy), null);
 });

@@ -1,26 +1,21 @@
 /**
  * Campaign's quarantine rules as a pure function: given an address's current entry and one
- * new fact (an error, a success, a complaint), the next entry. Defaults are Campaign's:
- * quarantine at the 5th significant error, errors less than 24 h apart count once, the
- * counter restarts after 10 days without error; a successful delivery makes "With errors"
- * Valid; a complaint denylists; Quarantine and Denylisted never leave by themselves.
+ * new fact (an error, a success, a complaint), the next entry. The thresholds come from
+ * policy/quarantine.yaml (Campaign's: quarantine at the 5th significant error, errors less
+ * than 24 h apart count once, the counter restarts after 10 days without error); a
+ * successful delivery makes "With errors" Valid; a complaint denylists; Quarantine and
+ * Denylisted never leave by themselves.
  */
 import type { FailureReason, FailureType } from '../mail/failure.ts';
 import { QuarantineStatus } from './status.ts';
 
+/** Read from policy/quarantine.yaml by config/quarantine-policy.ts (the only source of the values). */
 export interface QuarantinePolicy {
   maxErrors: number;
   significantErrorDelayMs: number;
   resetAfterMs: number;
   mailboxFullReleaseMs: number;
 }
-
-export const DEFAULT_QUARANTINE_POLICY: QuarantinePolicy = {
-  maxErrors: 5,
-  significantErrorDelayMs: 24 * 3_600_000,
-  resetAfterMs: 10 * 86_400_000,
-  mailboxFullReleaseMs: 30 * 86_400_000,
-};
 
 export interface QuarantineEntry {
   status: QuarantineStatus;
@@ -39,7 +34,7 @@ export type QuarantineFact =
   | { kind: 'unsubscribe'; at: number; text: string };
 
 /** The entry after the fact, or null when the fact changes nothing (or creates no entry). */
-export function nextQuarantineEntry(current: QuarantineEntry | null, fact: QuarantineFact, policy: QuarantinePolicy = DEFAULT_QUARANTINE_POLICY): QuarantineEntry | null {
+export function nextQuarantineEntry(current: QuarantineEntry | null, fact: QuarantineFact, policy: QuarantinePolicy): QuarantineEntry | null {
   const locked = current && (current.status === QuarantineStatus.Quarantine || current.status === QuarantineStatus.Denylisted);
   switch (fact.kind) {
     case 'complaint':
