@@ -14,17 +14,16 @@ import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import type { SmtpReply } from '../mail/smtp-reply.ts';
-import { writeEvents } from '../events/index.ts';
 import type { SendingIp } from '../config/sending-ips.ts';
 import type { MxResolver } from './mx-resolver.ts';
-import { decideOutcome, expireOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
+import { cancelOutcome, decideOutcome, expireOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
-import { claim, heldLeases, purgeStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
+import { claim, heldLeases, leaseStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
 import type { Shaper } from './shaping/shaper.ts';
 import { MtaPeers } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
-import { Dispatcher } from './dispatch.ts';
+import { Dispatcher, type DispatchSink } from './dispatch.ts';
 import { ParkHorizon } from './park-horizon.ts';
 import type { Emitter } from '../lib/signals.ts';
 import type { EventSignals } from '../events/index.ts';
@@ -106,7 +105,12 @@ export class Engine {
         this.loop?.wake();
       },
     });
-    this.dispatcher = new Dispatcher(this);
+    const sink: DispatchSink = {
+      finished: (outcome, site, source) => this.finish(outcome, site, source),
+      putBack: (items) => this.putBack(items),
+      idle: (rq) => this.forget(rq),
+    };
+    this.dispatcher = new Dispatcher(deps, sink);
     this.peers = new MtaPeers(deps.db, this.owner);
   }
 
@@ -136,7 +140,7 @@ export class Engine {
     if (this.housekeeping) clearInterval(this.housekeeping);
     const queued: number[] = [];
     for (const rq of this.queues.values()) {
-      if (rq.resumeTimer) clearTimeout(rq.resumeTimer);
+      rq.cancelResume();
       for (const w of rq.drain()) queued.push(w.message.id);
     }
     await this.waitForSessions(5000);
@@ -172,14 +176,14 @@ export class Engine {
   }
 
   /** Records an attempt's outcome: counted, written in the next batch, reported. */
-  finish(outcome: Outcome, site?: string, source?: string | null): void {
+  private finish(outcome: Outcome, site?: string, source?: string | null): void {
     if (outcome.kind !== 'cancelled') this.totals[outcome.kind]++;
     this.writer.add(outcome);
     if (site !== undefined) this.deps.onAttempt?.(site, source ?? null, outcome);
   }
 
   /** Gives messages back to the spool to wait, with the reason, without counting an attempt. */
-  putBack(items: { work: Work; at: number; reason: string }[]): void {
+  private putBack(items: { work: Work; at: number; reason: string }[]): void {
     if (!items.length) return;
     for (const it of items) it.work.dropped = true;
     void releaseUntil(this.deps.db, this.owner, items.map((it) => ({ id: it.work.message.id, at: it.at, reason: it.reason })))
@@ -260,13 +264,13 @@ export class Engine {
     const key = `${site.name}|${ip.address ?? ''}`;
     let rq = this.queues.get(key);
     if (!rq) this.queues.set(key, (rq = new ReadyQueue(key, site, ip)));
-    else rq.site = site;
+    else rq.updateSite(site);
     return rq;
   }
 
   /** Drops an idle, empty queue. */
-  forget(rq: ReadyQueue): void {
-    if (rq.active === 0 && rq.queued === 0 && !rq.resumeTimer) this.queues.delete(rq.key);
+  private forget(rq: ReadyQueue): void {
+    if (rq.isIdle()) this.queues.delete(rq.key);
   }
 
   /** Pauses and stops that happened after a claim, stopped deliveries' leftovers, leases, adaptations. */
@@ -289,21 +293,16 @@ export class Engine {
       const work = this.inMemory.get(id);
       if (!work || work.dropped) continue;
       work.dropped = true;
-      if (kind === HELD_STOPPED) this.finish({ message: work.message, kind: 'cancelled', reply: { code: 0, enhanced: null, text: 'delivery stopped by an operator' }, qualification: null, at: now, nextAttemptAt: null, countsAsAttempt: true, mx: null, mxIp: null, sourceIp: null });
+      if (kind === HELD_STOPPED) this.finish(cancelOutcome(work.message, now));
       else paused.push(id);
     }
     if (paused.length) {
       await release(q, this.owner, paused, now);
       for (const id of paused) this.inMemory.delete(id);
     }
-    const stopped = await purgeStopped(q, now);
-    if (stopped.length) {
-      await writeEvents(
-        q,
-        stopped.map((s) => ({ key: `mta.${s.id}.cancelled`, type: 'cancelled' as const, logId: s.logId, deliveryId: s.deliveryId, occurredAt: now, payload: { reply: 'delivery stopped by an operator' } })),
-      );
-      this.deps.signals?.emit('outcomes:written', { source: 'mta', events: stopped.length, delivered: 0 });
-    }
+    // Stopped messages nobody is sending are leased to this process so that the writer
+    // removes them and writes their events in one transaction, like any other outcome.
+    for (const m of await leaseStopped(q, this.owner, this.deps.settings.leaseMs, now)) this.finish(cancelOutcome(m, now));
     // Suspensions that ended, or were cancelled, let queues move again.
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
   }

@@ -1,7 +1,8 @@
 /**
  * Writes attempt outcomes in batches: the spool change (remove or reschedule) and the
  * outcome event commit in one transaction, a few hundred messages at a time, so the MTA
- * pays one commit (and one log flush) per batch instead of one per message.
+ * pays one commit (and one log flush) per batch instead of one per message. Every MTA
+ * outcome event is written here, with one key format.
  */
 import type { Db } from '../db/index.ts';
 import { writeEvents, type NewEvent } from '../events/index.ts';
@@ -62,23 +63,7 @@ export class OutcomeWriter {
 
   private async write(batch: Outcome[]): Promise<void> {
     const finals = batch.filter((o) => o.kind !== 'deferred').map((o) => o.message.id);
-    const events: NewEvent[] = batch.filter((o) => o.countsAsAttempt).map((o) => ({
-      key: `mta.${o.message.id}.${o.message.attempts + 1}.${o.kind}`,
-      type: o.kind,
-      logId: o.message.logId,
-      deliveryId: o.message.deliveryId,
-      occurredAt: o.at,
-      payload: {
-        reply: replyText(o.reply),
-        qualification: o.qualification,
-        attempt: o.message.attempts + 1,
-        nextAttemptAt: o.nextAttemptAt,
-        mx: o.mx,
-        mxIp: o.mxIp,
-        sourceIp: o.sourceIp,
-        address: o.message.rcptTo,
-      },
-    }));
+    const events: NewEvent[] = batch.filter((o) => o.countsAsAttempt).map(outcomeEvent);
     await this.db.tx(async (trx) => {
       await removeMessages(trx, this.owner, finals);
       for (const o of batch) {
@@ -87,4 +72,28 @@ export class OutcomeWriter {
       await writeEvents(trx, events);
     });
   }
+}
+
+/**
+ * The event of one outcome. The key names the message, the attempt and the kind, so the
+ * same outcome written twice (a retried batch, a stopped message seen by two processes)
+ * is stored once. A cancellation says only why (the operator's stop): no server answered.
+ */
+export function outcomeEvent(o: Outcome): NewEvent {
+  const attempt = o.message.attempts + 1;
+  const common = { key: `mta.${o.message.id}.${attempt}.${o.kind}`, type: o.kind, logId: o.message.logId, deliveryId: o.message.deliveryId, occurredAt: o.at };
+  if (o.kind === 'cancelled') return { ...common, payload: { reply: o.reply.text } };
+  return {
+    ...common,
+    payload: {
+      reply: replyText(o.reply),
+      qualification: o.qualification,
+      attempt,
+      nextAttemptAt: o.nextAttemptAt,
+      mx: o.mx,
+      mxIp: o.mxIp,
+      sourceIp: o.sourceIp,
+      address: o.message.rcptTo,
+    },
+  };
 }

@@ -2,7 +2,7 @@
  * What happened to one delivery attempt, as a value, and the policy that turns an SMTP
  * reply into one: a 2xx is delivered; otherwise the bounce qualification decides between
  * retrying (deferred) and failing (bounced); a retry that would land after the message's
- * validity end makes it expired instead.
+ * validity end makes it expired instead; an operator's stop makes it cancelled.
  */
 import type { Qualification } from '../mail/failure.ts';
 import { formatSmtpReply, parseSmtpReply, replyClass, type SmtpReply } from '../mail/smtp-reply.ts';
@@ -64,6 +64,18 @@ export function expireOutcome(policy: OutcomePolicy, message: SpoolMessage, now:
   const reply: SmtpReply = message.lastReply ? parseSmtpReply(message.lastReply) : { code: 0, enhanced: '4.4.7', text: 'validity period ended before delivery' };
   const qualification = policy.qualify(reply);
   return { message, kind: 'expired', reply, qualification, at: now, nextAttemptAt: null, countsAsAttempt: true, mx: null, mxIp: null, sourceIp: null };
+}
+
+/** What a cancelled message's event says: the operator's stop, not a server's answer. */
+export const CANCELLED_REPLY: SmtpReply = { code: 0, enhanced: null, text: 'delivery stopped by an operator' };
+
+/**
+ * A message dropped because an operator stopped its delivery, whether it was in this
+ * process's hands or still waiting in the spool. It counts as the attempt it would have
+ * been, so its event is keyed like the others and written once.
+ */
+export function cancelOutcome(message: SpoolMessage, now: number): Outcome {
+  return { message, kind: 'cancelled', reply: CANCELLED_REPLY, qualification: null, at: now, nextAttemptAt: null, countsAsAttempt: true, mx: null, mxIp: null, sourceIp: null };
 }
 
 /** The reply text stored with the message and shown in logs. */

@@ -222,20 +222,26 @@ export async function setDeliveryHold(q: Q, deliveryId: number, held: Hold): Pro
   return Number(r.numUpdatedRows);
 }
 
-/** Deletes stopped messages nobody is sending right now; returns them for their events. */
-export async function purgeStopped(q: Q, now = Date.now(), limit = 5000): Promise<{ id: number; logId: number | null; deliveryId: number | null }[]> {
+/**
+ * Leases to `owner` the stopped messages nobody is sending right now (never leased, or
+ * their lease ran out), so that their removal and their cancelled events commit together
+ * through the outcome writer; bodies are not read.
+ */
+export async function leaseStopped(q: Q, owner: string, leaseMs: number, now = Date.now(), limit = 5000): Promise<SpoolMessage[]> {
   const rows = await q
-    .selectFrom('mta_queue')
-    .select(['id', 'log_id', 'delivery_id'])
-    .where('held', '=', HELD_STOPPED)
-    .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('next_attempt_at', '<=', now)]))
-    .limit(limit)
+    .updateTable('mta_queue')
+    .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
+    .where('id', 'in', (eb) =>
+      eb
+        .selectFrom('mta_queue')
+        .select('id')
+        .where('held', '=', HELD_STOPPED)
+        .where((w) => w.or([w('lease_owner', 'is', null), w('next_attempt_at', '<=', now)]))
+        .limit(limit),
+    )
+    .returningAll()
     .execute();
-  if (rows.length) {
-    await q.deleteFrom('mta_queue').where('id', 'in', rows.map((r) => r.id)).execute();
-    await q.deleteFrom('mta_bodies').where('id', 'in', rows.map((r) => r.id)).execute();
-  }
-  return rows.map((r) => ({ id: Number(r.id), logId: r.log_id === null ? null : Number(r.log_id), deliveryId: r.delivery_id === null ? null : Number(r.delivery_id) }));
+  return rows.map((r) => toSpoolMessage(r, Buffer.alloc(0)));
 }
 
 export interface SpoolStats {
