@@ -3,8 +3,6 @@
  * the stages by the pipeline's named signals (signals.ts: the pipeline in six lines below),
  * and starts the roles this process was asked to run. `estafeta start` and the end-to-end tests both go through here.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { openDatabase, getSetting, setSetting, type Db } from '../db/index.ts';
@@ -22,6 +20,7 @@ import { FeedbackService } from '../feedback/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
+import { bouncePolicyWatcher } from '../config/bounce-rules.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
 import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import { formatSmtpReply } from '../mail/smtp-reply.ts';
@@ -64,7 +63,6 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const db = await openDatabase(config.database.url, { onWait: (message) => logger.warn(message) });
   const secret = config.secret ?? (await instanceSecret(db));
   const has = (role: Config['roles'][number]) => config.roles.includes(role);
-  const bouncePolicy = loadBouncePolicy(operatorPolicyFiles(config.policy.dir));
   if (db.dialect === 'sqlite') await recoverInterruptedAnalyses(db.kysely);
   const sealed = await sealStoredKeys(db, secret);
   if (sealed) logger.info({ keys: sealed }, 'DKIM private keys stored in clear are now sealed with the instance secret');
@@ -86,8 +84,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   // Policy files reload without restart; an invalid new version keeps the previous one in force.
   const onPolicyError = (err: Error) => logger.error({ err: err.message }, 'policy file change refused; the previous policy stays in force');
   const quarantinePolicy = new PolicyWatcher('quarantine.yaml', config.policy.dir, loadQuarantinePolicy, onPolicyError);
-  quarantinePolicy.watch(3000);
-  const policyWatchers: { stop(): void }[] = [quarantinePolicy];
+  const bounceRules = bouncePolicyWatcher(config.policy.dir, loadBouncePolicy, onPolicyError);
+  const policyWatchers = [quarantinePolicy, bounceRules];
+  for (const w of policyWatchers) w.watch(3000);
   timers.push(setInterval(() => void reloadQualifications().catch((err) => logger.warn({ err }, 'reloading qualifications failed')), 30_000));
 
   if (has('feedback')) {
@@ -104,8 +103,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
     const policy: OutcomePolicy = {
-      qualify: (reply, command) => withOperatorQualification(classifyReply(reply, bouncePolicy, { command }), formatSmtpReply(reply), operatorQualifications),
-      retryDelayMs: (q, attempt) => retryDelayMs(bouncePolicy, q.category, attempt) ?? backoffDelay(fallback, attempt),
+      qualify: (reply, command) => withOperatorQualification(classifyReply(reply, bounceRules.value, { command }), formatSmtpReply(reply), operatorQualifications),
+      retryDelayMs: (q, attempt) => retryDelayMs(bounceRules.value, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
     mta = buildMta(config, db, logger, policy, { signals, onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });
     engine = mta.engine;
@@ -147,7 +146,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       logger: logger.child({ component: 'inbound' }),
       secret,
       bounceDomain: config.bounces.domain,
-      policy: () => bouncePolicy,
+      policy: () => bounceRules.value,
       operatorQualifications: () => operatorQualifications,
       signals,
     });
@@ -218,7 +217,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     feedback,
     inbound,
     inboundProcessor,
-    bouncePolicy,
+    get bouncePolicy() {
+      return bounceRules.value;
+    },
     signals,
     async stop() {
       for (const t of timers) clearInterval(t);
@@ -242,12 +243,6 @@ async function instanceSecret(db: Db): Promise<string> {
   const secret = randomToken(32);
   await setSetting(db.kysely, 'secret', secret);
   return (await getSetting(db.kysely, 'secret')) ?? secret;
-}
-
-function operatorPolicyFiles(dir: string): { rulesFiles?: string[]; categoriesFiles?: string[] } {
-  const rules = join(dir, 'bounce-rules.yaml');
-  const categories = join(dir, 'bounce-categories.yaml');
-  return { rulesFiles: existsSync(rules) ? [rules] : [], categoriesFiles: existsSync(categories) ? [categories] : [] };
 }
 
 /**

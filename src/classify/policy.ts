@@ -4,10 +4,11 @@
  * shipped ones). Validates everything and throws one Error naming the file, the rule and
  * what to fix.
  *
- * Reads files synchronously and once per call: reloading is calling it again. Does not
- * classify anything (classify.ts).
+ * Reads files synchronously and once per call: reloading is calling it again, which
+ * config/bounce-rules.ts does when a file changes (where the files are is said there). Does
+ * not classify anything (classify.ts).
  */
-import { fileURLToPath } from 'node:url';
+import { SHIPPED_CATEGORIES_FILE, SHIPPED_RULES_FILE } from '../config/bounce-rules.ts';
 import { readYamlFile } from '../config/policy-file.ts';
 import {
   BOUNCE_CATEGORIES,
@@ -58,8 +59,7 @@ export interface LoadBouncePolicyOptions {
   categoriesFiles?: string[];
 }
 
-export const SHIPPED_RULES_FILE = fileURLToPath(new URL('../../policy/bounce-rules.yaml', import.meta.url));
-export const SHIPPED_CATEGORIES_FILE = fileURLToPath(new URL('../../policy/bounce-categories.yaml', import.meta.url));
+export { SHIPPED_CATEGORIES_FILE, SHIPPED_RULES_FILE };
 
 function loadRules(file: string): CompiledRule[] {
   const doc = rulesFileSchema.safeParse(readYamlFile(file) ?? {});

@@ -55,19 +55,25 @@ export function layeredFiles(name: string, operatorDir: string | null | undefine
   return { shipped: join(SHIPPED_POLICY_DIR, name), operator: operator && existsSync(operator) ? operator : null };
 }
 
-/** Reloads a policy when its files change (checked by modification time every few seconds). */
+/**
+ * Reloads a policy when its files change (checked by modification time every few seconds).
+ * A policy read from several files (the bounce rules and categories) names them all: `load`
+ * gets the first name's files, and every name's in `all`, and a change to any reloads.
+ */
 export class PolicyWatcher<T> {
   private current: T;
   private stamp: string;
   private timer: NodeJS.Timeout | null = null;
+  private readonly names: readonly string[];
 
   constructor(
-    private readonly name: string,
+    name: string | readonly string[],
     private readonly operatorDir: string | null | undefined,
-    private readonly load: (files: LayeredFiles) => T,
+    private readonly load: (files: LayeredFiles, all: LayeredFiles[]) => T,
     private readonly onError: (err: Error) => void = () => {},
   ) {
-    this.current = load(layeredFiles(name, operatorDir));
+    this.names = typeof name === 'string' ? [name] : name;
+    this.current = this.read();
     this.stamp = this.fingerprint();
   }
 
@@ -81,7 +87,7 @@ export class PolicyWatcher<T> {
     if (stamp === this.stamp) return false;
     this.stamp = stamp;
     try {
-      this.current = this.load(layeredFiles(this.name, this.operatorDir));
+      this.current = this.read();
       return true;
     } catch (err) {
       this.onError(err as Error);
@@ -100,8 +106,18 @@ export class PolicyWatcher<T> {
     if (this.timer) clearInterval(this.timer);
   }
 
+  private read(): T {
+    const all = this.names.map((n) => layeredFiles(n, this.operatorDir));
+    return this.load(all[0], all);
+  }
+
   private fingerprint(): string {
-    const f = layeredFiles(this.name, this.operatorDir);
-    return [f.shipped, f.operator].map((p) => (p && existsSync(p) ? `${p}:${statSync(p).mtimeMs}:${statSync(p).size}` : '-')).join('|');
+    return this.names
+      .flatMap((n) => {
+        const f = layeredFiles(n, this.operatorDir);
+        return [f.shipped, f.operator];
+      })
+      .map((p) => (p && existsSync(p) ? `${p}:${statSync(p).mtimeMs}:${statSync(p).size}` : '-'))
+      .join('|');
   }
 }
