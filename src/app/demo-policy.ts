@@ -39,7 +39,7 @@ export const DEMO_SENDING_IPS = ['127.0.0.2', '127.0.0.3'];
 
 /**
  * Connections per path (sending IP × MX IP) within what each simulated provider allows per
- * sending IP (see policy/sim-profiles.yaml). Without them the generic rule's 10 connections
+ * sending IP (see src/sim/profiles.yaml). Without them the generic rule's 10 connections
  * meet "too many connections" at smallisp.sim and yahoo.sim, and the MTA rests the path
  * for up to a minute after repeated refusals.
  */

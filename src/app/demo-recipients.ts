@@ -1,6 +1,6 @@
 /**
  * The demo's sample target: N recipients to deliver, spread over the simulated providers
- * (policy/sim-profiles.yaml) with personalization fields, plus a few rows the analysis must
+ * (src/sim/profiles.yaml) with personalization fields, plus a few rows the analysis must
  * exclude (malformed addresses, duplicates), so every part of the product has something
  * to show.
  *

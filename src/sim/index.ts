@@ -27,7 +27,7 @@ export interface SimulatorOptions {
   dnsPort?: number;
   /** SMTP port of every simulated MX host (default 2525; 0 picks a free one). */
   smtpPort?: number;
-  /** YAML profiles file (default policy/sim-profiles.yaml). */
+  /** YAML profiles file (default src/sim/profiles.yaml). */
   profilesFile?: string;
   /** Profiles as data, same shape as the file; wins over profilesFile. */
   profiles?: unknown;

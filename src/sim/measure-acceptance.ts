@@ -6,7 +6,7 @@
  *   npx tsx src/sim/measure-acceptance.ts [--messages 20000] [--sessions 20] [--size 10240] [--profile accept|shipped]
  *
  * `accept` is one provider that accepts everything (the simulator's own ceiling); `shipped`
- * uses the Gmail-like profile from policy/sim-profiles.yaml with its rate limit and
+ * uses the Gmail-like profile from src/sim/profiles.yaml with its rate limit and
  * connection limit lifted, so fates, counting and async mails are part of the cost.
  * Requires smtp-source (Debian package postfix). Not a test: prints figures.
  */

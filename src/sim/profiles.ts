@@ -1,5 +1,5 @@
 /**
- * Provider profiles of the ISP simulator: the schema of `policy/sim-profiles.yaml`, its
+ * Provider profiles of the ISP simulator: the schema of `src/sim/profiles.yaml`, its
  * loading and validation, and the assignment of loopback IPs to simulated MX hosts.
  *
  * Data only: what each simulated provider serves and how it answers. How the answers are
@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
 /** The shipped profiles, used when neither a file nor inline profiles are given. */
-export const DEFAULT_PROFILES_FILE = fileURLToPath(new URL('../../policy/sim-profiles.yaml', import.meta.url));
+export const DEFAULT_PROFILES_FILE = fileURLToPath(new URL('./profiles.yaml', import.meta.url));
 
 const hostname = z
   .string()
