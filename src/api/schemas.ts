@@ -1,6 +1,8 @@
 /**
- * Response shapes of the HTTP API, as zod schemas: they document the API (OpenAPI) and
- * the serializer drops anything not declared here, so internal fields never leak.
+ * Response shapes of the HTTP API for deliveries and their logs, as zod schemas: they
+ * document the API (OpenAPI) and the serializer drops anything not declared here, so internal
+ * fields never leak. Their types, for the dashboard and the CLI, are in contract.ts. Only
+ * zod is imported here: the dashboard's type check reads this file too.
  */
 import { z } from 'zod';
 
@@ -115,5 +117,24 @@ export const eventSchema = z.object({
 });
 
 export const auditSchema = z.object({ id: z.number(), at: z.string(), actor: z.string(), action: z.string(), detail: z.unknown() });
+
+export const deliveryListItemSchema = deliverySchema.extend({ kpis: kpisSchema });
+export const deliveryListSchema = z.object({ deliveries: z.array(deliveryListItemSchema) });
+
+export const recipientsImportedSchema = z.object({ recipients: z.number(), imported: z.number() });
+
+export const throughputSchema = z.object({ points: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })) });
+
+export const failuresSchema = z.object({
+  total: z.number(),
+  byReason: z.array(z.object({ failureType: z.string(), failureReason: z.string(), count: z.number(), percentOfFailures: z.number() })),
+  byDomain: z.array(z.object({ domain: z.string(), failed: z.number(), processed: z.number(), percentOfProcessed: z.number() })),
+});
+
+export const auditTrailSchema = z.object({ entries: z.array(auditSchema) });
+
+export const logPageSchema = z.object({ logs: z.array(logSchema), next: z.number().nullable() });
+
+export const logDetailSchema = logSchema.extend({ messageId: z.string().describe('the Message-ID its message carries'), history: z.array(eventSchema) });
 
 export const idParams = z.object({ id: z.coerce.number().int().positive() });

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { api, setUnauthorizedHandler } from './api.ts';
 import { Link, match, navigate, Redirect, useLocation } from './router.tsx';
 import { SessionContext, sessionFor } from './session.tsx';
-import type { User } from './types.ts';
+import type { Principal, SignedIn } from './types.ts';
 import { SignIn } from './pages/sign-in.tsx';
 import { DeliveriesPage } from './pages/deliveries.tsx';
 import { NewDeliveryPage } from './pages/new-delivery.tsx';
@@ -20,12 +20,12 @@ const NAV = [
 ];
 
 export function App() {
-  const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [user, setUser] = useState<Principal | null | undefined>(undefined);
   const { path } = useLocation();
 
   useEffect(() => {
     setUnauthorizedHandler(() => setUser(null));
-    api<{ user: User }>('GET', '/auth/me').then((r) => setUser(r.user), () => setUser(null));
+    api<SignedIn>('GET', '/auth/me').then((r) => setUser(r.user), () => setUser(null));
   }, []);
 
   const signOut = useCallback(() => {

@@ -1,11 +1,11 @@
 // Who is signed in, for every page: the user and what their role allows.
 import { createContext, useContext } from 'react';
-import type { Role, User } from './types.ts';
+import type { Principal, Role } from './types.ts';
 
 const RANK: Record<Role, number> = { viewer: 1, operator: 2, admin: 3 };
 
 export interface Session {
-  user: User;
+  user: Principal;
   can: (role: Role) => boolean;
   signOut: () => void;
 }
@@ -18,4 +18,4 @@ export function useSession(): Session {
   return s;
 }
 
-export const sessionFor = (user: User, signOut: () => void): Session => ({ user, signOut, can: (role) => RANK[user.role] >= RANK[role] });
+export const sessionFor = (user: Principal, signOut: () => void): Session => ({ user, signOut, can: (role) => RANK[user.role] >= RANK[role] });

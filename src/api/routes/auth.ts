@@ -12,15 +12,9 @@ import { LoginThrottle, waitInWords } from '../../auth/throttle.ts';
 import { EstafetaError } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema } from '../schemas.ts';
+import { signedInSchema } from '../access-schemas.ts';
 import { SESSION_COOKIE, sessionCookie } from '../auth-hook.ts';
 import { CREDENTIALS_BODY_LIMIT } from '../body-parsing.ts';
-
-export const principalSchema = z.object({
-  kind: z.enum(['user', 'api-key']),
-  id: z.number(),
-  name: z.string(),
-  role: z.enum(['viewer', 'operator', 'admin']),
-});
 
 /** 429 with Retry-After (seconds) and the wait in words. */
 function refuse(reply: FastifyReply, refused: { by: 'account' | 'source'; retryAfterMs: number }) {
@@ -42,7 +36,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       tags,
       summary: 'Sign in to the dashboard: sets an HttpOnly session cookie',
       body: z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) }),
-      response: { 200: z.object({ user: principalSchema }), 401: errorSchema, 429: errorSchema },
+      response: { 200: signedInSchema, 401: errorSchema, 429: errorSchema },
     },
   }, async (req, reply) => {
     // Reserved before the slow password check, so requests sent together cannot all pass.
@@ -73,7 +67,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   });
 
   r.get('/auth/me', {
-    schema: { tags, summary: 'Who this request is authenticated as', response: { 200: z.object({ user: principalSchema }) } },
+    schema: { tags, summary: 'Who this request is authenticated as', response: { 200: signedInSchema } },
   }, async (req) => ({ user: req.user! }));
 
   r.post('/auth/password', {

@@ -12,33 +12,7 @@ import { notFound } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
-
-const qualificationSchema = z.object({
-  key: z.string(),
-  firstText: z.string(),
-  occurrences: z.number(),
-  source: z.string(),
-  category: z.string(),
-  failureType: z.string().nullable(),
-  failureReason: z.string().nullable(),
-  ruleId: z.string().nullable(),
-  status: z.string(),
-  qualifiedBy: z.string().nullable(),
-  firstSeen: z.string(),
-  lastSeen: z.string(),
-});
-
-const inboundSchema = z.object({
-  id: z.number(),
-  receivedAt: z.string(),
-  from: z.string(),
-  to: z.string(),
-  size: z.number(),
-  status: z.string(),
-  kind: z.string().nullable(),
-  logId: z.number().nullable(),
-  detail: z.unknown(),
-});
+import { inboundMailListSchema, qualificationListSchema, qualificationSchema } from '../bounce-schemas.ts';
 
 export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -49,7 +23,7 @@ export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       tags,
       summary: 'Distinct failure texts (normalized), most frequent first',
       querystring: z.object({ status: z.enum(['to-qualify', 'keep', 'ignore']).optional(), source: z.enum(['sync', 'async']).optional(), q: z.string().optional(), offset: z.coerce.number().int().min(0).default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-      response: { 200: z.object({ entries: z.array(qualificationSchema) }) },
+      response: { 200: qualificationListSchema },
     },
   }, async (req) => ({ entries: await listQualifications(ctx.db.kysely, { status: req.query.status, source: req.query.source, search: req.query.q, offset: req.query.offset, limit: req.query.limit }) }));
 
@@ -77,7 +51,7 @@ export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       tags,
       summary: 'Mail received by the bounce listener, newest first',
       querystring: z.object({ status: z.string().optional().describe('processed, to-qualify, unmatched, unparsable, ignored, received'), before: z.coerce.number().int().optional(), limit: z.coerce.number().int().min(1).max(500).default(50) }),
-      response: { 200: z.object({ mails: z.array(inboundSchema) }) },
+      response: { 200: inboundMailListSchema },
     },
   }, async (req) => {
     let q = ctx.db.kysely.selectFrom('inbound_mails').select(['id', 'received_at', 'mail_from', 'rcpt_to', 'size', 'status', 'kind', 'log_id', 'detail']).orderBy('id', 'desc').limit(req.query.limit);

@@ -10,7 +10,7 @@ import { getKpis, getKpisMany } from '../../reports/index.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { IMPORT_BODY_LIMIT } from '../body-parsing.ts';
-import { analysisSchema, deliveryDetailSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
+import { analysisSchema, deliveryDetailSchema, deliveryListSchema, errorSchema, idParams, recipientsImportedSchema } from '../schemas.ts';
 
 export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -40,7 +40,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       tags,
       summary: 'List deliveries, newest first',
       querystring: z.object({ state: z.string().optional().describe('comma-separated state names, e.g. in-progress,paused'), limit: z.coerce.number().int().min(1).max(1000).default(100), before: z.coerce.number().int().optional() }),
-      response: { 200: z.object({ deliveries: z.array(deliverySchema.extend({ kpis: kpisSchema })) }), 400: errorSchema },
+      response: { 200: deliveryListSchema, 400: errorSchema },
     },
   }, async (req) => {
     const states = req.query.state?.split(',').map((s) => {
@@ -71,7 +71,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
       params: idParams,
       querystring: z.object({ mode: z.enum(['replace', 'append']).default('replace') }),
       body: z.union([z.array(z.record(z.string(), z.unknown())), z.instanceof(Buffer)]),
-      response: { 200: z.object({ recipients: z.number(), imported: z.number() }), 400: errorSchema, 404: errorSchema, 409: errorSchema },
+      response: { 200: recipientsImportedSchema, 400: errorSchema, 404: errorSchema, 409: errorSchema },
     },
   }, async (req) => {
     const rows = Buffer.isBuffer(req.body) ? readCsvTarget(req.body) : jsonTarget(req.body);

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
 import { getFailureBreakdown, getKpis, getThroughput } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
-import { analysisSchema, auditSchema, deliverySchema, errorSchema, idParams, kpisSchema } from '../schemas.ts';
+import { analysisSchema, auditTrailSchema, deliverySchema, errorSchema, failuresSchema, idParams, kpisSchema, throughputSchema } from '../schemas.ts';
 import { actor } from './deliveries.ts';
 
 export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -54,7 +54,7 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
       tags,
       summary: 'Messages per minute that became Sent or Failed, over the delivery\'s life',
       params: idParams,
-      response: { 200: z.object({ points: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })) }), 404: errorSchema },
+      response: { 200: throughputSchema, 404: errorSchema },
     },
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
@@ -66,14 +66,7 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
       tags,
       summary: 'Non-deliverables and bounces: failures by type and reason, and by recipient domain',
       params: idParams,
-      response: {
-        200: z.object({
-          total: z.number(),
-          byReason: z.array(z.object({ failureType: z.string(), failureReason: z.string(), count: z.number(), percentOfFailures: z.number() })),
-          byDomain: z.array(z.object({ domain: z.string(), failed: z.number(), processed: z.number(), percentOfProcessed: z.number() })),
-        }),
-        404: errorSchema,
-      },
+      response: { 200: failuresSchema, 404: errorSchema },
     },
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
@@ -81,7 +74,7 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
   });
 
   r.get('/deliveries/:id/audit', {
-    schema: { tags, summary: 'Who did what and when', params: idParams, response: { 200: z.object({ entries: z.array(auditSchema) }), 404: errorSchema } },
+    schema: { tags, summary: 'Who did what and when', params: idParams, response: { 200: auditTrailSchema, 404: errorSchema } },
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
     return { entries: await listAudit(ctx.db.kysely, req.params.id) };

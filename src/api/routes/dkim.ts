@@ -10,23 +10,7 @@ import { z } from 'zod';
 import { createDkimKey, deleteDkimKey, getDkimKey, listDkimKeys, setDkimKeyActive, DKIM_ALGORITHMS, type DkimAlgorithm } from '../../dkim/index.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
-
-const keySchema = z.object({
-  id: z.number(),
-  domain: z.string(),
-  selector: z.string(),
-  algorithm: z.enum(DKIM_ALGORITHMS as [DkimAlgorithm, ...DkimAlgorithm[]]),
-  publicKey: z.string().describe('base64, the p= value of the DNS record'),
-  active: z.boolean().describe('every active key of a domain signs its messages'),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-  dns: z.object({
-    name: z.string().describe('<selector>._domainkey.<domain>'),
-    type: z.literal('TXT'),
-    value: z.string(),
-    zoneFile: z.string().describe('the record as a zone-file line, split in strings of at most 255 characters'),
-  }),
-});
+import { dkimKeyListSchema, dkimKeySchema as keySchema } from '../dkim-schemas.ts';
 
 export async function dkimRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -34,7 +18,7 @@ export async function dkimRoutes(app: FastifyInstance, ctx: ApiContext): Promise
   const admin = { access: 'admin' as const };
 
   r.get('/dkim/keys', {
-    schema: { tags, summary: 'DKIM keys with their public keys and DNS records', querystring: z.object({ domain: z.string().optional() }), response: { 200: z.object({ keys: z.array(keySchema) }), 400: errorSchema } },
+    schema: { tags, summary: 'DKIM keys with their public keys and DNS records', querystring: z.object({ domain: z.string().optional() }), response: { 200: dkimKeyListSchema, 400: errorSchema } },
   }, async (req) => ({ keys: await listDkimKeys(ctx.db.kysely, { domain: req.query.domain }) }));
 
   r.get('/dkim/keys/:id', {

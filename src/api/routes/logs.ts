@@ -14,7 +14,7 @@ import { domainOf } from '../../mail/address.ts';
 import { messageIdFor, readMessageIdParts } from '../../mail/verp.ts';
 import { isFailureReason, isFailureType, type FailureReason, type FailureType } from '../../mail/failure.ts';
 import type { ApiContext } from '../context.ts';
-import { errorSchema, eventSchema, idParams, logSchema } from '../schemas.ts';
+import { errorSchema, idParams, logDetailSchema as detailSchema, logPageSchema } from '../schemas.ts';
 
 const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
 
@@ -36,7 +36,7 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
         after: z.coerce.number().int().optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
-      response: { 200: z.object({ logs: z.array(logSchema), next: z.number().nullable() }), 400: errorSchema, 404: errorSchema },
+      response: { 200: logPageSchema, 400: errorSchema, 404: errorSchema },
     },
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
@@ -46,7 +46,6 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     return listLogs(ctx.db.kysely, req.params.id, { statuses, failureTypes, failureReasons, domain: req.query.domain, search: req.query.q, after: req.query.after, limit: req.query.limit });
   });
 
-  const detailSchema = logSchema.extend({ messageId: z.string().describe('the Message-ID its message carries'), history: z.array(eventSchema) });
   const detail = async (id: number) => {
     const log = await getLog(ctx.db.kysely, id);
     const delivery = await getDeliveryRow(ctx.db.kysely, log.deliveryId);

@@ -14,9 +14,9 @@ import { parseDuration } from '../../lib/duration.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
+import { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessagesSchema } from '../mta-schemas.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const adaptationSchema = z.object({ id: z.number(), site: z.string(), source: z.string().nullable(), rule: z.string(), action: z.string(), factor: z.number().nullable(), reason: z.string(), since: z.string(), until: z.string(), recoveredBy: z.string(), cancelledAt: z.string().nullable(), cancelledBy: z.string().nullable() });
 
 export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -26,16 +26,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     schema: {
       tags,
       summary: "This process's ready queues per (MX site, sending IP) with their limits, and the spool totals",
-      response: {
-        200: z.object({
-          running: z.boolean(),
-          mtaProcesses: z.number().describe('MTA processes alive on this database (recent heartbeat); each takes an even share of every MX rule'),
-          inFlight: z.number(),
-          spool: z.object({ total: z.number(), due: z.number(), leased: z.number(), held: z.number(), oldestCreatedAt: z.string().nullable() }),
-          queues: z.array(z.object({ site: z.string(), source: z.string().nullable(), rule: z.string(), queued: z.number(), connections: z.number(), suspendedUntil: z.string().nullable(), factor: z.number(), messagesPerMinute: z.number().nullable(), messagesPerHour: z.number().nullable(), maxConnectionsPerPath: z.number() })),
-          totals: z.object({ delivered: z.number(), deferred: z.number(), bounced: z.number(), expired: z.number() }),
-        }),
-      },
+      response: { 200: mtaQueuesSchema },
     },
   }, async () => {
     const spool = await spoolStats(ctx.db.kysely);
@@ -55,7 +46,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       tags,
       summary: 'Messages in the spool, soonest first, with why each is waiting',
       querystring: z.object({ domain: z.string().optional(), delivery: z.coerce.number().int().optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-      response: { 200: z.object({ messages: z.array(z.object({ id: z.number(), deliveryId: z.number().nullable(), logId: z.number().nullable(), rcptTo: z.string(), domain: z.string(), attempts: z.number(), nextAttemptAt: z.string(), expiresAt: z.string(), state: z.string(), lastReply: z.string().nullable(), waitReason: z.string().nullable() })) }) },
+      response: { 200: spooledMessagesSchema },
     },
   }, async (req) => {
     let q = ctx.db.kysely.selectFrom('mta_queue').select(['id', 'delivery_id', 'log_id', 'rcpt_to', 'domain', 'attempts', 'next_attempt_at', 'expires_at', 'held', 'lease_owner', 'last_reply', 'wait_reason']).orderBy('next_attempt_at').limit(req.query.limit);
@@ -80,7 +71,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   });
 
   r.get('/mta/adaptations', {
-    schema: { tags, summary: 'Adaptations in force (suspensions, throttles), or all recent ones with ?all=true', querystring: z.object({ all: z.enum(['true', 'false']).default('false') }), response: { 200: z.object({ adaptations: z.array(adaptationSchema) }) } },
+    schema: { tags, summary: 'Adaptations in force (suspensions, throttles), or all recent ones with ?all=true', querystring: z.object({ all: z.enum(['true', 'false']).default('false') }), response: { 200: adaptationListSchema } },
   }, async (req) => ({
     adaptations: (await listAdaptations(ctx.db.kysely, { includeEnded: req.query.all === 'true' })).map((a) => ({
       id: a.id,
@@ -103,7 +94,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       tags,
       summary: 'Suspend or throttle a site (or one sending IP towards it) by hand',
       body: z.object({ site: z.string().min(1), source: z.string().nullable().default(null), action: z.enum(['suspend', 'throttle']), factor: z.number().gt(0).lt(1).optional(), duration: z.union([z.string(), z.number()]), reason: z.string().max(500).optional() }),
-      response: { 200: z.object({ id: z.number() }), 400: errorSchema },
+      response: { 200: adaptationCreatedSchema, 400: errorSchema },
     },
   }, async (req) => {
     const b = req.body;
@@ -112,7 +103,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   });
 
   r.delete('/mta/adaptations/:id', {
-    schema: { tags, summary: 'Cancel an adaptation: the site gets its normal limits back', params: idParams, response: { 200: z.object({ cancelled: z.literal(true) }), 404: errorSchema } },
+    schema: { tags, summary: 'Cancel an adaptation: the site gets its normal limits back', params: idParams, response: { 200: adaptationCancelledSchema, 404: errorSchema } },
   }, async (req) => {
     if (!(await cancelAdaptation(ctx.db.kysely, req.params.id, actor(req)))) throw notFound(`adaptation ${req.params.id} in force`);
     return { cancelled: true as const };
@@ -122,11 +113,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     schema: {
       tags,
       summary: 'Sending IP pools and warm-up progress per provider today',
-      response: {
-        200: z.object({
-          pools: z.array(z.object({ name: z.string(), ips: z.array(z.object({ address: z.string().nullable(), helo: z.string().nullable(), weight: z.number(), warmup: z.object({ plan: z.string(), day: z.number(), capPerProvider: z.number().nullable() }).nullable(), sentToday: z.record(z.string(), z.number()) })) })),
-        }),
-      },
+      response: { 200: sendingIpsSchema },
     },
   }, async () => {
     if (!ctx.mta) return { pools: [] };
@@ -150,7 +137,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     schema: {
       tags,
       summary: 'The MX rules in force, in matching order',
-      response: { 200: z.object({ files: z.array(z.string()), rules: z.array(z.object({ name: z.string(), mx: z.array(z.string()), maxConnections: z.number(), maxMessagesPerConnection: z.number(), messagesPerHour: z.number().nullable(), messagesPerMinute: z.number().nullable(), tls: z.string(), shared: z.boolean(), maxReady: z.number() })) }) },
+      response: { 200: mxRulesSchema },
     },
   }, async () => {
     const rules = ctx.mta?.mxRules();

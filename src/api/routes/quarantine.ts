@@ -12,21 +12,7 @@ import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
-
-const entrySchema = z.object({
-  address: z.string(),
-  domain: z.string(),
-  status: z.string(),
-  statusLabel: z.string(),
-  failureType: z.string().nullable(),
-  failureReason: z.string().nullable(),
-  errorCount: z.number(),
-  lastErrorAt: z.string().nullable(),
-  errorText: z.string().nullable(),
-  deliveryId: z.number().nullable(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
-});
+import { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, quarantineEntrySchema as entrySchema, quarantinePageSchema, quarantineStatsSchema } from '../quarantine-schemas.ts';
 
 const when = z.union([z.string().datetime({ offset: true }), z.coerce.number()]).transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
 const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
@@ -52,7 +38,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
         after: z.string().optional(),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
       }),
-      response: { 200: z.object({ entries: z.array(entrySchema), next: z.string().nullable() }), 400: errorSchema },
+      response: { 200: quarantinePageSchema, 400: errorSchema },
     },
   }, async (req) => {
     const qs = req.query;
@@ -60,7 +46,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
   });
 
   r.get('/quarantine/stats', {
-    schema: { tags, summary: 'How many addresses per quarantine status', response: { 200: z.record(z.string(), z.number()) } },
+    schema: { tags, summary: 'How many addresses per quarantine status', response: { 200: quarantineStatsSchema } },
   }, async () => quarantineStats(ctx.db.kysely));
 
   r.get('/quarantine/entry', {
@@ -85,7 +71,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
       tags,
       summary: "Release a domain's quarantined addresses changed within a time window (after a provider outage). dryRun only counts.",
       body: z.object({ domain: z.string().min(1), from: when, to: when, statuses: z.array(z.string()).optional(), reasons: z.array(z.string()).optional(), dryRun: z.boolean().default(false) }),
-      response: { 200: z.object({ count: z.number(), dryRun: z.boolean() }), 400: errorSchema },
+      response: { 200: bulkReleaseSchema, 400: errorSchema },
     },
   }, async (req) => {
     const b = req.body;
@@ -97,13 +83,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
     schema: {
       tags,
       summary: "The outage guard's incidents: domains whose new quarantines were held as suspected",
-      response: {
-        200: z.object({
-          incidents: z.array(
-            z.object({ id: z.number(), domain: z.string(), startedAt: z.string(), holdUntil: z.string(), hardRate: z.number(), baselineRate: z.number(), held: z.number(), suspectedNow: z.number(), resolution: z.string().nullable(), resolvedAt: z.string().nullable(), resolvedBy: z.string().nullable() }),
-          ),
-        }),
-      },
+      response: { 200: incidentListSchema },
     },
   }, async () => ({ incidents: await listIncidents(ctx.db.kysely) }));
 
@@ -112,7 +92,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
       tags,
       summary: 'Resolve an incident: confirm (quarantine the held addresses) or release (set them Valid)',
       params: idParams.extend({ resolution: z.enum(['confirm', 'release']) }),
-      response: { 200: z.object({ changed: z.number() }), 404: errorSchema, 409: errorSchema },
+      response: { 200: incidentResolvedSchema, 404: errorSchema, 409: errorSchema },
     },
   }, async (req) => ({ changed: await resolveIncident(ctx.db.kysely, req.params.id, req.params.resolution, actor(req)) }));
 }

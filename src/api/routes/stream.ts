@@ -14,6 +14,7 @@ import { getCounters, getDeliveryRow, stateLabel, stateName, toView } from '../.
 import { computeKpis, getKpisMany } from '../../reports/index.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
+import type { DeliveryListStreamEvent, DeliveryStreamEvent } from '../contract.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { sseRegistry } from '../sse.ts';
 
@@ -49,7 +50,7 @@ export async function streamRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     stream.follow(`delivery:${id}`, async () => {
       const row = await getDeliveryRow(q, id);
       const { html: _h, text: _t, ...delivery } = toView(row);
-      const payload = { delivery, kpis: computeKpis(row, await getCounters(q, id)), analysisProgress: ctx.analysis.progress(id) };
+      const payload = { delivery, kpis: computeKpis(row, await getCounters(q, id)), analysisProgress: ctx.analysis.progress(id) } satisfies DeliveryStreamEvent;
       return { payload, json: JSON.stringify(payload) };
     }, POLL_MS, ({ payload, json }) => {
       if (json !== last) {
@@ -109,7 +110,7 @@ export async function streamRoutes(app: FastifyInstance, ctx: ApiContext): Promi
       }
       if (changed.length || latestId !== latest) {
         latest = latestId;
-        stream.send('deliveries', { deliveries: changed, latestId });
+        stream.send('deliveries', { deliveries: changed, latestId } satisfies DeliveryListStreamEvent);
       }
     });
   });

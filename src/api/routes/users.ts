@@ -6,13 +6,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createApiKey, createUser, deleteApiKey, deleteUser, listApiKeys, listUsers, updateUser, ROLES } from '../../auth/index.ts';
+import { createApiKey, createUser, deleteApiKey, deleteUser, listApiKeys, listUsers, updateUser } from '../../auth/index.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
-
-const role = z.enum(ROLES);
-const userSchema = z.object({ id: z.number(), name: z.string(), role, createdAt: z.string(), updatedAt: z.string(), lastLoginAt: z.string().nullable() });
-const apiKeySchema = z.object({ id: z.number(), name: z.string(), prefix: z.string().describe('first characters, to recognise the key'), role, createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+import { apiKeyCreatedSchema, apiKeyListSchema, roleSchema as role, userAccountSchema as userSchema, userListSchema } from '../access-schemas.ts';
 
 export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -21,7 +18,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   r.get('/users', {
     config: admin,
-    schema: { tags: ['users'], summary: 'List users', response: { 200: z.object({ users: z.array(userSchema) }) } },
+    schema: { tags: ['users'], summary: 'List users', response: { 200: userListSchema } },
   }, async () => ({ users: await listUsers(q) }));
 
   r.post('/users', {
@@ -55,7 +52,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
 
   r.get('/api-keys', {
     config: admin,
-    schema: { tags: ['users'], summary: 'List API keys (never the keys themselves)', response: { 200: z.object({ apiKeys: z.array(apiKeySchema) }) } },
+    schema: { tags: ['users'], summary: 'List API keys (never the keys themselves)', response: { 200: apiKeyListSchema } },
   }, async () => ({ apiKeys: await listApiKeys(q) }));
 
   r.post('/api-keys', {
@@ -64,7 +61,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
       tags: ['users'],
       summary: 'Create an API key: the key is in this answer only, store it now',
       body: z.object({ name: z.string(), role }),
-      response: { 201: apiKeySchema.extend({ key: z.string() }), 400: errorSchema, 409: errorSchema },
+      response: { 201: apiKeyCreatedSchema, 400: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => reply.status(201).send(await createApiKey(q, { ...req.body, createdBy: req.user!.name })));
 

@@ -4,12 +4,9 @@
 // deliveries are grouped into wider buckets so there are never more than ~120 bars.
 import { useMemo } from 'react';
 import { clock, n } from '../format.ts';
+import type { ThroughputPoint } from '../types.ts';
 
-export interface Point {
-  minute: string;
-  sent: number;
-  failed: number;
-}
+export type Point = ThroughputPoint;
 
 const W = 1000;
 const H = 240;

@@ -6,14 +6,12 @@ import { Card, ErrorBanner, Notice } from '../components/ui.tsx';
 import { when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { useSession } from '../session.tsx';
-
-interface UserRow { id: number; name: string; role: string; lastLoginAt: string | null }
-interface KeyRow { id: number; name: string; prefix: string; role: string; createdBy: string; lastUsedAt: string | null }
+import type { ApiKeyCreated, ApiKeyList, UserList } from '../types.ts';
 
 export function AdminPage() {
   const { can, user } = useSession();
-  const users = useLoad(() => get<{ users: UserRow[] }>('/users'), []);
-  const keys = useLoad(() => get<{ apiKeys: KeyRow[] }>('/api-keys'), []);
+  const users = useLoad(() => get<UserList>('/users'), []);
+  const keys = useLoad(() => get<ApiKeyList>('/api-keys'), []);
   const [u, setU] = useState({ name: '', password: '', role: 'viewer' });
   const [k, setK] = useState({ name: '', role: 'operator' });
   const [newKey, setNewKey] = useState<string | null>(null);
@@ -38,7 +36,7 @@ export function AdminPage() {
   const addKey = (e: FormEvent) => {
     e.preventDefault();
     void attempt(async () => {
-      setNewKey((await post<{ key: string }>('/api-keys', k)).key);
+      setNewKey((await post<ApiKeyCreated>('/api-keys', k)).key);
       setK({ name: '', role: 'operator' });
       keys.reload();
     });

@@ -9,7 +9,7 @@ import { n, pct, when } from '../format.ts';
 import { useEventStream } from '../live.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { Delivery } from '../types.ts';
+import type { DeliveryList, DeliveryListChange, DeliveryListItem, DeliveryListStreamEvent } from '../types.ts';
 
 const STATES: [string, string][] = [
   ['', 'All states'],
@@ -23,11 +23,15 @@ const STATES: [string, string][] = [
 ];
 const PAGE = 50;
 
+/** A row with what the list stream says changed; the stream leaves kpis out for a delivery just deleted. */
+const withChange = (d: DeliveryListItem, c: DeliveryListChange | undefined): DeliveryListItem =>
+  c ? { ...d, ...c, updatedAt: c.updatedAt ?? d.updatedAt, kpis: c.kpis ?? d.kpis } : d;
+
 export function DeliveriesPage() {
   const { query } = useLocation();
   const state = query.get('state') ?? '';
   const { can } = useSession();
-  const [rows, setRows] = useState<Delivery[]>([]);
+  const [rows, setRows] = useState<DeliveryListItem[]>([]);
   const [more, setMore] = useState(false);
   const [error, setError] = useState<Error | null>(null);
   const [loaded, setLoaded] = useState(false);
@@ -35,7 +39,7 @@ export function DeliveriesPage() {
 
   const load = useCallback(async () => {
     try {
-      const r = await get<{ deliveries: Delivery[] }>(`/deliveries${qs({ state, limit: PAGE })}`);
+      const r = await get<DeliveryList>(`/deliveries${qs({ state, limit: PAGE })}`);
       setRows(r.deliveries);
       setMore(r.deliveries.length === PAGE);
       setError(null);
@@ -50,14 +54,14 @@ export function DeliveriesPage() {
   }, [load]);
 
   const loadMore = async () => {
-    const r = await get<{ deliveries: Delivery[] }>(`/deliveries${qs({ state, limit: PAGE, before: rows[rows.length - 1]?.id })}`);
+    const r = await get<DeliveryList>(`/deliveries${qs({ state, limit: PAGE, before: rows[rows.length - 1]?.id })}`);
     setRows((old) => [...old, ...r.deliveries]);
     setMore(r.deliveries.length === PAGE);
   };
 
   const ids = useMemo(() => rows.map((d) => d.id).slice(0, 200).join(','), [rows]);
-  const { connected } = useEventStream<{ deliveries: Partial<Delivery>[]; latestId: number }>(loaded ? `/api/v1/stream${qs({ deliveries: ids })}` : null, 'deliveries', (msg) => {
-    setRows((old) => old.map((d) => ({ ...d, ...(msg.deliveries.find((c) => c.id === d.id) ?? {}) }) as Delivery));
+  const { connected } = useEventStream<DeliveryListStreamEvent>(loaded ? `/api/v1/stream${qs({ deliveries: ids })}` : null, 'deliveries', (msg) => {
+    setRows((old) => old.map((d) => withChange(d, msg.deliveries.find((c) => c.id === d.id))));
     // A new delivery exists: fetch the first page again.
     if (latest && msg.latestId > latest) void load();
     setLatest(msg.latestId);

@@ -3,13 +3,13 @@ import { get } from '../api.ts';
 import { Card, Empty, ErrorBanner } from '../components/ui.tsx';
 import { when } from '../format.ts';
 import { useLoad } from '../live.ts';
-import type { AuditEntry } from '../types.ts';
+import type { AuditTrail } from '../types.ts';
 
 const detailText = (d: unknown) => (d === null || d === undefined ? '' : typeof d === 'string' ? d : Object.entries(d as Record<string, unknown>).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' · '));
 
 export function AuditTab({ id, state }: { id: number; state: string }) {
   // The state is a dependency so a new action shows up without a reload.
-  const { data, error } = useLoad(() => get<{ entries: AuditEntry[] }>(`/deliveries/${id}/audit`), [id, state]);
+  const { data, error } = useLoad(() => get<AuditTrail>(`/deliveries/${id}/audit`), [id, state]);
   return (
     <Card>
       <ErrorBanner error={error} />

@@ -7,7 +7,7 @@ import { Card, Empty, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { clock, n } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { navigate } from '../router.tsx';
-import type { DeliveryDetail, LogEntry } from '../types.ts';
+import type { DeliveryDetail, LogPage } from '../types.ts';
 import { LogDetail } from './log-detail.tsx';
 
 const STATUSES: [string, string][] = [['', 'Any status'], ['pending', 'Pending'], ['taken', 'Taken into account'], ['sent', 'Sent'], ['failed', 'Failed'], ['ignored', 'Ignored'], ['cancelled', 'Delivery cancelled']];
@@ -37,7 +37,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   const key = JSON.stringify(filters);
   useEffect(() => setCursors([0]), [key]);
   const after = cursors[cursors.length - 1];
-  const { data, error, loading, reload } = useLoad(() => get<{ logs: LogEntry[]; next: number | null }>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after]);
+  const { data, error, loading, reload } = useLoad(() => get<LogPage>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after]);
   const page = cursors.length;
   const reasons = [...new Set([...Object.keys(d.kpis.failuresByReason), ...REASONS])];
 

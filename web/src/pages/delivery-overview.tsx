@@ -7,7 +7,7 @@ import { BarList } from '../components/bar-list.tsx';
 import { ThroughputChart, type Point } from '../components/throughput-chart.tsx';
 import { Card, Empty, Kpi, ProgressBar } from '../components/ui.tsx';
 import { n, pct } from '../format.ts';
-import type { DeliveryDetail, Failures } from '../types.ts';
+import type { DeliveryDetail, Failures, Throughput } from '../types.ts';
 
 export function Overview({ d }: { d: DeliveryDetail }) {
   const k = d.kpis;
@@ -20,7 +20,7 @@ export function Overview({ d }: { d: DeliveryDetail }) {
     let timer: ReturnType<typeof setTimeout>;
     const fetchAll = () => {
       lastFetch.current = Date.now();
-      get<{ points: Point[] }>(`/deliveries/${d.id}/throughput`).then((r) => setPoints(r.points), () => {});
+      get<Throughput>(`/deliveries/${d.id}/throughput`).then((r) => setPoints(r.points), () => {});
       get<Failures>(`/deliveries/${d.id}/failures`).then(setFailures, () => {});
     };
     const wait = 3000 - (Date.now() - lastFetch.current);

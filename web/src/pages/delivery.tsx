@@ -8,7 +8,7 @@ import { ErrorBanner, StateBadge, Tabs } from '../components/ui.tsx';
 import { duration, when } from '../format.ts';
 import { useEventStream } from '../live.ts';
 import { Link, navigate } from '../router.tsx';
-import type { DeliveryDetail, Kpis } from '../types.ts';
+import type { DeliveryDetail, DeliveryStreamEvent } from '../types.ts';
 import { Overview } from './delivery-overview.tsx';
 import { AnalysisTab } from './delivery-analysis.tsx';
 import { LogsTab } from './delivery-logs.tsx';
@@ -20,12 +20,6 @@ const TABS = [
   { id: 'logs', label: 'Delivery logs' },
   { id: 'audit', label: 'Audit' },
 ];
-
-interface StreamMsg {
-  delivery: Omit<DeliveryDetail, 'kpis' | 'recipients' | 'analysis' | 'analysisProgress'>;
-  kpis: Kpis;
-  analysisProgress: { done: number; total: number } | null;
-}
 
 export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logId?: number }) {
   const [d, setD] = useState<DeliveryDetail | null>(null);
@@ -44,7 +38,7 @@ export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logI
   }, [id]);
   useEffect(load, [load]);
 
-  const { connected } = useEventStream<StreamMsg>(d ? `/api/v1/deliveries/${id}/stream` : null, 'delivery', (m) => {
+  const { connected } = useEventStream<DeliveryStreamEvent>(d ? `/api/v1/deliveries/${id}/stream` : null, 'delivery', (m) => {
     setD((old) => (old ? { ...old, ...m.delivery, kpis: m.kpis, analysisProgress: m.analysisProgress } : old));
     // A new state may come with a new analysis report or target: fetch what the stream does not carry.
     if (lastState.current !== m.delivery.state) load();

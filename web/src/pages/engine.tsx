@@ -7,6 +7,7 @@ import { Card, Dialog, Empty, ErrorBanner, Notice } from '../components/ui.tsx';
 import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { useSession } from '../session.tsx';
+import type { SendingIps } from '../types.ts';
 
 type Row = Record<string, unknown>;
 
@@ -37,10 +38,10 @@ async function firstAvailable(paths: string[]): Promise<unknown> {
 
 /** Sending IPs with their pool and warm-up day, one row each. */
 const ipRows = (data: unknown): Row[] =>
-  ((data as { pools?: { name: string; ips: Row[] }[] })?.pools ?? []).flatMap((p) =>
+  ((data as Partial<SendingIps> | null)?.pools ?? []).flatMap((p) =>
     p.ips.map((ip) => {
-      const w = ip.warmup as { plan: string; day: number; capPerProvider: number | null } | null;
-      const sent = Object.entries((ip.sentToday ?? {}) as Record<string, number>).map(([k, v]) => `${k}: ${n(v)}`).join(', ');
+      const w = ip.warmup;
+      const sent = Object.entries(ip.sentToday ?? {}).map(([k, v]) => `${k}: ${n(v)}`).join(', ');
       return { pool: p.name, address: ip.address ?? 'default', helo: ip.helo, weight: ip.weight, warmUp: w ? `${w.plan}, day ${w.day}` : 'none', capPerProvider: w?.capPerProvider ?? null, sentToday: sent || '0' };
     }),
   );

@@ -4,12 +4,12 @@ import { get } from '../api.ts';
 import { Dialog, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { when } from '../format.ts';
 import { useLoad } from '../live.ts';
-import type { LogEntry, LogEvent } from '../types.ts';
+import type { LogDetail as LogWithHistory } from '../types.ts';
 
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
 export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) {
-  const { data, error } = useLoad(() => get<LogEntry & { messageId?: string; history: LogEvent[] }>(`/logs/${id}`), [id]);
+  const { data, error } = useLoad(() => get<LogWithHistory>(`/logs/${id}`), [id]);
   return (
     <Dialog open title={data ? data.address || `Log ${id}` : `Log ${id}`} onClose={onClose} wide>
       <ErrorBanner error={error} />
@@ -25,7 +25,7 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
             <dt>Attempts</dt>
             <dd>{data.attempts}</dd>
             <dt>Message-ID</dt>
-            <dd className="mono small">{data.messageId ?? '–'}</dd>
+            <dd className="mono small">{data.messageId}</dd>
             <dt>Last reply</dt>
             <dd className="mono small">{data.reply ?? '–'}</dd>
             <dt>Created</dt>

@@ -5,6 +5,7 @@ import { post } from '../api.ts';
 import { Card, ErrorBanner } from '../components/ui.tsx';
 import { Link, navigate } from '../router.tsx';
 import { bytes } from '../format.ts';
+import type { DeliveryDetail } from '../types.ts';
 
 export function NewDeliveryPage() {
   const [f, setF] = useState({ label: '', fromName: '', fromAddress: '', replyTo: '', subject: '', html: '', text: '', validity: '3.5d' });
@@ -24,7 +25,7 @@ export function NewDeliveryPage() {
     setBusy(true);
     setError(null);
     try {
-      const d = await post<{ id: number }>('/deliveries', {
+      const d = await post<DeliveryDetail>('/deliveries', {
         label: f.label || undefined,
         from: { name: f.fromName, address: f.fromAddress },
         replyTo: f.replyTo || undefined,

@@ -8,7 +8,7 @@ import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { Link } from '../router.tsx';
 import { useSession } from '../session.tsx';
-import type { QuarantineEntry } from '../types.ts';
+import type { BulkRelease as Released, QuarantinePage as Page, QuarantineStats } from '../types.ts';
 
 const STATUSES: [string, string][] = [['', 'Any status'], ['quarantine', 'Quarantine'], ['with-errors', 'With errors'], ['denylisted', 'Denylisted'], ['suspected', 'Suspected (held)'], ['valid', 'Valid']];
 const PAGE = 100;
@@ -21,8 +21,8 @@ export function QuarantinePage() {
   const [cursors, setCursors] = useState<string[]>(['']);
   const [message, setMessage] = useState<string | null>(null);
   const after = cursors[cursors.length - 1];
-  const list = useLoad(() => get<{ entries: QuarantineEntry[]; next: string | null }>(`/quarantine${qs({ ...applied, from: iso(applied.from), to: iso(applied.to), after, limit: PAGE })}`), [JSON.stringify(applied), after]);
-  const stats = useLoad(() => get<Record<string, number>>('/quarantine/stats'), [list.data]);
+  const list = useLoad(() => get<Page>(`/quarantine${qs({ ...applied, from: iso(applied.from), to: iso(applied.to), after, limit: PAGE })}`), [JSON.stringify(applied), after]);
+  const stats = useLoad(() => get<QuarantineStats>('/quarantine/stats'), [list.data]);
   const unavailable = list.error instanceof ApiError && list.error.status === 404;
 
   const release = async (address: string) => {
@@ -168,14 +168,14 @@ function BulkRelease({ onDone }: { onDone: (message: string) => void }) {
     e.preventDefault();
     setError(null);
     try {
-      setCount((await post<{ count: number }>('/quarantine/release-bulk', body(true))).count);
+      setCount((await post<Released>('/quarantine/release-bulk', body(true))).count);
     } catch (err) {
       setError((err as Error).message);
     }
   };
   const confirm = async () => {
     try {
-      const r = await post<{ count: number }>('/quarantine/release-bulk', body(false));
+      const r = await post<Released>('/quarantine/release-bulk', body(false));
       setCount(null);
       onDone(`${n(r.count)} address(es) of ${f.domain} released.`);
     } catch (err) {

@@ -1,10 +1,10 @@
 // Sign-in: user name and password; the server sets an HttpOnly session cookie.
 import { useState, type FormEvent } from 'react';
 import { api } from '../api.ts';
-import type { User } from '../types.ts';
+import type { Principal, SignedIn } from '../types.ts';
 import { ErrorBanner } from '../components/ui.tsx';
 
-export function SignIn({ onSignedIn }: { onSignedIn: (u: User) => void }) {
+export function SignIn({ onSignedIn }: { onSignedIn: (u: Principal) => void }) {
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -14,7 +14,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (u: User) => void }) {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ user: User }>('POST', '/auth/login', { name, password });
+      const r = await api<SignedIn>('POST', '/auth/login', { name, password });
       onSignedIn(r.user);
     } catch (err) {
       setError((err as Error).message);
