@@ -1,7 +1,9 @@
 /**
  * A small client for Estafeta's HTTP API, used by the CLI (the CLI never opens the
  * database for delivery work: what it does, the API and the dashboard can do too).
- * Errors come back as CliError with the server's message.
+ * Errors come back as CliError with the server's message. Callers name the answer's type
+ * from the API's contract (src/api/contract.ts: `api.get<DeliveryDetail>(...)`), so a changed
+ * answer breaks the CLI's type check rather than its output.
  */
 export class CliError extends Error {
   constructor(message: string, readonly exitCode = 1) {

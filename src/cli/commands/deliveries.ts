@@ -7,9 +7,11 @@ import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { printJson, printPairs, printTable, progressBar } from '../format.ts';
+import type { Analysis, AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** A delivery body from --file, completed by the flags; the API checks it. */
+type DeliveryBody = { from?: { name?: string; address?: string }; [field: string]: unknown };
 
 const readText = (file: string) => {
   try {
@@ -27,15 +29,15 @@ function parseJsonFile(file: string, text: string): unknown {
   }
 }
 
-async function uploadRecipients(api: ApiClient, id: number, file: string, append: boolean): Promise<Json> {
+async function uploadRecipients(api: ApiClient, id: number, file: string, append: boolean): Promise<RecipientsImported> {
   const text = readText(file);
   const mode = append ? 'append' : 'replace';
   if (file.endsWith('.json')) return api.put(`/deliveries/${id}/recipients?mode=${mode}`, parseJsonFile(file, text));
   return api.put(`/deliveries/${id}/recipients?mode=${mode}`, text, 'text/csv');
 }
 
-function showDelivery(d: Json): void {
-  const k = d.kpis ?? {};
+function showDelivery(d: DeliveryDetail): void {
+  const k = d.kpis;
   printPairs([
     ['Delivery', `${d.id} ${d.label}`],
     ['State', `${d.stateLabel} (${d.stateCode})`],
@@ -48,12 +50,12 @@ function showDelivery(d: Json): void {
     ['Processed', k.processed],
     ['Sent', k.sent],
     ['Failed', k.failed],
-    ['Success', `${k.successPercent ?? 0} %`],
+    ['Success', `${k.successPercent} %`],
   ]);
   if (d.lastError) process.stdout.write(`Last error: ${d.lastError}\n`);
 }
 
-function showAnalysis(a: Json): void {
+function showAnalysis(a: Analysis): void {
   for (const l of a.lines) {
     process.stdout.write(`${l.level.toUpperCase().padEnd(7)} ${l.message}\n`);
     for (const s of l.samples ?? []) process.stdout.write(`          ${s}\n`);
@@ -80,7 +82,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--json', 'print the created delivery as JSON')
     .action(async (o) => {
       const api = client();
-      const body: Json = o.file ? JSON.parse(readText(o.file)) : {};
+      const body: DeliveryBody = o.file ? JSON.parse(readText(o.file)) : {};
       if (o.label) body.label = o.label;
       if (o.from || o.fromName) body.from = { name: o.fromName ?? body.from?.name ?? '', address: o.from ?? body.from?.address };
       if (o.replyTo) body.replyTo = o.replyTo;
@@ -95,8 +97,8 @@ export function deliveriesCommand(client: Client): Command {
         if (o.recipients.endsWith('.json')) body.recipients = parseJsonFile(o.recipients, text);
         else body.recipientsCsv = text;
       }
-      const created = await api.post<Json>('/deliveries', body);
-      const view = await api.get<Json>(`/deliveries/${created.id}`);
+      const created = await api.post<DeliveryDetail>('/deliveries', body);
+      const view = await api.get<DeliveryDetail>(`/deliveries/${created.id}`);
       if (o.json) printJson(view);
       else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${view.recipients} recipients\n`);
     });
@@ -110,7 +112,7 @@ export function deliveriesCommand(client: Client): Command {
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.state) q.set('state', o.state);
-      const { deliveries } = await client().get<{ deliveries: Json[] }>(`/deliveries?${q}`);
+      const { deliveries } = await client().get<DeliveryList>(`/deliveries?${q}`);
       if (o.json) return printJson(deliveries);
       printTable(['id', 'label', 'state', 'created', 'started'], deliveries.map((d) => [d.id, d.label, d.stateLabel, d.createdAt, d.startedAt]));
     });
@@ -120,7 +122,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('a delivery with its KPIs')
     .option('--json')
     .action(async (id, o) => {
-      const d = await client().get<Json>(`/deliveries/${id}`);
+      const d = await client().get<DeliveryDetail>(`/deliveries/${id}`);
       if (o.json) printJson(d);
       else showDelivery(d);
     });
@@ -144,9 +146,9 @@ export function deliveriesCommand(client: Client): Command {
       const api = client();
       await api.post(`/deliveries/${id}/analyze?wait=false`);
       const bar = o.json ? null : progressBar('Analyzing');
-      let d: Json;
+      let d: DeliveryDetail;
       for (;;) {
-        d = await api.get<Json>(`/deliveries/${id}`);
+        d = await api.get<DeliveryDetail>(`/deliveries/${id}`);
         if (d.analysisProgress) bar?.update(d.analysisProgress.done, d.analysisProgress.total);
         // The analysis is registered before the POST answers, but its state change may not
         // have committed yet: a delivery still "Being edited" with progress is being analyzed.
@@ -156,7 +158,8 @@ export function deliveriesCommand(client: Client): Command {
       bar?.stop();
       if (d.state === 'failed') throw new CliError(d.lastError ?? 'the analysis failed');
       if (o.json) printJson(d.analysis);
-      else showAnalysis(d.analysis);
+      else if (d.analysis) showAnalysis(d.analysis);
+      else throw new CliError(`delivery ${id} has no analysis report (state: ${d.stateLabel})`);
       if (d.analysis?.errors) process.exitCode = 2;
     });
 
@@ -166,7 +169,7 @@ export function deliveriesCommand(client: Client): Command {
       .description(`${action} a delivery`)
       .option('--json')
       .action(async (id, o) => {
-        const d = await client().post<Json>(`/deliveries/${id}/${action}`);
+        const d = await client().post<Delivery>(`/deliveries/${id}/${action}`);
         if (o.json) printJson(d);
         else process.stdout.write(`delivery ${d.id}: ${d.stateLabel}\n`);
       });
@@ -180,12 +183,12 @@ export function deliveriesCommand(client: Client): Command {
     .action(async (id, o) => {
       const api = client();
       if (!o.watch) {
-        const k = await api.get<Json>(`/deliveries/${id}/kpis`);
+        const k = await api.get<Kpis>(`/deliveries/${id}/kpis`);
         return o.json ? printJson(k) : printPairs(Object.entries(k).map(([a, b]) => [a, typeof b === 'object' ? JSON.stringify(b) : b]));
       }
       const bar = progressBar('Sending');
       for (;;) {
-        const d = await api.get<Json>(`/deliveries/${id}`);
+        const d = await api.get<DeliveryDetail>(`/deliveries/${id}`);
         bar.update(d.kpis.processed, d.kpis.toDeliver);
         if (['finished', 'stopped', 'failed', 'paused'].includes(d.state)) {
           bar.stop();
@@ -212,7 +215,7 @@ export function deliveriesCommand(client: Client): Command {
       if (o.type) q.set('failureType', o.type);
       if (o.search) q.set('q', o.search);
       if (o.after) q.set('after', o.after);
-      const r = await client().get<{ logs: Json[]; next: number | null }>(`/deliveries/${id}/logs?${q}`);
+      const r = await client().get<LogPage>(`/deliveries/${id}/logs?${q}`);
       if (o.json) return printJson(r);
       printTable(['log', 'address', 'status', 'type', 'reason', 'reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, l.failureType, l.failureReason, (l.reply ?? '').slice(0, 60)]));
       if (r.next) process.stdout.write(`more: --after ${r.next}\n`);
@@ -223,10 +226,10 @@ export function deliveriesCommand(client: Client): Command {
     .description('one delivery log with its history, by log id or by the Message-ID of its message')
     .option('--json')
     .action(async (ref: string, o) => {
-      const l = await client().get<Json>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${ref}`);
+      const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${ref}`);
       if (o.json) return printJson(l);
       printPairs([['Log', l.id], ['Delivery', l.deliveryId], ['Address', l.address], ['Message-ID', l.messageId], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
-      printTable(['at', 'event', 'reply'], l.history.map((e: Json) => [e.occurredAt, e.type, e.payload.reply ?? '']));
+      printTable(['at', 'event', 'reply'], l.history.map((e) => [e.occurredAt, e.type, String(e.payload.reply ?? '')]));
     });
 
   cmd
@@ -234,7 +237,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('who did what to a delivery, and when')
     .option('--json')
     .action(async (id, o) => {
-      const { entries } = await client().get<{ entries: Json[] }>(`/deliveries/${id}/audit`);
+      const { entries } = await client().get<AuditTrail>(`/deliveries/${id}/audit`);
       if (o.json) return printJson(entries);
       printTable(['at', 'actor', 'action', 'detail'], entries.map((e) => [e.at, e.actor, e.action, e.detail ? JSON.stringify(e.detail) : '']));
     });

@@ -9,13 +9,13 @@ import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { printJson, printPairs, printTable } from '../format.ts';
+import type { DkimKey, DkimKeyList } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const ALGORITHMS: Record<string, string> = { rsa: 'rsa-sha256', 'rsa-sha256': 'rsa-sha256', ed25519: 'ed25519-sha256', 'ed25519-sha256': 'ed25519-sha256' };
 
-function showKey(k: Json): void {
+function showKey(k: DkimKey): void {
   printPairs([
     ['Key', `${k.id} (${k.active ? 'active' : 'inactive'})`],
     ['Domain', k.domain],
@@ -36,7 +36,7 @@ export function dkimCommand(client: Client): Command {
     .option('--domain <domain>', 'only this sender domain')
     .option('--json')
     .action(async (o) => {
-      const { keys } = await client().get<{ keys: Json[] }>(`/dkim/keys${o.domain ? `?domain=${encodeURIComponent(o.domain)}` : ''}`);
+      const { keys } = await client().get<DkimKeyList>(`/dkim/keys${o.domain ? `?domain=${encodeURIComponent(o.domain)}` : ''}`);
       if (o.json) return printJson(keys);
       if (!keys.length) return void process.stdout.write('no DKIM keys: messages go out unsigned (estafeta dkim create <domain> --selector <name>)\n');
       printTable(['id', 'domain', 'selector', 'algorithm', 'active', 'DNS name'], keys.map((k) => [k.id, k.domain, k.selector, k.algorithm, k.active ? 'yes' : 'no', k.dns.name]));
@@ -60,13 +60,13 @@ export function dkimCommand(client: Client): Command {
           throw new CliError(`cannot read ${o.import}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
       }
-      const k = await client().post<Json>('/dkim/keys', { domain, selector: o.selector, algorithm, privateKey });
+      const k = await client().post<DkimKey>('/dkim/keys', { domain, selector: o.selector, algorithm, privateKey });
       if (o.json) return printJson(k);
       showKey(k);
     });
 
   cmd.command('show <id>').option('--json').action(async (id, o) => {
-    const k = await client().get<Json>(`/dkim/keys/${Number(id)}`);
+    const k = await client().get<DkimKey>(`/dkim/keys/${Number(id)}`);
     if (o.json) return printJson(k);
     showKey(k);
   });
@@ -76,7 +76,7 @@ export function dkimCommand(client: Client): Command {
       .command(`${action} <id>`)
       .option('--json')
       .action(async (id, o) => {
-        const k = await client().post<Json>(`/dkim/keys/${Number(id)}/${action}`);
+        const k = await client().post<DkimKey>(`/dkim/keys/${Number(id)}/${action}`);
         if (o.json) return printJson(k);
         process.stdout.write(`key ${k.id} (${k.selector}._domainkey.${k.domain}) ${done}\n`);
       });

@@ -6,8 +6,7 @@
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { printJson, printTable } from '../format.ts';
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+import type { AdaptationCreated, AdaptationList, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
 
 export function mtaCommand(client: () => ApiClient): Command {
   const cmd = new Command('mta').description('the delivery engine: queues, adaptations, sending IPs, MX rules');
@@ -17,11 +16,11 @@ export function mtaCommand(client: () => ApiClient): Command {
     .description("ready queues per MX site and sending IP, with their limits, and the spool's totals")
     .option('--json')
     .action(async (o) => {
-      const r = await client().get<Json>('/mta/queues');
+      const r = await client().get<MtaQueues>('/mta/queues');
       if (o.json) return printJson(r);
       process.stdout.write(`spool: ${r.spool.total} messages (${r.spool.due} due, ${r.spool.leased} being sent, ${r.spool.held} paused or stopped)${r.running ? '' : ' — no MTA runs in the API process'}\n`);
       if (r.mtaProcesses > 1) process.stdout.write(`${r.mtaProcesses} MTA processes share every MX rule: the rates below are this process's share\n`);
-      printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q: Json) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, q.suspendedUntil ?? '']));
+      printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, q.suspendedUntil ?? '']));
     });
 
   cmd
@@ -35,7 +34,7 @@ export function mtaCommand(client: () => ApiClient): Command {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.domain) q.set('domain', o.domain);
       if (o.delivery) q.set('delivery', o.delivery);
-      const { messages } = await client().get<{ messages: Json[] }>(`/mta/messages?${q}`);
+      const { messages } = await client().get<SpooledMessages>(`/mta/messages?${q}`);
       if (o.json) return printJson(messages);
       printTable(['id', 'recipient', 'state', 'attempts', 'next attempt', 'why'], messages.map((m) => [m.id, m.rcptTo, m.state, m.attempts, m.nextAttemptAt, (m.waitReason ?? m.lastReply ?? '').slice(0, 70)]));
     });
@@ -46,7 +45,7 @@ export function mtaCommand(client: () => ApiClient): Command {
     .option('--all', 'include ended and cancelled ones')
     .option('--json')
     .action(async (o) => {
-      const { adaptations } = await client().get<{ adaptations: Json[] }>(`/mta/adaptations?all=${o.all ? 'true' : 'false'}`);
+      const { adaptations } = await client().get<AdaptationList>(`/mta/adaptations?all=${o.all ? 'true' : 'false'}`);
       if (o.json) return printJson(adaptations);
       printTable(['id', 'site', 'sending IP', 'rule', 'action', 'since', 'until', 'why'], adaptations.map((a) => [a.id, a.site, a.source ?? 'all', a.rule, a.action === 'throttle' ? `throttle ×${a.factor}` : a.action, a.since, a.cancelledAt ? `cancelled ${a.cancelledAt}` : a.until, a.reason.slice(0, 60)]));
     });
@@ -68,7 +67,7 @@ export function mtaCommand(client: () => ApiClient): Command {
       .option('--factor <f>', 'throttle: share of the rate and connections kept', '0.5')
       .option('--reason <text>')
       .action(async (site, o) => {
-        const r = await client().post<{ id: number }>('/mta/adaptations', { site, source: o.source ?? null, action, factor: action === 'throttle' ? Number(o.factor) : undefined, duration: o.for, reason: o.reason });
+        const r = await client().post<AdaptationCreated>('/mta/adaptations', { site, source: o.source ?? null, action, factor: action === 'throttle' ? Number(o.factor) : undefined, duration: o.for, reason: o.reason });
         process.stdout.write(`adaptation ${r.id}: ${action} ${site} for ${o.for}\n`);
       });
   }
@@ -78,9 +77,9 @@ export function mtaCommand(client: () => ApiClient): Command {
     .description('sending IP pools and warm-up progress')
     .option('--json')
     .action(async (o) => {
-      const { pools } = await client().get<{ pools: Json[] }>('/mta/ips');
+      const { pools } = await client().get<SendingIps>('/mta/ips');
       if (o.json) return printJson(pools);
-      printTable(['pool', 'IP', 'HELO', 'weight', 'warm-up', 'sent today'], pools.flatMap((p) => p.ips.map((ip: Json) => [p.name, ip.address ?? 'system default', ip.helo ?? '', ip.weight, ip.warmup ? `${ip.warmup.plan} day ${ip.warmup.day}: ${ip.warmup.capPerProvider ?? 'warm'}/provider/day` : 'warm', Object.entries(ip.sentToday).map(([k, v]) => `${k}: ${v}`).join(', ')])));
+      printTable(['pool', 'IP', 'HELO', 'weight', 'warm-up', 'sent today'], pools.flatMap((p) => p.ips.map((ip) => [p.name, ip.address ?? 'system default', ip.helo ?? '', ip.weight, ip.warmup ? `${ip.warmup.plan} day ${ip.warmup.day}: ${ip.warmup.capPerProvider ?? 'warm'}/provider/day` : 'warm', Object.entries(ip.sentToday).map(([k, v]) => `${k}: ${v}`).join(', ')])));
     });
 
   cmd
@@ -88,9 +87,9 @@ export function mtaCommand(client: () => ApiClient): Command {
     .description('the MX rules in force, in matching order')
     .option('--json')
     .action(async (o) => {
-      const r = await client().get<Json>('/mta/rules');
+      const r = await client().get<MxRules>('/mta/rules');
       if (o.json) return printJson(r);
-      printTable(['rule', 'MX hosts', 'conns/path', 'msgs/conn', 'per hour', 'per minute', 'TLS', 'shared'], r.rules.map((x: Json) => [x.name, x.mx.join(' '), x.maxConnections, x.maxMessagesPerConnection, x.messagesPerHour ?? '', x.messagesPerMinute ?? '', x.tls, x.shared ? 'yes' : 'per IP']));
+      printTable(['rule', 'MX hosts', 'conns/path', 'msgs/conn', 'per hour', 'per minute', 'TLS', 'shared'], r.rules.map((x) => [x.name, x.mx.join(' '), x.maxConnections, x.maxMessagesPerConnection, x.messagesPerHour ?? '', x.messagesPerMinute ?? '', x.tls, x.shared ? 'yes' : 'per IP']));
       process.stdout.write(`from: ${r.files.join(', ')}\n`);
     });
   return cmd;

@@ -6,8 +6,11 @@
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { printJson, printTable } from '../format.ts';
+import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The subject a bounce's parsed detail names, if any (detail is free-form JSON). */
+const subjectOf = (detail: unknown): string =>
+  typeof detail === 'object' && detail !== null && 'subject' in detail && typeof detail.subject === 'string' ? detail.subject : '';
 
 export function quarantineCommand(client: () => ApiClient): Command {
   const cmd = new Command('quarantine').description('addresses in quarantine: list, release, bulk release, outage incidents');
@@ -26,7 +29,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       for (const [k, v] of [['status', o.status], ['domain', o.domain], ['reason', o.reason], ['from', o.from], ['to', o.to], ['q', o.search]]) if (v) q.set(k, v);
-      const r = await client().get<{ entries: Json[]; next: string | null }>(`/quarantine?${q}`);
+      const r = await client().get<QuarantinePage>(`/quarantine?${q}`);
       if (o.json) return printJson(r);
       printTable(['address', 'status', 'reason', 'errors', 'last error', 'text'], r.entries.map((e) => [e.address, e.statusLabel, e.failureReason ?? '', e.errorCount, e.lastErrorAt ?? '', (e.errorText ?? '').slice(0, 50)]));
     });
@@ -36,7 +39,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .description('how many addresses per status')
     .option('--json')
     .action(async (o) => {
-      const r = await client().get<Json>('/quarantine/stats');
+      const r = await client().get<QuarantineStats>('/quarantine/stats');
       if (o.json) return printJson(r);
       printTable(['status', 'addresses'], Object.entries(r));
     });
@@ -45,7 +48,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .command('release <address>')
     .description('set one address back to Valid')
     .action(async (address) => {
-      const r = await client().post<Json>('/quarantine/release', { address });
+      const r = await client().post<QuarantineEntry>('/quarantine/release', { address });
       process.stdout.write(`${r.address}: ${r.statusLabel}\n`);
     });
 
@@ -57,9 +60,9 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .requiredOption('--to <time>')
     .option('--dry-run', 'only count')
     .action(async (o) => {
-      const dry = await client().post<{ count: number }>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to, dryRun: true });
+      const dry = await client().post<BulkRelease>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to, dryRun: true });
       if (o.dryRun) return void process.stdout.write(`${dry.count} addresses would be released\n`);
-      const done = await client().post<{ count: number }>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to });
+      const done = await client().post<BulkRelease>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to });
       process.stdout.write(`${done.count} addresses released\n`);
     });
 
@@ -69,7 +72,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .option('--denylist')
     .option('--reason <reason>', 'failure reason', 'User unknown')
     .action(async (address, o) => {
-      const r = await client().post<Json>('/quarantine', { address, status: o.denylist ? 'denylisted' : 'quarantine', reason: o.denylist ? 'Denylisted address' : o.reason });
+      const r = await client().post<QuarantineEntry>('/quarantine', { address, status: o.denylist ? 'denylisted' : 'quarantine', reason: o.denylist ? 'Denylisted address' : o.reason });
       process.stdout.write(`${r.address}: ${r.statusLabel}\n`);
     });
 
@@ -78,7 +81,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .description("the outage guard's incidents: domains whose new quarantines were held as suspected")
     .option('--json')
     .action(async (o) => {
-      const { incidents } = await client().get<{ incidents: Json[] }>('/quarantine/incidents');
+      const { incidents } = await client().get<IncidentList>('/quarantine/incidents');
       if (o.json) return printJson(incidents);
       printTable(['id', 'domain', 'since', 'hard bounces', 'usually', 'held', 'suspected now', 'resolution'], incidents.map((i) => [i.id, i.domain, i.startedAt, `${i.hardRate} %`, `${i.baselineRate} %`, i.held, i.suspectedNow, i.resolution ?? 'open']));
     });
@@ -87,7 +90,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .command('resolve <id> <decision>')
     .description('resolve an incident: confirm (quarantine the held addresses) or release (set them Valid)')
     .action(async (id, decision) => {
-      const r = await client().post<{ changed: number }>(`/quarantine/incidents/${id}/${decision}`);
+      const r = await client().post<IncidentResolved>(`/quarantine/incidents/${id}/${decision}`);
       process.stdout.write(`incident ${id}: ${r.changed} addresses ${decision === 'confirm' ? 'quarantined' : 'released'}\n`);
     });
   return cmd;
@@ -107,7 +110,7 @@ export function bouncesCommand(client: () => ApiClient): Command {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.status) q.set('status', o.status);
       if (o.search) q.set('q', o.search);
-      const { entries } = await client().get<{ entries: Json[] }>(`/bounces/qualifications?${q}`);
+      const { entries } = await client().get<QualificationList>(`/bounces/qualifications?${q}`);
       if (o.json) return printJson(entries);
       printTable(['occurrences', 'status', 'type', 'reason', 'text (normalized)'], entries.map((e) => [e.occurrences, e.status, e.failureType ?? '', e.failureReason ?? '', e.key.slice(0, 80)]));
     });
@@ -119,7 +122,7 @@ export function bouncesCommand(client: () => ApiClient): Command {
     .requiredOption('--reason <reason>', 'e.g. "User unknown", "Mailbox full", "Refused"')
     .option('--ignore', 'status ignore: it never quarantines')
     .action(async (key, o) => {
-      const r = await client().post<Json>('/bounces/qualifications/requalify', { key, failureType: o.type, failureReason: o.reason, status: o.ignore ? 'ignore' : 'keep' });
+      const r = await client().post<Qualification>('/bounces/qualifications/requalify', { key, failureType: o.type, failureReason: o.reason, status: o.ignore ? 'ignore' : 'keep' });
       process.stdout.write(`${r.key}: ${r.failureType}, ${r.failureReason} (${r.status})\n`);
     });
 
@@ -132,9 +135,9 @@ export function bouncesCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.status) q.set('status', o.status);
-      const { mails } = await client().get<{ mails: Json[] }>(`/bounces/inbound?${q}`);
+      const { mails } = await client().get<InboundMailList>(`/bounces/inbound?${q}`);
       if (o.json) return printJson(mails);
-      printTable(['id', 'received', 'kind', 'status', 'log', 'subject'], mails.map((m) => [m.id, m.receivedAt, m.kind ?? '', m.status, m.logId ?? '', (m.detail?.subject ?? '').slice(0, 50)]));
+      printTable(['id', 'received', 'kind', 'status', 'log', 'subject'], mails.map((m) => [m.id, m.receivedAt, m.kind ?? '', m.status, m.logId ?? '', subjectOf(m.detail).slice(0, 50)]));
     });
   return cmd;
 }

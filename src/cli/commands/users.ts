@@ -11,14 +11,14 @@ import { readSecret } from '../prompt.ts';
 import { loadConfig } from '../../config/index.ts';
 import { openDatabase } from '../../db/index.ts';
 import { newPassword, normalizeName, updateUser } from '../../auth/index.ts';
+import type { ApiKeyCreated, ApiKeyList, UserAccount, UserList } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const password = async (given: string | undefined) => given ?? process.env.ESTAFETA_NEW_PASSWORD ?? readSecret('new password: ');
 
 async function userId(api: ApiClient, name: string): Promise<number> {
-  const { users } = await api.get<{ users: Json[] }>('/users');
+  const { users } = await api.get<UserList>('/users');
   const u = users.find((x) => x.name === name.toLowerCase());
   if (!u) throw new CliError(`no user named "${name}"`, 4);
   return u.id;
@@ -27,7 +27,7 @@ async function userId(api: ApiClient, name: string): Promise<number> {
 export function usersCommand(client: Client): Command {
   const cmd = new Command('users').description('users of the dashboard and the API (admin role)');
   cmd.command('list').option('--json').action(async (o) => {
-    const { users } = await client().get<{ users: Json[] }>('/users');
+    const { users } = await client().get<UserList>('/users');
     if (o.json) return printJson(users);
     printTable(['id', 'name', 'role', 'last sign-in'], users.map((u) => [u.id, u.name, u.role, u.lastLoginAt]));
   });
@@ -37,12 +37,12 @@ export function usersCommand(client: Client): Command {
     .option('--role <role>', 'viewer, operator or admin', 'viewer')
     .option('--password <password>')
     .action(async (name, o) => {
-      const u = await client().post<Json>('/users', { name, role: o.role, password: await password(o.password) });
+      const u = await client().post<UserAccount>('/users', { name, role: o.role, password: await password(o.password) });
       process.stdout.write(`created user ${u.name} (${u.role})\n`);
     });
   cmd.command('set-role <name> <role>').action(async (name, role) => {
     const api = client();
-    const u = await api.patch<Json>(`/users/${await userId(api, name)}`, { role });
+    const u = await api.patch<UserAccount>(`/users/${await userId(api, name)}`, { role });
     process.stdout.write(`${u.name} is now ${u.role}\n`);
   });
   cmd.command('set-password <name>').option('--password <password>').action(async (name, o) => {
@@ -79,7 +79,7 @@ export function usersCommand(client: Client): Command {
 export function apiKeysCommand(client: Client): Command {
   const cmd = new Command('api-keys').description('API keys for scripts (admin role); a key is shown once, when created');
   cmd.command('list').option('--json').action(async (o) => {
-    const { apiKeys } = await client().get<{ apiKeys: Json[] }>('/api-keys');
+    const { apiKeys } = await client().get<ApiKeyList>('/api-keys');
     if (o.json) return printJson(apiKeys);
     printTable(['id', 'name', 'role', 'starts with', 'created by', 'last used'], apiKeys.map((k) => [k.id, k.name, k.role, `${k.prefix}...`, k.createdBy, k.lastUsedAt]));
   });
@@ -88,14 +88,14 @@ export function apiKeysCommand(client: Client): Command {
     .option('--role <role>', 'viewer, operator or admin', 'operator')
     .option('--json')
     .action(async (name, o) => {
-      const k = await client().post<Json>('/api-keys', { name, role: o.role });
+      const k = await client().post<ApiKeyCreated>('/api-keys', { name, role: o.role });
       if (o.json) return printJson(k);
       process.stdout.write(`${k.key}\n`);
       process.stderr.write(`API key "${k.name}" (${k.role}): shown only this once. Use it as ESTAFETA_API_KEY or "Authorization: Bearer <key>".\n`);
     });
   cmd.command('revoke <name>').action(async (name) => {
     const api = client();
-    const { apiKeys } = await api.get<{ apiKeys: Json[] }>('/api-keys');
+    const { apiKeys } = await api.get<ApiKeyList>('/api-keys');
     const k = apiKeys.find((x) => x.name === name);
     if (!k) throw new CliError(`no API key named "${name}"`, 4);
     await api.delete(`/api-keys/${k.id}`);
