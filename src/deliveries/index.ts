@@ -1,6 +1,6 @@
 export * from './states.ts';
 export * from './log-status.ts';
-export { createDelivery, getDelivery, getDeliveryRow, listDeliveries, updateDelivery, importTarget, countTarget, toView, formatZod, type DeliveryView, type DeliveryRow, type DeliveryDefaults } from './store.ts';
+export { createDelivery, getDelivery, getDeliveryRow, listDeliveries, updateDelivery, importTarget, countTarget, toView, type DeliveryView, type DeliveryRow, type DeliveryDefaults } from './store.ts';
 export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './lifecycle.ts';
 export { beginAnalysis, completeAnalysis, failAnalysis, recoverInterruptedAnalyses, startSending, acknowledgePause, acknowledgeStop, finishDelivery, leaseDelivery, releaseDeliveryLeases, type AnalysisOutcome } from './progress.ts';
 export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, failUnbuiltLogs, writeLogState, type NewLog, type LogWrite } from './log-writes.ts';
@@ -9,4 +9,4 @@ export { listLogs, getLog, toLogView, type LogView, type LogFilter } from './log
 export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';
 export { audit, listAudit, type AuditEntry } from './audit.ts';
 export { compileTemplate, missingFields, type CompiledTemplate } from './template.ts';
-export { deliveryCreateSchema, deliveryUpdateSchema, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
+export { deliveryCreateSchema, deliveryUpdateSchema, parseInput, formatZod, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';

@@ -67,3 +67,23 @@ export const deliveryUpdateSchema = z.object({
 
 export type DeliveryCreateInput = z.input<typeof deliveryCreateSchema>;
 export type DeliveryUpdateInput = z.input<typeof deliveryUpdateSchema>;
+
+/**
+ * safeParse that never throws: zod's length checks compare a `length` they find on any
+ * object, and one that cannot become a number (`{"length": {"toString": ""}}`) throws a
+ * TypeError. Such a value is simply not what the schema asks for.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): { success: true; data: z.output<T> } | { success: false; message: string; issues: unknown[] } {
+  try {
+    const r = schema.safeParse(input);
+    return r.success ? { success: true, data: r.data } : { success: false, message: formatZod(r.error), issues: r.error.issues };
+  } catch {
+    return { success: false, message: 'a value has the wrong type (an object where text or a number is expected)', issues: [] };
+  }
+}
+
+/** Zod's issues as one line in words: `from.address: … ; subject: …`. */
+export function formatZod(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
+}
+

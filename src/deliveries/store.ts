@@ -9,7 +9,7 @@ import { invalidInput, notFound } from '../lib/errors.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { checkAddress } from '../mail/address.ts';
 import { audit } from './audit.ts';
-import { deliveryCreateSchema, deliveryUpdateSchema, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
+import { deliveryCreateSchema, deliveryUpdateSchema, parseInput, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
 import { assertAction, DeliveryState, stateLabel, stateName } from './states.ts';
 import { compileTemplate } from './template.ts';
 import { countTarget, jsonTarget, readCsvTarget, storeTarget, type TargetRow } from './targets.ts';
@@ -101,8 +101,8 @@ function checkContent(d: { from?: { address: string }; replyTo?: string | null; 
 }
 
 export async function createDelivery(db: Db, input: DeliveryCreateInput, defaults: DeliveryDefaults, actor = 'api'): Promise<DeliveryView> {
-  const parsed = deliveryCreateSchema.safeParse(input);
-  if (!parsed.success) throw invalidInput(formatZod(parsed.error), parsed.error.issues);
+  const parsed = parseInput(deliveryCreateSchema, input);
+  if (!parsed.success) throw invalidInput(parsed.message, parsed.issues);
   const d = parsed.data;
   checkContent(d);
   const validity = validityMs(d.validity, defaults);
@@ -157,8 +157,8 @@ export async function listDeliveries(db: Db, filter: { states?: number[]; limit?
 
 /** Edits content or settings; an analyzed delivery goes back to "Being edited". */
 export async function updateDelivery(db: Db, id: number, input: DeliveryUpdateInput, defaults: DeliveryDefaults, actor = 'api'): Promise<DeliveryView> {
-  const parsed = deliveryUpdateSchema.safeParse(input);
-  if (!parsed.success) throw invalidInput(formatZod(parsed.error), parsed.error.issues);
+  const parsed = parseInput(deliveryUpdateSchema, input);
+  if (!parsed.success) throw invalidInput(parsed.message, parsed.issues);
   const d = parsed.data;
   checkContent(d);
   const row = await db.tx(async (trx) => {
@@ -208,6 +208,3 @@ export async function importTarget(db: Db, id: number, rows: Iterable<TargetRow>
 
 export { countTarget };
 
-export function formatZod(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
-  return error.issues.map((i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`).join('; ');
-}

@@ -89,7 +89,8 @@ function checkHeaders(headers: Record<string, string> | undefined, which: string
   }
 }
 
-// F3: the API answers 400 since 1e45409, but the schemas called directly still throw.
+// F3: zod itself throws on such a value; the API answers 400 (1e45409) and createDelivery and
+// updateDelivery go through parseInput, which refuses it: here the schemas are called bare.
 const F3 = 'F3 zod: a string length check on an object whose "length" cannot be compared throws (safeParse throws TypeError)';
 
 /** safeParse, with the known F3 exception counted instead of failing. */
