@@ -13,7 +13,7 @@ const duration = z.union([z.string(), z.number()]);
 
 export const configSchema = z.object({
   database: z.object({
-    /** `sqlite:/path/file.db`, a bare path, or `postgres://...` */
+    /** `sqlite:PATH` (e.g. `sqlite:./data/estafeta.db`) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; anything else is refused at start-up */
     url: z.string().min(1).default('sqlite:./data/estafeta.db'),
   }).prefault({}),
   http: z.object({

@@ -14,7 +14,7 @@ export function startCommand(): Command {
     .option('--config <file>', 'configuration file (YAML or JSON); default ./estafeta.yaml when present')
     .option('--roles <roles>', 'comma-separated roles: api, sender, mta, inbound, feedback')
     .option('--port <port>', 'HTTP port (default 8025, or ESTAFETA_HTTP_PORT)')
-    .option('--database <url>', 'sqlite:/path/file.db or postgres://... (default ./data/estafeta.db, or DATABASE_URL)')
+    .option('--database <url>', 'sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE (default sqlite:./data/estafeta.db, or DATABASE_URL)')
     .option('--demo', 'run `estafeta demo` instead: the ISP simulator and a sample delivery on a fresh database')
     // `npm start -- --demo --recipients 500` passes the demo's own options through.
     .addOption(new Option('--recipients <n>').hideHelp())
