@@ -58,7 +58,7 @@ export interface StartOptions {
 }
 
 export async function startEstafeta(config: Config, options: StartOptions = {}): Promise<App> {
-  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const logger = options.logger ?? createLogger({ level: config.log.level, format: config.log.format });
   const signals = pipelineSignals(logger);
   const db = await openDatabase(config.database.url, { onWait: (message) => logger.warn(message) });
   const secret = config.secret ?? (await instanceSecret(db));

@@ -26,6 +26,7 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['ESTAFETA_SECRET', 'secret', String],
   ['ESTAFETA_ROLES', 'roles', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_LOG_LEVEL', 'log.level', String],
+  ['ESTAFETA_LOG_FORMAT', 'log.format', String],
   ['ESTAFETA_DNS_SERVERS', 'dns.servers', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_MX_PORT', 'mta.port', Number],
   ['ESTAFETA_HELO_NAME', 'mta.heloName', String],

@@ -31,7 +31,11 @@ export const configSchema = z.object({
   /** Secret for signed tokens (VERP return paths, unsubscribe links). Generated and stored in the database when absent. */
   secret: z.string().min(16).optional(),
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),
-  log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  log: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** auto: readable lines on a terminal, JSON lines otherwise (log collectors). */
+    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  }).prefault({}),
   dns: z.object({
     /** DNS servers for MX and A lookups ("127.0.0.1:5353"); empty = the system's. */
     servers: z.array(z.string()).default([]),

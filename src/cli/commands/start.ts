@@ -15,6 +15,7 @@ export function startCommand(): Command {
     .option('--roles <roles>', 'comma-separated roles: api, sender, mta, inbound, feedback')
     .option('--port <port>', 'HTTP port (default 8025, or ESTAFETA_HTTP_PORT)')
     .option('--database <url>', 'sqlite:PATH or postgres://USER:PASSWORD@HOST/DATABASE (default sqlite:./data/estafeta.db, or DATABASE_URL)')
+    .option('--log-format <format>', 'auto (readable on a terminal, JSON otherwise), json or pretty (or ESTAFETA_LOG_FORMAT)')
     .option('--demo', 'run `estafeta demo` instead: the ISP simulator and a sample delivery on a fresh database')
     // `npm start -- --demo --recipients 500` passes the demo's own options through.
     .addOption(new Option('--recipients <n>').hideHelp())
@@ -30,6 +31,7 @@ export function startCommand(): Command {
             roles: o.roles ? String(o.roles).split(',').map((s: string) => s.trim()) : undefined,
             'http.port': o.port ? Number(o.port) : undefined,
             'database.url': o.database,
+            'log.format': o.logFormat,
           },
         });
       } catch (err) {
