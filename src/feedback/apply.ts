@@ -10,20 +10,13 @@
 import type { Qualification } from '../mail/failure.ts';
 import type { StoredEvent } from '../events/index.ts';
 import { failureReasonCode, failureTypeCode, FINAL_LOG_STATUSES, LogStatus } from '../deliveries/log-status.ts';
+import type { LogWrite } from '../deliveries/log-writes.ts';
 import type { QuarantineFact } from '../quarantine/index.ts';
 
-export interface LogState {
-  id: number;
+/** A log as the rules see it: what deliveries/ writes back, and whose it is. */
+export interface LogState extends LogWrite {
   deliveryId: number;
   address: string;
-  status: number;
-  failureType: number;
-  failureReason: number | null;
-  reply: string | null;
-  attempts: number;
-  eventAt: number;
-  sentAt: number | null;
-  complainedAt: number | null;
 }
 
 export interface Effect {

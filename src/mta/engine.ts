@@ -19,7 +19,7 @@ import type { MxResolver } from './mx-resolver.ts';
 import { cancelOutcome, decideOutcome, expireOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
-import { claim, heldLeases, leaseStopped, release, releaseAllLeases, releaseUntil, renewLeases, HELD_STOPPED, type SpoolMessage } from './spool.ts';
+import { claim, heldLeases, leaseStopped, release, releaseAllLeases, releaseUntil, renewLeases, Hold, type SpoolMessage } from './spool.ts';
 import type { Shaper } from './shaping/shaper.ts';
 import { MtaPeers } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
@@ -293,7 +293,7 @@ export class Engine {
       const work = this.inMemory.get(id);
       if (!work || work.dropped) continue;
       work.dropped = true;
-      if (kind === HELD_STOPPED) this.finish(cancelOutcome(work.message, now));
+      if (kind === Hold.Stopped) this.finish(cancelOutcome(work.message, now));
       else paused.push(id);
     }
     if (paused.length) {

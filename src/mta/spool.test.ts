@@ -10,7 +10,7 @@ import { createTestDb } from '../db/testing.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { cancelOutcome } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
-import { claim, enqueue, HELD_PAUSED, HELD_STOPPED, leaseStopped, release, renewLeases, setDeliveryHold, spoolStats, type InjectMessage } from './spool.ts';
+import { claim, enqueue, Hold, leaseStopped, release, renewLeases, setDeliveryHold, spoolStats, type InjectMessage } from './spool.ts';
 
 const T = 1_800_000_000_000;
 const LEASE = 60_000;
@@ -73,8 +73,8 @@ test('held rows (paused or stopped deliveries) are never claimed; resuming a pau
   try {
     await enqueue(db.kysely, messages(2, 1), T);
     await enqueue(db.kysely, messages(2, 2), T);
-    await setDeliveryHold(db.kysely, 1, HELD_PAUSED);
-    await setDeliveryHold(db.kysely, 2, HELD_STOPPED);
+    await setDeliveryHold(db.kysely, 1, Hold.Paused);
+    await setDeliveryHold(db.kysely, 2, Hold.Stopped);
     assert.equal((await claim(db, 'mta-a', 10, LEASE, T + 10 * LEASE)).length, 0);
     assert.equal((await spoolStats(db.kysely, T)).held, 4);
     await setDeliveryHold(db.kysely, 1, 0);
@@ -91,7 +91,7 @@ test('stopped rows nobody sends are leased once and leave the spool with one can
   try {
     await enqueue(db.kysely, messages(3, 4), T);
     const busy = await claim(db, 'mta-b', 1, LEASE, T);
-    await setDeliveryHold(db.kysely, 4, HELD_STOPPED);
+    await setDeliveryHold(db.kysely, 4, Hold.Stopped);
     const stopped = await leaseStopped(db.kysely, 'mta-a', LEASE, T + 1);
     assert.equal(stopped.length, 2, 'not the row another process is sending');
     assert.ok(!stopped.some((m) => m.id === busy[0].id));

@@ -45,8 +45,6 @@ export interface SpoolMessage {
 /** What `held` says of a spooled message: sendable, its delivery paused, or stopped (drop it). */
 export const Hold = { Sendable: 0, Paused: 1, Stopped: 2 } as const;
 export type Hold = (typeof Hold)[keyof typeof Hold];
-export const HELD_PAUSED = Hold.Paused;
-export const HELD_STOPPED = Hold.Stopped;
 
 /** Writes messages to the spool in the caller's transaction. */
 export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now()): Promise<void> {
@@ -217,7 +215,7 @@ export async function heldLeases(q: Q, owner: string): Promise<{ id: number; hel
 export async function setDeliveryHold(q: Q, deliveryId: number, held: Hold): Promise<number> {
   let query = q.updateTable('mta_queue').set({ held }).where('delivery_id', '=', deliveryId);
   // A stop is final: resuming must not revive stopped messages.
-  if (held !== HELD_STOPPED) query = query.where('held', '!=', HELD_STOPPED);
+  if (held !== Hold.Stopped) query = query.where('held', '!=', Hold.Stopped);
   const r = await query.executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
@@ -235,7 +233,7 @@ export async function leaseStopped(q: Q, owner: string, leaseMs: number, now = D
       eb
         .selectFrom('mta_queue')
         .select('id')
-        .where('held', '=', HELD_STOPPED)
+        .where('held', '=', Hold.Stopped)
         .where((w) => w.or([w('lease_owner', 'is', null), w('next_attempt_at', '<=', now)]))
         .limit(limit),
     )
