@@ -3,7 +3,8 @@
  * /api/v1/openapi.json with a browsable UI at /api/docs, one plugin per resource under
  * /api/v1, and one error format: {"error": {"code", "message", "details"}}.
  */
-import Fastify, { LogController, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { RequestLog } from './request-log.ts';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -28,8 +29,8 @@ import { installSecurityHeaders } from './security-headers.ts';
 export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     loggerInstance: ctx.logger.child({ component: 'api' }),
-    // Requests that change something are logged; the dashboard's polling reads are not.
-    logController: new LogController({ disableRequestLogging: (req) => req.method === 'GET' || req.method === 'HEAD' }),
+    // One debug line per request that changes something (request-log.ts).
+    logController: new RequestLog(),
     // Routes that import recipients raise it (body-parsing.ts): nobody else may send 200 MB.
     bodyLimit: DEFAULT_BODY_LIMIT,
     // Only the configured proxies may say who the client is (X-Forwarded-For).
