@@ -13,7 +13,7 @@ import { openDatabase } from '../src/db/index.ts';
 import { configSchema } from '../src/config/index.ts';
 import { enqueue, type InjectMessage } from '../src/mta/index.ts';
 import { buildMta } from '../src/app/mta-setup.ts';
-import { loadBouncePolicy, classifyReply, retryDelayMs } from '../src/classify/index.ts';
+import { loadBouncePolicy, classifyReply, retryDelayMs } from '../src/qualification/index.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { freePort, sleep, startDaemon, stopDaemon } from './lib/proc.ts';
 

@@ -7,7 +7,7 @@
  *
  * Reads policy/bounce-rules.yaml through loadBouncePolicy; writes nothing.
  */
-import { loadBouncePolicy } from '../src/classify/index.ts';
+import { loadBouncePolicy } from '../src/qualification/index.ts';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 const policy = loadBouncePolicy();

@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
-import { classifyBounce, classifyReply, loadBouncePolicy } from '../src/classify/index.ts';
+import { classifyBounce, classifyReply, loadBouncePolicy } from '../src/qualification/index.ts';
 import { bounceRecipient, parseBounceMail, type BounceRecipient, type ParsedBounce } from '../src/mail/bounce-mail.ts';
 import type { Qualification } from '../src/mail/failure.ts';
 import type { SmtpStage } from '../src/mail/reply-text.ts';

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fastRetryPolicyDir, startTestEstafeta } from './helpers/estafeta.ts';
-import { classifyReply } from '../src/classify/index.ts';
+import { classifyReply } from '../src/qualification/index.ts';
 import { parseSmtpReply } from '../src/mail/smtp-reply.ts';
 
 const REPLY = parseSmtpReply('550 5.7.1 refused by acme policy engine (ref 42)');

@@ -9,7 +9,7 @@ import { openDatabase, getSetting, setSetting, type Db } from '../db/index.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { randomToken } from '../lib/ids.ts';
-import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../classify/index.ts';
+import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../qualification/index.ts';
 import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mta/index.ts';
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';

@@ -3,7 +3,7 @@
  * policy/bounce-rules.yaml and policy/bounce-categories.yaml, with the operator's files of
  * the same names in the policy directory tried first, watched like every other policy file.
  *
- * Reading, validating and compiling the rules stays in classify/policy.ts (passed in as
+ * Reading, validating and compiling the rules stays in qualification/policy.ts (passed in as
  * `load`): the rules' validation and their compilation to matchers are one step there, and
  * config/ must not import a stage.
  */

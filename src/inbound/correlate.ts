@@ -8,7 +8,7 @@
  */
 import type { BounceRecipient, ParsedBounce } from '../mail/bounce-mail.ts';
 import { readLogToken, readMessageIdParts, type MessageIdParts } from '../mail/verp.ts';
-import type { InboundTarget } from './recipients.ts';
+import type { InboundTarget } from './accepted-addresses.ts';
 
 export type CorrelatedBy = 'verp' | 'mailto-unsubscribe' | 'x-estafeta-log' | 'message-id';
 

@@ -11,7 +11,7 @@
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
-import { readInboundAddress } from './recipients.ts';
+import { readInboundAddress } from './accepted-addresses.ts';
 import type { Emitter } from '../lib/signals.ts';
 
 export interface ListenerOptions {

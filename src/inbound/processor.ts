@@ -11,14 +11,14 @@ import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { parseBounceMail, type BounceRecipient, type ParsedBounce } from '../mail/bounce-mail.ts';
-import { classifyBounce, type BouncePolicy } from '../classify/index.ts';
+import { classifyBounce, type BouncePolicy } from '../qualification/index.ts';
 import { writeEvents, type EventSignals, type EventType, type NewEvent } from '../events/index.ts';
 import { recordFailures, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import type { Qualification } from '../mail/failure.ts';
 import { domainOf } from '../mail/address.ts';
 import { correlateLogId, pickRecipient, type Correlation } from './correlate.ts';
 import { capAtSoft, weighCorrelation, type LogFacts, type Trust } from './evidence.ts';
-import { readInboundAddress, type InboundTarget } from './recipients.ts';
+import { readInboundAddress, type InboundTarget } from './accepted-addresses.ts';
 import type { Emitter } from '../lib/signals.ts';
 
 export interface ProcessorOptions {
@@ -131,9 +131,9 @@ function failureText(r: BounceRecipient): string {
 }
 
 function eventType(parsed: ParsedBounce, q: Qualification | null): EventType | null {
-  if (parsed.kind === 'arf') return q?.disposition === 'complaint' && q.category === 'unsubscribe' ? 'unsubscribed' : 'complaint';
-  if (parsed.kind === 'auto-reply') return 'auto-reply';
-  if (parsed.kind === 'dsn' || parsed.kind === 'bounce') return q ? 'async-bounce' : null;
+  if (parsed.kind === 'arf') return q?.disposition === 'complaint' && q.category === 'unsubscribe' ? 'unsubscribed' : 'complained';
+  if (parsed.kind === 'auto-reply') return 'auto-replied';
+  if (parsed.kind === 'dsn' || parsed.kind === 'bounce') return q ? 'bounced-async' : null;
   return null;
 }
 

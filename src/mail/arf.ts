@@ -5,7 +5,7 @@
  * Parses field text only; finding the part and falling back to the returned message's To
  * header for the recipient is bounce-mail.ts's job.
  */
-import { normalizeAddress } from './bounce-address.ts';
+import { normalizeAddress } from './addresses-in-text.ts';
 import { all, first, parseFieldBlocks, type Fields } from './report-fields.ts';
 
 export interface FeedbackReport {

@@ -4,11 +4,11 @@
  * it reports on, and the status, SMTP reply and explanation for each.
  *
  * Never throws: bad input comes back as kind 'unparsable' with an error. Does not decide
- * what a status means (classify/) and does not correlate with deliveries (inbound/).
+ * what a status means (qualification/) and does not correlate with deliveries (inbound/).
  */
 import { looksLikeFeedbackReport, parseFeedbackReport } from './arf.ts';
 import { autoReplySignal, challengeSignal } from './auto-reply.ts';
-import { addressKey, findAddresses, normalizeAddress } from './bounce-address.ts';
+import { addressKey, findAddresses, normalizeAddress } from './addresses-in-text.ts';
 import {
   failedRecipientsHeader,
   isBounceSubject,

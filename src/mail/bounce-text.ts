@@ -4,9 +4,9 @@
  * name a failed address, then the SMTP reply, status code and explanation near each one.
  *
  * No per-MTA templates: the same rules must hold for bounces never seen before. Does not
- * split off the returned original (returned-message.ts) and does not classify (classify/).
+ * split off the returned original (returned-message.ts) and does not classify (qualification/).
  */
-import { addressKey, findAddresses, normalizeAddress, type FoundAddress } from './bounce-address.ts';
+import { addressKey, findAddresses, normalizeAddress, type FoundAddress } from './addresses-in-text.ts';
 import { findFailureStatus, findReplyInText, findSmtpStage, type SmtpStage } from './reply-text.ts';
 import type { SmtpReply } from './smtp-reply.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseFeedbackReport } from './arf.ts';
-import { normalizeAddress } from './bounce-address.ts';
+import { normalizeAddress } from './addresses-in-text.ts';
 import { parseDeliveryStatus } from './dsn.ts';
 import { findReplyInText, findSmtpStage, findStatusCode } from './reply-text.ts';
 import { splitReturnedMessage } from './returned-message.ts';

@@ -3,9 +3,9 @@
  * (or of message/global-delivery-status, RFC 6533), per message and per recipient.
  *
  * Parses field text only. Finding the part inside a MIME message is bounce-mail.ts's job;
- * deciding what a status means is classify/'s.
+ * deciding what a status means is qualification/'s.
  */
-import { normalizeAddress } from './bounce-address.ts';
+import { normalizeAddress } from './addresses-in-text.ts';
 import { findStatusCode } from './reply-text.ts';
 import { all, first, parseFieldBlocks, stripValueType, type Fields } from './report-fields.ts';
 

@@ -2,7 +2,7 @@
  * The failure vocabulary of email delivery, in Adobe Campaign's terms: failure types,
  * failure reasons (with Campaign's technical values) and bounce categories.
  *
- * Pure data and lookups; no I/O. Classification rules live in `classify/` and policy files;
+ * Pure data and lookups; no I/O. Classification rules live in `qualification/` and policy files;
  * this file only names the values they may produce.
  */
 

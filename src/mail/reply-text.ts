@@ -3,7 +3,7 @@
  * values, transcripts quoted in bounce bodies ("<<< 550 5.1.1 ..."), and sentences such
  * as "remote host said: 550 ...".
  *
- * Pure string work. It does not decide what a reply means (see classify/) and does not
+ * Pure string work. It does not decide what a reply means (see qualification/) and does not
  * parse SMTP sessions.
  */
 import { parseSmtpReply, type SmtpReply } from './smtp-reply.ts';

@@ -6,7 +6,7 @@
  * Reads the documented fields only (bouncedRecipients, complainedRecipients, delivery).
  * Does not verify the SNS signature: the inbound listener decides whom to trust.
  */
-import { normalizeAddress } from './bounce-address.ts';
+import { normalizeAddress } from './addresses-in-text.ts';
 import { normalizeAction, type DsnAction } from './dsn.ts';
 import { findStatusCode } from './reply-text.ts';
 

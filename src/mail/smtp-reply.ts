@@ -2,7 +2,7 @@
  * SMTP replies (RFC 5321 §4.2) and enhanced status codes (RFC 3463), as values.
  *
  * Parses the text a server answered, or the text a library reported, into
- * `{ code, enhanced, text }`. Does not decide what a reply means: see `classify/`.
+ * `{ code, enhanced, text }`. Does not decide what a reply means: see `qualification/`.
  */
 
 export interface SmtpReply {

@@ -2,7 +2,7 @@
  * One outbound SMTP session to one MX IP, on nodemailer's SMTPConnection (state machine,
  * pipelining, STARTTLS, dot-stuffing). Everything the server answers, and every network
  * failure, comes back as an SmtpReply value; nothing here throws on a refusal or a timeout.
- * Deciding what a reply means is classify/'s job; choosing hosts and limits is the engine's.
+ * Deciding what a reply means is qualification/'s job; choosing hosts and limits is the engine's.
  */
 import NodemailerConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpReply } from '../mail/smtp-reply.ts';

@@ -4,7 +4,7 @@
  * type and reason, or "ignore", is the last. A 4xx reply is still retried whatever the type,
  * because the server asked to try again.
  */
-import { normalizeFailureText } from '../classify/index.ts';
+import { normalizeFailureText } from './normalize.ts';
 import type { FailureReason, FailureType, Qualification } from '../mail/failure.ts';
 import type { QualificationStatus } from './store.ts';
 

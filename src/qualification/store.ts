@@ -9,7 +9,7 @@
 import type { Selectable } from 'kysely';
 import { sql } from 'kysely';
 import type { BounceQualificationsTable, Q } from '../db/index.ts';
-import { normalizeFailureText } from '../classify/index.ts';
+import { normalizeFailureText } from './normalize.ts';
 import { failureReasonCode, failureReasonFromCode, failureTypeCode, failureTypeFromCode } from '../deliveries/index.ts';
 import { notFound } from '../lib/errors.ts';
 import type { FailureReason, FailureType, Qualification } from '../mail/failure.ts';

@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseBounceMail, type ParsedBounce } from '../../../src/mail/bounce-mail.ts';
-import { classifyBounce, loadBouncePolicy, type BouncePolicy } from '../../../src/classify/index.ts';
+import { classifyBounce, loadBouncePolicy, type BouncePolicy } from '../../../src/qualification/index.ts';
 import { longRun, mutated, nastyString } from '../arbitraries.ts';
 import type { FuzzTarget } from '../harness.ts';
 import { assertQualification, WORDING } from './smtp-reply.ts';

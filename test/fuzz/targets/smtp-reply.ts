@@ -1,6 +1,6 @@
 /**
  * Fuzz target: the SMTP reply parser (src/mail/smtp-reply.ts), the classifier
- * (src/classify/) and the failure-text normalizer. Replies are built from codes, enhanced
+ * (src/qualification/) and the failure-text normalizer. Replies are built from codes, enhanced
  * codes and wording the shipped rules look for, single- and multi-line, then broken
  * (wrong separators, stray line ends, long runs that make regexes backtrack).
  *
@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { bounceRecipient, type BounceKind, type ParsedBounce } from '../../../src/mail/bounce-mail.ts';
 import { BOUNCE_CATEGORIES, DISPOSITIONS, FAILURE_REASONS, FAILURE_TYPES, type Qualification } from '../../../src/mail/failure.ts';
 import { formatSmtpReply, parseSmtpReply, replyClass } from '../../../src/mail/smtp-reply.ts';
-import { classifyBounce, classifyReply, loadBouncePolicy, normalizeFailureText, type BouncePolicy } from '../../../src/classify/index.ts';
+import { classifyBounce, classifyReply, loadBouncePolicy, normalizeFailureText, type BouncePolicy } from '../../../src/qualification/index.ts';
 import { longRun, mutated, nastyString } from '../arbitraries.ts';
 import type { FuzzTarget } from '../harness.ts';
 
@@ -127,7 +127,7 @@ function check(input: Input): void {
 
 export const smtpReplyTarget: FuzzTarget<Input> = {
   name: 'smtp-reply',
-  description: 'SMTP reply parser, classifier and failure-text key (src/mail/smtp-reply.ts, src/classify/)',
+  description: 'SMTP reply parser, classifier and failure-text key (src/mail/smtp-reply.ts, src/qualification/)',
   arbitrary,
   async: false,
   check,
