@@ -98,7 +98,7 @@ test('a DSN after Sent makes the log Failed with its reason and quarantines the 
   const l = await waitFor('the log to fail', async () => ((await log('hard')).status === 'failed' ? log('hard') : null));
   assert.equal(l.failureType, 'Hard');
   assert.equal(l.failureReason, 'User unknown');
-  assert.deepEqual(l.history.map((h: { type: string }) => h.type), ['delivered', 'async-bounce']);
+  assert.deepEqual(l.history.map((h: { type: string }) => h.type), ['delivered', 'bounced-async']);
   const q = await e.api('GET', '/quarantine/entry?address=hard@inbox.test');
   assert.equal(q.body.status, 'quarantine');
   const k = (await e.api('GET', `/deliveries/${deliveryId}/kpis`)).body;
@@ -149,7 +149,7 @@ test('an ARF complaint keeps Sent, records the complaint and denylists the addre
 test('an auto-reply is recorded and changes neither the log nor the quarantine', async () => {
   const reply = ['From: away@inbox.test', 'To: ' + verp('away'), 'Subject: Out of office: Hi away', 'Auto-Submitted: auto-replied', '', 'I am away until Monday.', ''].join('\r\n');
   assert.ok((await deliver(verp('away'), reply)).ok);
-  const l = await waitFor('the auto-reply in the history', async () => ((await log('away')).history.some((h: { type: string }) => h.type === 'auto-reply') ? log('away') : null));
+  const l = await waitFor('the auto-reply in the history', async () => ((await log('away')).history.some((h: { type: string }) => h.type === 'auto-replied') ? log('away') : null));
   assert.equal(l.status, 'sent');
   assert.equal((await e.api('GET', '/quarantine/entry?address=away@inbox.test')).status, 404);
 });

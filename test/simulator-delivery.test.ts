@@ -68,7 +68,7 @@ test('a delivery through the simulated providers ends as each provider answered,
       }
     }
     const auto = logs.find((l: { address: string }) => l.address.startsWith('autoreply-'));
-    assert.ok((await e.api('GET', `/logs/${auto.id}`)).body.history.some((h: { type: string }) => h.type === 'auto-reply'));
+    assert.ok((await e.api('GET', `/logs/${auto.id}`)).body.history.some((h: { type: string }) => h.type === 'auto-replied'));
     assert.equal((await e.api('GET', '/quarantine/entry?address=complain-hal@yahoo.sim')).body.status, 'denylisted');
     assert.equal((await e.api('GET', '/quarantine/entry?address=unknown-cid@gmail.sim')).body.status, 'quarantine');
     // One message per recipient reached the providers, sent from the configured address.

@@ -19,7 +19,7 @@ export const OWNERS: Record<string, string> = {
   delivery_logs: 'deliveries',
   delivery_counters: 'deliveries',
   delivery_audit: 'deliveries',
-  mta_queue: 'mta',
+  mta_spool: 'mta',
   mta_bodies: 'mta',
   mta_processes: 'mta',
   mta_adaptations: 'mta',

@@ -83,7 +83,7 @@ export interface DeliveryAuditTable {
   detail: string | null;
 }
 
-export interface MtaQueueTable {
+export interface MtaSpoolTable {
   id: Generated<number>;
   log_id: number | null;
   delivery_id: number | null;
@@ -267,7 +267,7 @@ export interface Database {
   delivery_logs: DeliveryLogsTable;
   delivery_counters: DeliveryCountersTable;
   delivery_audit: DeliveryAuditTable;
-  mta_queue: MtaQueueTable;
+  mta_spool: MtaSpoolTable;
   mta_bodies: MtaBodiesTable;
   events: EventsTable;
   quarantine: QuarantineTable;

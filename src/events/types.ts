@@ -3,6 +3,9 @@
  * listener write them to the events table (in the same transaction as the spool change
  * that caused them); the feedback service applies them to delivery logs, quarantine and
  * counters. Events are immutable; they are also each log's history.
+ *
+ * Their type names are public (the API's history, webhooks, the event stream): each is a
+ * past-tense verb, and a name never changes once released (migration 0009 made them so).
  */
 import type { Qualification } from '../mail/failure.ts';
 
@@ -12,9 +15,9 @@ export const EVENT_TYPES = [
   'bounced', // permanent failure during the SMTP session (synchronous bounce)
   'expired', // retried until the validity period ended
   'cancelled', // dropped by an operator (delivery stopped)
-  'async-bounce', // a bounce mail (DSN or non-standard) arrived later
-  'complaint', // an ARF feedback report: the recipient marked the message as spam
-  'auto-reply', // an out-of-office or other automatic reply
+  'bounced-async', // a bounce mail (DSN or non-standard) arrived later
+  'complained', // an ARF feedback report: the recipient marked the message as spam
+  'auto-replied', // an out-of-office or other automatic reply
   'unsubscribed', // the recipient used the unsubscribe link or List-Unsubscribe
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -36,13 +36,13 @@ test('a retry that succeeds makes the log Sent and clears the failure; one that 
 
 test('an asynchronous bounce after Sent makes it Failed; a complaint keeps Sent and records the complaint', () => {
   const sent = run(taken, ev('delivered', 2000));
-  assert.equal(run(sent, ev('async-bounce', 5000, { qualification: hard })).status, LogStatus.Failed);
-  const complained = applyEvent(sent, ev('complaint', 6000, { feedbackType: 'abuse' }));
+  assert.equal(run(sent, ev('bounced-async', 5000, { qualification: hard })).status, LogStatus.Failed);
+  const complained = applyEvent(sent, ev('complained', 6000, { feedbackType: 'abuse' }));
   assert.equal(complained.log.status, LogStatus.Sent);
   assert.equal(complained.log.complainedAt, 6000);
   assert.equal(complained.quarantine?.kind, 'complaint');
   assert.deepEqual(complained.bump, ['complaints']);
-  const auto = applyEvent(sent, ev('auto-reply', 7000, { qualification: { ...soft, disposition: 'ignore', failureType: 'Ignored' } }));
+  const auto = applyEvent(sent, ev('auto-replied', 7000, { qualification: { ...soft, disposition: 'ignore', failureType: 'Ignored' } }));
   assert.equal(auto.log, sent);
   assert.equal(auto.quarantine, null);
 });
@@ -61,16 +61,16 @@ test('applying the same event twice changes nothing the second time', () => {
   const e = ev('bounced', 3000, { qualification: hard, reply: '550' });
   const once = run(taken, e);
   assert.deepEqual(run(once, e), once);
-  const c = ev('complaint', 4000);
+  const c = ev('complained', 4000);
   const complained = run(once, c);
   assert.equal(applyEvent(complained, c).quarantine, null);
 });
 
 test('a bounce tied to its log by a Message-ID alone fails the log but never counts towards the quarantine', () => {
   const sent = run(taken, ev('delivered', 2000));
-  const weak = applyEvent(sent, ev('async-bounce', 5000, { qualification: soft, evidence: 'correlated by Message-ID only' }));
+  const weak = applyEvent(sent, ev('bounced-async', 5000, { qualification: soft, evidence: 'correlated by Message-ID only' }));
   assert.equal(weak.log.status, LogStatus.Failed);
   assert.equal(weak.quarantine, null);
-  const strong = applyEvent(sent, ev('async-bounce', 5000, { qualification: soft }));
+  const strong = applyEvent(sent, ev('bounced-async', 5000, { qualification: soft }));
   assert.equal(strong.quarantine?.kind, 'error');
 });

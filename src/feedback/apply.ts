@@ -69,7 +69,7 @@ export function applyEvent(log: LogState, event: StoredEvent): Effect {
     case 'cancelled':
       if (isFinal(log.status)) return none;
       return { log: { ...log, status: LogStatus.Cancelled, reply, eventAt: at }, quarantine: null, bump: [] };
-    case 'async-bounce': {
+    case 'bounced-async': {
       // A bounce mail reports a final failure: the reporting MTA has stopped trying, so even a
       // soft category (mailbox full) fails the message; its type decides the quarantine.
       // Delay notices and success reports come with disposition ignore or deliver.
@@ -80,12 +80,12 @@ export function applyEvent(log: LogState, event: StoredEvent): Effect {
       // the log but never counts towards the quarantine: repeated forgeries would add up.
       return { log: fail(q, reply), quarantine: p.evidence ? null : errorFact(q), bump: [] };
     }
-    case 'complaint':
+    case 'complained':
       if (log.complainedAt !== null) return none;
       return { log: { ...log, complainedAt: at }, quarantine: { kind: 'complaint', at, text: `complaint (${p.feedbackType ?? 'abuse'})` }, bump: ['complaints'] };
     case 'unsubscribed':
       return { log, quarantine: { kind: 'unsubscribe', at, text: 'unsubscribed' }, bump: ['unsubscribes'] };
-    case 'auto-reply':
+    case 'auto-replied':
     default:
       return none;
   }

@@ -70,7 +70,7 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
   // 15 columns: 1000 rows stay well under both engines' parameter limits.
   for (let i = 0; i < rows.length; i += 1000) {
     const part = rows.slice(i, i + 1000);
-    const ids = await q.insertInto('mta_queue').values(part).returning(['id', 'rcpt_to']).execute();
+    const ids = await q.insertInto('mta_spool').values(part).returning(['id', 'rcpt_to']).execute();
     // RETURNING follows the VALUES order on both engines; check it rather than trust it.
     if (ids.length !== part.length || ids.some((r, j) => r.rcpt_to !== part[j].rcpt_to)) throw new Error('spool insert: returned rows do not match the rows inserted');
     await q
@@ -91,10 +91,10 @@ export async function claim(db: Db, owner: string, limit: number, leaseMs: numbe
 
 function claimRows(db: Db, q: Q, owner: string, limit: number, leaseMs: number, now: number) {
   return q
-    .updateTable('mta_queue')
+    .updateTable('mta_spool')
     .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
     .where('id', 'in', (eb) => {
-      let sub = eb.selectFrom('mta_queue').select('id').where('held', '=', Hold.Sendable).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
+      let sub = eb.selectFrom('mta_spool').select('id').where('held', '=', Hold.Sendable).where('next_attempt_at', '<=', now).orderBy('next_attempt_at').limit(limit);
       if (db.dialect === 'postgres') sub = sub.forUpdate().skipLocked();
       return sub;
     })
@@ -136,7 +136,7 @@ async function readBodies(q: Q, ids: number[]): Promise<Map<number, Buffer>> {
 export async function removeMessages(q: Q, owner: string, ids: number[]): Promise<number> {
   let removed = 0;
   for (let i = 0; i < ids.length; i += 5000) {
-    const gone = await q.deleteFrom('mta_queue').where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).returning('id').execute();
+    const gone = await q.deleteFrom('mta_spool').where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).returning('id').execute();
     if (gone.length) await q.deleteFrom('mta_bodies').where('id', 'in', gone.map((r) => r.id)).execute();
     removed += gone.length;
   }
@@ -160,7 +160,7 @@ export async function releaseUntil(db: Db, owner: string, items: { id: number; a
   await db.tx(async (trx) => {
     for (const g of groups.values()) {
       for (let i = 0; i < g.ids.length; i += 2000) {
-        await trx.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: g.at, wait_reason: g.reason }).where('id', 'in', g.ids.slice(i, i + 2000)).where('lease_owner', '=', owner).execute();
+        await trx.updateTable('mta_spool').set({ lease_owner: null, next_attempt_at: g.at, wait_reason: g.reason }).where('id', 'in', g.ids.slice(i, i + 2000)).where('lease_owner', '=', owner).execute();
       }
     }
   });
@@ -169,7 +169,7 @@ export async function releaseUntil(db: Db, owner: string, items: { id: number; a
 /** Temporary failure: count the attempt and schedule the next one. */
 export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt: number, lastReply: string, countAttempt: boolean): Promise<void> {
   await q
-    .updateTable('mta_queue')
+    .updateTable('mta_spool')
     .set((eb) => ({
       next_attempt_at: Math.round(nextAttemptAt),
       lease_owner: null,
@@ -188,32 +188,32 @@ export async function reschedule(q: Q, owner: string, id: number, nextAttemptAt:
  */
 export async function renewLeases(q: Q, owner: string, ids: number[], until: number): Promise<void> {
   for (let i = 0; i < ids.length; i += 5000) {
-    await q.updateTable('mta_queue').set({ next_attempt_at: until }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
+    await q.updateTable('mta_spool').set({ next_attempt_at: until }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
   }
 }
 
 /** Gives rows back without counting an attempt (shutdown, pause, site saturated). */
 export async function release(q: Q, owner: string, ids: number[], at = Date.now()): Promise<void> {
   for (let i = 0; i < ids.length; i += 5000) {
-    await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: at }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
+    await q.updateTable('mta_spool').set({ lease_owner: null, next_attempt_at: at }).where('id', 'in', ids.slice(i, i + 5000)).where('lease_owner', '=', owner).execute();
   }
 }
 
 /** With one MTA process (SQLite), leases left by a crashed run can be taken back at once. */
 export async function releaseAllLeases(q: Q, at = Date.now()): Promise<number> {
-  const r = await q.updateTable('mta_queue').set({ lease_owner: null, next_attempt_at: at }).where('lease_owner', 'is not', null).executeTakeFirst();
+  const r = await q.updateTable('mta_spool').set({ lease_owner: null, next_attempt_at: at }).where('lease_owner', 'is not', null).executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 
 /** Rows `owner` holds whose delivery was paused or stopped since it claimed them. */
 export async function heldLeases(q: Q, owner: string): Promise<{ id: number; held: number }[]> {
-  const rows = await q.selectFrom('mta_queue').select(['id', 'held']).where('lease_owner', '=', owner).where('held', '>', 0).execute();
+  const rows = await q.selectFrom('mta_spool').select(['id', 'held']).where('lease_owner', '=', owner).where('held', '>', 0).execute();
   return rows.map((r) => ({ id: Number(r.id), held: r.held }));
 }
 
 /** Pause (1), resume (0) or stop (2) every spooled message of a delivery. */
 export async function setDeliveryHold(q: Q, deliveryId: number, held: Hold): Promise<number> {
-  let query = q.updateTable('mta_queue').set({ held }).where('delivery_id', '=', deliveryId);
+  let query = q.updateTable('mta_spool').set({ held }).where('delivery_id', '=', deliveryId);
   // A stop is final: resuming must not revive stopped messages.
   if (held !== Hold.Stopped) query = query.where('held', '!=', Hold.Stopped);
   const r = await query.executeTakeFirst();
@@ -227,11 +227,11 @@ export async function setDeliveryHold(q: Q, deliveryId: number, held: Hold): Pro
  */
 export async function leaseStopped(q: Q, owner: string, leaseMs: number, now = Date.now(), limit = 5000): Promise<SpoolMessage[]> {
   const rows = await q
-    .updateTable('mta_queue')
+    .updateTable('mta_spool')
     .set({ lease_owner: owner, next_attempt_at: now + leaseMs })
     .where('id', 'in', (eb) =>
       eb
-        .selectFrom('mta_queue')
+        .selectFrom('mta_spool')
         .select('id')
         .where('held', '=', Hold.Stopped)
         .where((w) => w.or([w('lease_owner', 'is', null), w('next_attempt_at', '<=', now)]))
@@ -252,7 +252,7 @@ export interface SpoolStats {
 
 export async function spoolStats(q: Q, now = Date.now()): Promise<SpoolStats> {
   const r = await q
-    .selectFrom('mta_queue')
+    .selectFrom('mta_spool')
     .select((eb) => [
       eb.fn.countAll<number>().as('total'),
       eb.fn.sum<number>(eb.case().when(eb.and([eb('held', '=', Hold.Sendable), eb('next_attempt_at', '<=', now)])).then(1).else(0).end()).as('due'),

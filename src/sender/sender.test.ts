@@ -60,7 +60,7 @@ test('logs cancelled at the validity end while their batch is being signed never
     release();
     await sender.stop(); // waits for the batch in flight to hand over what it still may
 
-    const spooled = await db.kysely.selectFrom('mta_queue').select('rcpt_to').orderBy('rcpt_to').execute();
+    const spooled = await db.kysely.selectFrom('mta_spool').select('rcpt_to').orderBy('rcpt_to').execute();
     assert.deepEqual(spooled.map((r) => r.rcpt_to), ['r0@race.test', 'r1@race.test', 'r2@race.test'], 'only the first batch is in the MTA');
     const statuses = await db.kysely.selectFrom('delivery_logs').select('status').where('delivery_id', '=', d.id).orderBy('id').execute();
     assert.deepEqual(statuses.map((s) => s.status), [LogStatus.Taken, LogStatus.Taken, LogStatus.Taken, LogStatus.Cancelled, LogStatus.Cancelled, LogStatus.Cancelled]);

@@ -49,7 +49,7 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
       response: { 200: spooledMessagesSchema },
     },
   }, async (req) => {
-    let q = ctx.db.kysely.selectFrom('mta_queue').select(['id', 'delivery_id', 'log_id', 'rcpt_to', 'domain', 'attempts', 'next_attempt_at', 'expires_at', 'held', 'lease_owner', 'last_reply', 'wait_reason']).orderBy('next_attempt_at').limit(req.query.limit);
+    let q = ctx.db.kysely.selectFrom('mta_spool').select(['id', 'delivery_id', 'log_id', 'rcpt_to', 'domain', 'attempts', 'next_attempt_at', 'expires_at', 'held', 'lease_owner', 'last_reply', 'wait_reason']).orderBy('next_attempt_at').limit(req.query.limit);
     if (req.query.domain) q = q.where('domain', '=', req.query.domain.toLowerCase());
     if (req.query.delivery) q = q.where('delivery_id', '=', req.query.delivery);
     const now = Date.now();

@@ -141,7 +141,7 @@ export async function cancelAdaptation(q: Q, id: number, by: string): Promise<bo
   // Engines reload adaptations every second: release the parked messages just after that, so
   // they are not parked again by an engine that has not heard of the cancellation yet.
   await q
-    .updateTable('mta_queue')
+    .updateTable('mta_spool')
     .set({ next_attempt_at: now + 2000, wait_reason: `released: adaptation #${id} cancelled by ${by}` })
     .where('lease_owner', 'is', null)
     .where('wait_reason', 'like', `suspended by % (#${id}) until%`)
