@@ -92,3 +92,27 @@ test('an unreachable PostgreSQL is waited for a few seconds, then named by host 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a start that works says where the dashboard, the API and the database are', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'estafeta-banner-'));
+  const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, 'start', '--port', '0', '--database', 'sqlite:./banner.db'], {
+    cwd: dir,
+    env: { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: 'banner-test-password', ESTAFETA_LOG_LEVEL: 'warn', ESTAFETA_BOUNCE_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  p.stdout!.on('data', (d) => (out += d));
+  p.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((done) => p.once('exit', done));
+  try {
+    const until = Date.now() + 40_000;
+    while (!out.includes('Press Ctrl-C') && p.exitCode === null && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /Dashboard  http:\/\/127\.0\.0\.1:\d+\/\n/, out);
+    assert.match(out, /API        http:\/\/127\.0\.0\.1:\d+\/api\/v1 \(docs /);
+    assert.match(out, new RegExp(`Database   SQLite file ${join(dir, 'banner.db').replace(/[.]/g, '\\.')}`));
+  } finally {
+    p.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { loadConfig, ConfigError } from '../../config/index.ts';
 import { startEstafeta } from '../../app/start.ts';
+import { startBanner } from '../../app/banner.ts';
 import { CliError } from '../client.ts';
 import { runDemoCommand } from './demo.ts';
 
@@ -39,7 +40,7 @@ export function startCommand(): Command {
         throw err;
       }
       const app = await startEstafeta(config);
-      if (app.url) process.stderr.write(`Estafeta is running: API ${app.url}/api/v1 (docs ${app.url}/api/docs), database ${app.db.dialect}\n`);
+      process.stderr.write(startBanner({ url: app.url, databaseUrl: config.database.url, roles: config.roles }));
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -1,0 +1,29 @@
+/**
+ * What `estafeta start` prints once it runs: where the dashboard and the API are, and which
+ * database this process uses (the SQLite file's full path, or the PostgreSQL host, port,
+ * database and user: never the password). The log says the same in JSON for machines.
+ */
+import { resolve } from 'node:path';
+import { parseDatabaseUrl } from '../db/database-url.ts';
+
+/** The database of a URL in words, without its password. */
+export function databaseInWords(url: string): string {
+  const target = parseDatabaseUrl(url);
+  if (target.dialect === 'sqlite') {
+    if (target.file === ':memory:') return 'SQLite in memory (gone when Estafeta stops)';
+    return `SQLite file ${resolve(target.file)}`;
+  }
+  const user = decodeURIComponent(new URL(target.url).username);
+  return `PostgreSQL database ${target.database} on ${target.host}:${target.port}${user ? ` (user ${user})` : ''}`;
+}
+
+export function startBanner(o: { url: string | null; databaseUrl: string; roles: readonly string[] }): string {
+  const lines = [`Estafeta is running (${o.roles.join(', ')}).`];
+  if (o.url) {
+    lines.push(`  Dashboard  ${o.url}/`);
+    lines.push(`  API        ${o.url}/api/v1 (docs ${o.url}/api/docs)`);
+  }
+  lines.push(`  Database   ${databaseInWords(o.databaseUrl)}`);
+  lines.push('Press Ctrl-C to stop.');
+  return lines.join('\n') + '\n';
+}
