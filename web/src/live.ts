@@ -40,3 +40,24 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
   }, [...deps, tick]);
   return { ...state, reload: () => setTick((t) => t + 1) };
 }
+
+/**
+ * Loads data and loads it again every `everyMs` while the page is shown (hidden tabs do not
+ * poll), so a page stays live without a Refresh button. Keeps the previous data meanwhile.
+ */
+export function usePoll<T>(load: () => Promise<T>, deps: unknown[], everyMs = 5000): { data: T | undefined; error: Error | null; loading: boolean; reload: () => void; at: number | null } {
+  const result = useLoad(load, deps);
+  const [at, setAt] = useState<number | null>(null);
+  const reload = useRef(result.reload);
+  reload.current = result.reload;
+  useEffect(() => {
+    if (!result.loading) setAt(Date.now());
+  }, [result.loading, result.data]);
+  useEffect(() => {
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') reload.current();
+    }, everyMs);
+    return () => clearInterval(timer);
+  }, [everyMs]);
+  return { ...result, at };
+}

@@ -2,6 +2,8 @@
 // inferred from the server's response schemas (src/api/contract.ts), so a changed answer
 // breaks `tsc -p web` instead of a page. Types only: nothing of the server is bundled.
 export type {
+  Adaptation,
+  AdaptationList,
   Analysis,
   AnalysisLine,
   AnalysisProgress,
@@ -24,10 +26,13 @@ export type {
   LogEntry,
   LogEvent,
   LogPage,
+  MtaQueues,
   Principal,
   QuarantineEntry,
   QuarantinePage,
   QuarantineStats,
+  Qualification,
+  QualificationList,
   Role,
   SendingIps,
   SignedIn,

@@ -39,7 +39,13 @@ export const StateBadge = ({ state, label }: { state: string; label: string }) =
 );
 
 const STATUS_TONE: Record<string, string> = { sent: 'green', failed: 'red', ignored: 'grey', taken: 'blue', pending: 'grey', cancelled: 'grey' };
-export const StatusBadge = ({ status, label }: { status: string; label: string }) => <span className={`badge tone-${STATUS_TONE[status] ?? 'grey'}`}>{label}</span>;
+/** Campaign's label, shortened where it is long ("Taken into account by the service provider"); the whole label is the title. */
+const SHORT_STATUS: Record<string, string> = { taken: 'Taken into account' };
+export const StatusBadge = ({ status, label }: { status: string; label: string }) => (
+  <span className={`badge tone-${STATUS_TONE[status] ?? 'grey'}`} title={label}>
+    {SHORT_STATUS[status] ?? label}
+  </span>
+);
 
 export function Kpi({ label, value, hint, tone, id }: { label: string; value: ReactNode; hint?: string; tone?: string; id?: string }) {
   return (

@@ -102,40 +102,38 @@ export function DeliveriesPage() {
           <table className="grid deliveries">
             <thead>
               <tr>
-                <th className="num">ID</th>
-                <th>Label</th>
+                <th>Delivery</th>
                 <th>State</th>
                 <th className="progress-col">Progress</th>
-                <th className="num">To deliver</th>
                 <th className="num">Success</th>
                 <th className="num">Sent</th>
                 <th className="num">Failed</th>
-                <th>Started</th>
-                <th>Actions</th>
+                <th className="actions-col">Actions</th>
               </tr>
             </thead>
             <tbody>
               {rows.map((d) => (
                 <tr key={d.id} data-delivery={d.id}>
-                  <td className="num muted">{d.id}</td>
-                  <td>
-                    <Link to={`/deliveries/${d.id}`} className="strong">
+                  <td className="label-cell">
+                    <Link to={`/deliveries/${d.id}`} className="strong" title={d.label || undefined}>
                       {d.label || `Delivery ${d.id}`}
                     </Link>
-                    {d.lastError && <div className="small error-text">{d.lastError}</div>}
+                    <div className="small muted nowrap">
+                      #{d.id} · {d.startedAt ? `started ${when(d.startedAt)}` : `created ${when(d.createdAt)}`}
+                    </div>
+                    {d.lastError && <div className="small error-text clip" title={d.lastError}>{d.lastError}</div>}
                   </td>
                   <td>
                     <StateBadge state={d.state} label={d.stateLabel} />
                   </td>
                   <td>
                     <ProgressBar kpis={d.kpis} compact />
+                    <div className="small muted nowrap" data-col="to-deliver">{n(d.kpis.processed)} of {n(d.kpis.toDeliver)} processed</div>
                   </td>
-                  <td className="num">{n(d.kpis.toDeliver)}</td>
                   <td className="num strong" data-col="success">{pct(d.kpis.successPercent)}</td>
                   <td className="num" data-col="sent">{n(d.kpis.sent)}</td>
                   <td className="num" data-col="failed">{n(d.kpis.failed)}</td>
-                  <td className="nowrap">{when(d.startedAt)}</td>
-                  <td>
+                  <td className="actions-col">
                     <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} compact />
                   </td>
                 </tr>

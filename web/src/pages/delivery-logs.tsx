@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { get, qs } from '../api.ts';
 import { Card, Empty, ErrorBanner, StatusBadge } from '../components/ui.tsx';
-import { clock, n } from '../format.ts';
+import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { navigate } from '../router.tsx';
 import type { DeliveryDetail, LogPage } from '../types.ts';
@@ -88,36 +88,34 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
       {data && !data.logs.length ? (
         <Empty>{d.kpis.targeted ? 'No log matches these filters.' : 'No delivery log yet: logs are written by the analysis.'}</Empty>
       ) : (
-        <table className={`grid logs ${loading ? 'loading' : ''}`} aria-busy={loading}>
+        <table className={`grid logs fixed ${loading ? 'loading' : ''}`} aria-busy={loading}>
           <thead>
             <tr>
-              <th>Address</th>
-              <th>Status</th>
-              <th>Failure type</th>
-              <th>Failure reason</th>
-              <th className="num">Attempts</th>
+              <th className="w-addr">Address</th>
+              <th className="w-status">Status</th>
+              <th className="w-failure">Failure</th>
+              <th className="num w-num">Attempts</th>
               <th>Last reply</th>
-              <th>Updated</th>
+              <th className="w-date">Updated</th>
             </tr>
           </thead>
           <tbody>
             {data?.logs.map((l) => (
               <tr key={l.id} data-log={l.id}>
-                <td>
+                <td className="addr" title={l.address}>
                   <a href={`/deliveries/${d.id}/logs/${l.id}`} onClick={(e) => { e.preventDefault(); navigate(`/deliveries/${d.id}/logs/${l.id}`); }} className="mono">
                     {l.address || <em className="muted">(no address)</em>}
                   </a>
                 </td>
-                <td>
+                <td className="nowrap">
                   <StatusBadge status={l.status} label={l.statusLabel} />
                 </td>
-                <td>{l.failureType ?? ''}</td>
-                <td>{l.failureReason ?? ''}</td>
-                <td className="num">{l.attempts}</td>
+                <td className="nowrap small">{l.failureType ? `${l.failureType} · ${l.failureReason ?? 'Not defined'}` : ''}</td>
+                <td className="num">{n(l.attempts)}</td>
                 <td className="reply mono small" title={l.reply ?? ''}>
                   {l.reply ?? ''}
                 </td>
-                <td className="nowrap small">{clock(l.updatedAt)}</td>
+                <td className="nowrap small">{when(l.updatedAt)}</td>
               </tr>
             ))}
           </tbody>

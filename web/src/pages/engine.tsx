@@ -1,90 +1,192 @@
-// The delivery engine: per provider site and sending IP the queue, rates and connections;
-// adaptations in force (with cancel); IP warm-up; and failure texts waiting to be qualified.
-// Each part reads its own endpoint and says so when this version does not have it.
+// The delivery engine, live (it reads again every few seconds while shown): the ready queues
+// per MX site and sending IP with their limits and state, the adaptations in force (with
+// cancel) and those that ended, the sending IPs with their warm-up, and the failure texts
+// waiting to be qualified. Columns are written for each table, never taken from the answer's
+// keys, so a new field in the API does not become a new column named after a variable.
 import { useState } from 'react';
-import { api, ApiError, get, post } from '../api.ts';
-import { Card, Dialog, Empty, ErrorBanner, Notice } from '../components/ui.tsx';
-import { n, when } from '../format.ts';
-import { useLoad } from '../live.ts';
+import { api, get, post } from '../api.ts';
+import { Card, Dialog, Empty, ErrorBanner } from '../components/ui.tsx';
+import { clock, n, when } from '../format.ts';
+import { usePoll } from '../live.ts';
 import { useSession } from '../session.tsx';
-import type { SendingIps } from '../types.ts';
+import type { Adaptation, AdaptationList, MtaQueues, Qualification, QualificationList, SendingIps } from '../types.ts';
 
-type Row = Record<string, unknown>;
+const EVERY_MS = 4000;
 
-/** The rows of an answer: the first array it carries ({sites: [...]}, {entries: [...]}, or an array). */
-const rowsOf = (data: unknown): Row[] => (Array.isArray(data) ? data : (Object.values((data ?? {}) as Row).find(Array.isArray) as Row[] | undefined) ?? []);
-const label = (k: string) => k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
-const cell = (v: unknown) =>
-  v === null || v === undefined ? '' : typeof v === 'number' ? n(v) : typeof v === 'string' && /^\d{4}-\d\d-\d\dT/.test(v) ? when(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
+const sourceName = (s: string | null) => s ?? 'default IP';
+const perHour = (perMinute: number | null, perHour: number | null) =>
+  perMinute !== null ? `${n(Math.round(perMinute))} / min` : perHour !== null ? `${n(Math.round(perHour))} / h` : 'no rate limit';
 
-interface SectionProps {
-  title: string;
-  /** Endpoints to try in order: the first that exists is shown. */
-  paths: string[];
-  rows?: (data: unknown) => Row[];
-  empty?: string;
-  actions?: (row: Row, reload: () => void) => React.ReactNode;
+/** What an adaptation does, in words. */
+const effect = (a: Pick<Adaptation, 'action' | 'factor'>) =>
+  a.action === 'suspend' ? 'Suspended' : a.action === 'throttle' && a.factor !== null ? `Throttled to ${Math.round(a.factor * 100)} %` : a.action;
+
+function LiveNote({ at, error }: { at: number | null; error: Error | null }) {
+  return <span className={`live ${error ? '' : 'on'}`}>{error ? 'not updating' : at ? `live · ${clock(at)}` : 'loading…'}</span>;
 }
 
-async function firstAvailable(paths: string[]): Promise<unknown> {
-  for (const [i, p] of paths.entries()) {
-    try {
-      return await get<unknown>(p);
-    } catch (e) {
-      if (!(e instanceof ApiError && e.status === 404) || i === paths.length - 1) throw e;
-    }
-  }
-}
-
-/** Sending IPs with their pool and warm-up day, one row each. */
-const ipRows = (data: unknown): Row[] =>
-  ((data as Partial<SendingIps> | null)?.pools ?? []).flatMap((p) =>
-    p.ips.map((ip) => {
-      const w = ip.warmup;
-      const sent = Object.entries(ip.sentToday ?? {}).map(([k, v]) => `${k}: ${n(v)}`).join(', ');
-      return { pool: p.name, address: ip.address ?? 'default', helo: ip.helo, weight: ip.weight, warmUp: w ? `${w.plan}, day ${w.day}` : 'none', capPerProvider: w?.capPerProvider ?? null, sentToday: sent || '0' };
-    }),
-  );
-
-function Section({ title, paths, rows: toRows = rowsOf, empty = 'Nothing to show.', actions }: SectionProps) {
-  const { data, error, reload } = useLoad(() => firstAvailable(paths), [paths.join()]);
-  const rows = data === undefined ? [] : toRows(data);
-  const columns = [...new Set(rows.slice(0, 20).flatMap((r) => Object.keys(r)))].slice(0, 9);
+function Queues() {
+  const { data, error, at } = usePoll(() => get<MtaQueues>('/mta/queues'), [], EVERY_MS);
   return (
-    <Card title={title} actions={<button type="button" onClick={reload}>Refresh</button>}>
-      {error instanceof ApiError && error.status === 404 ? (
-        <Notice>Not available in this version.</Notice>
-      ) : (
-        <>
-          <ErrorBanner error={error} />
-          {data !== undefined && !rows.length && <Empty>{empty}</Empty>}
-          {rows.length > 0 && (
-            <div className="scroll-x">
-              <table className="grid">
-                <thead>
-                  <tr>
-                    {columns.map((c) => (
-                      <th key={c}>{label(c)}</th>
-                    ))}
-                    {actions && <th>Action</th>}
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.map((r, i) => (
-                    <tr key={String(r.id ?? r.key ?? i)}>
-                      {columns.map((c) => (
-                        <td key={c} className={typeof r[c] === 'number' ? 'num' : 'small'}>
-                          {cell(r[c])}
-                        </td>
-                      ))}
-                      {actions && <td>{actions(r, reload)}</td>}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-        </>
+    <Card title="Queues per provider site and sending IP" actions={<LiveNote at={at} error={error} />}>
+      <ErrorBanner error={error} />
+      {data && (
+        <p className="meta small" data-testid="spool">
+          <span>{data.running ? `MTA running (${n(data.mtaProcesses)} process${data.mtaProcesses === 1 ? '' : 'es'} on this database)` : 'The MTA role does not run in this process'}</span>
+          <span>{n(data.spool.total)} messages in the spool</span>
+          <span>{n(data.spool.due)} due now</span>
+          <span>{n(data.inFlight)} being sent</span>
+          <span>{n(data.spool.held)} held (paused or stopped deliveries)</span>
+          {data.spool.oldestCreatedAt && <span>oldest since {when(data.spool.oldestCreatedAt)}</span>}
+          <span>
+            since start: {n(data.totals.delivered)} delivered, {n(data.totals.deferred)} deferred, {n(data.totals.bounced)} bounced, {n(data.totals.expired)} expired
+          </span>
+        </p>
+      )}
+      {data && !data.queues.length && <Empty>No message is waiting in a queue.</Empty>}
+      {data && data.queues.length > 0 && (
+        <table className="grid" data-table="queues">
+          <thead>
+            <tr>
+              <th>MX site</th>
+              <th>MX rule</th>
+              <th>Sending IP</th>
+              <th className="num">Queued</th>
+              <th className="num">Connections</th>
+              <th className="num">Rate allowed</th>
+              <th>State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.queues.map((q) => (
+              <tr key={`${q.site}|${q.source ?? ''}`}>
+                <td className="mono small">{q.site}</td>
+                <td>{q.rule}</td>
+                <td className="mono small nowrap">{sourceName(q.source)}</td>
+                <td className="num">{n(q.queued)}</td>
+                <td className="num">
+                  {n(q.connections)} of {n(q.maxConnectionsPerPath)}
+                </td>
+                <td className="num">{perHour(q.messagesPerMinute, q.messagesPerHour)}</td>
+                <td className="nowrap">
+                  {q.suspendedUntil ? (
+                    <span className="badge tone-red">Suspended until {clock(q.suspendedUntil)}</span>
+                  ) : q.factor < 1 ? (
+                    <span className="badge tone-amber">Throttled to {Math.round(q.factor * 100)} %</span>
+                  ) : (
+                    <span className="badge tone-green">Normal</span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+function Adaptations({ onError }: { onError: (m: string) => void }) {
+  const { can } = useSession();
+  const { data, error, at, reload } = usePoll(() => get<AdaptationList>('/mta/adaptations?all=true'), [], EVERY_MS);
+  const now = Date.now();
+  const inForce = (a: Adaptation) => !a.cancelledAt && Date.parse(a.until) > now;
+  const current = data?.adaptations.filter(inForce) ?? [];
+  const past = data?.adaptations.filter((a) => !inForce(a)) ?? [];
+  const row = (a: Adaptation, live: boolean) => (
+    <tr key={a.id} data-adaptation={a.id}>
+      <td className="mono small">{a.site}</td>
+      <td className="mono small nowrap">{sourceName(a.source)}</td>
+      <td className="small nowrap" title={a.action === 'throttle' ? "share of the MX rule's rate and connections allowed" : 'no connection until it ends'}>{effect(a)}</td>
+      <td className="clip small" title={`${a.rule}: ${a.reason}`}>
+        <span className="strong">{a.rule}</span> · <span className="mono">{a.reason}</span>
+      </td>
+      <td className="nowrap small">{when(a.since)}</td>
+      <td className="nowrap small">{a.cancelledAt ? `cancelled ${when(a.cancelledAt)}${a.cancelledBy ? ` by ${a.cancelledBy}` : ''}` : when(a.until)}</td>
+      {live && can('operator') && (
+        <td className="actions-col">
+          <button type="button" aria-label={`Cancel adaptation ${a.id}`} onClick={() => api('DELETE', `/mta/adaptations/${a.id}`).then(reload, (e: Error) => onError(e.message))}>
+            Cancel
+          </button>
+        </td>
+      )}
+    </tr>
+  );
+  const head = (live: boolean) => (
+    <thead>
+      <tr>
+        <th>MX site</th>
+        <th>Sending IP</th>
+        <th>Effect</th>
+        <th>Why (rule · reply)</th>
+        <th>Since</th>
+        <th>{live ? 'Until' : 'Ended'}</th>
+        {live && can('operator') && <th className="actions-col">Action</th>}
+      </tr>
+    </thead>
+  );
+  return (
+    <>
+      <Card title="Adaptations in force" actions={<LiveNote at={at} error={error} />}>
+        <ErrorBanner error={error} />
+        {data && !current.length && <Empty>No adaptation in force: every site has its normal limits.</Empty>}
+        {current.length > 0 && (
+          <table className="grid" data-table="adaptations">
+            {head(true)}
+            <tbody>{current.map((a) => row(a, true))}</tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Adaptations that ended">
+        {data && !past.length && <Empty>No adaptation has ended yet.</Empty>}
+        {past.length > 0 && (
+          <table className="grid" data-table="adaptation-history">
+            {head(false)}
+            <tbody>{past.map((a) => row(a, false))}</tbody>
+          </table>
+        )}
+      </Card>
+    </>
+  );
+}
+
+function SendingIpsCard() {
+  const { data, error } = usePoll(() => get<SendingIps>('/mta/ips'), [], 15_000);
+  const ips = data?.pools.flatMap((p) => p.ips.map((ip) => ({ pool: p.name, ...ip }))) ?? [];
+  return (
+    <Card title="Sending IPs and warm-up">
+      <ErrorBanner error={error} />
+      {data && !ips.length && <Empty>The MTA role does not run in this process.</Empty>}
+      {ips.length > 0 && (
+        <table className="grid" data-table="ips">
+          <thead>
+            <tr>
+              <th>Pool</th>
+              <th>Address</th>
+              <th>HELO name</th>
+              <th className="num">Weight</th>
+              <th>Warm-up</th>
+              <th>Sent today per provider</th>
+            </tr>
+          </thead>
+          <tbody>
+            {ips.map((ip) => {
+              const sent = Object.entries(ip.sentToday);
+              return (
+                <tr key={`${ip.pool}|${ip.address ?? ''}`}>
+                  <td>{ip.pool}</td>
+                  <td className="mono small">{ip.address ?? 'default (the system picks)'}</td>
+                  <td className="mono small">{ip.helo ?? '–'}</td>
+                  <td className="num">{n(ip.weight)}</td>
+                  <td className="small">{ip.warmup ? `${ip.warmup.plan}, day ${n(ip.warmup.day)}${ip.warmup.capPerProvider !== null ? `: up to ${n(ip.warmup.capPerProvider)} per provider today` : ''}` : 'No warm-up: full rate'}</td>
+                  <td className="small">
+                    {sent.length ? sent.map(([provider, count]) => <span key={provider} className="tag">{provider} {n(count)}</span>) : <span className="muted">nothing yet</span>}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
       )}
     </Card>
   );
@@ -92,52 +194,57 @@ function Section({ title, paths, rows: toRows = rowsOf, empty = 'Nothing to show
 
 const REASONS = ['User unknown', 'Invalid domain', 'Unreachable', 'Account disabled', 'Mailbox full', 'Refused', 'Not defined'];
 
-export function EnginePage() {
+function ToQualify({ onError }: { onError: (m: string) => void }) {
   const { can } = useSession();
-  const [qualifying, setQualifying] = useState<{ row: Row; reload: () => void } | null>(null);
+  const { data, error, reload } = usePoll(() => get<QualificationList>('/bounces/qualifications?status=to-qualify'), [], 10_000);
+  const [qualifying, setQualifying] = useState<Qualification | null>(null);
   const [form, setForm] = useState({ failureType: 'Soft', failureReason: 'Unreachable', status: 'keep' });
-  const [error, setError] = useState<string | null>(null);
-  const saveQualification = async () => {
+  const save = async () => {
     if (!qualifying) return;
     try {
-      await post('/bounces/qualifications/requalify', { key: qualifying.row.key, ...form });
-      qualifying.reload();
+      await post('/bounces/qualifications/requalify', { key: qualifying.key, ...form });
+      reload();
       setQualifying(null);
     } catch (e) {
-      setError((e as Error).message);
+      onError((e as Error).message);
     }
   };
   return (
-    <div className="page">
-      <header className="page-head">
-        <div>
-          <h1>Delivery engine</h1>
-          <p className="muted">How the MTA shapes traffic per provider site and sending IP, and what it learned from the replies.</p>
-        </div>
-      </header>
-      <Section title="Provider sites and sending IPs" paths={['/mta/sites', '/mta/queues']} empty="No message is waiting in a queue." />
-      <Section
-        title="Adaptations in force"
-        paths={['/mta/adaptations']}
-        empty="No adaptation in force: every site has its normal limits."
-        actions={
-          can('operator')
-            ? (row, reload) => (
-                <button type="button" aria-label={`Cancel adaptation ${String(row.id)}`} onClick={() => api('DELETE', `/mta/adaptations/${String(row.id)}`).then(reload, (e: Error) => setError(e.message))}>
-                  Cancel
-                </button>
-              )
-            : undefined
-        }
-      />
-      <Section title="Sending IPs and warm-up" paths={['/mta/ips']} rows={ipRows} />
+    <Card title="Replies to qualify">
       <ErrorBanner error={error} />
-      <Section
-        title="Replies to qualify"
-        paths={['/bounces/qualifications?status=to-qualify']}
-        empty="No failure text waiting to be qualified."
-        actions={can('operator') ? (row, reload) => <button type="button" onClick={() => setQualifying({ row, reload })}>Qualify…</button> : undefined}
-      />
+      {data && !data.entries.length && <Empty>No failure text waiting to be qualified.</Empty>}
+      {data && data.entries.length > 0 && (
+        <table className="grid" data-table="to-qualify">
+          <thead>
+            <tr>
+              <th>Failure text</th>
+              <th>Where</th>
+              <th className="num">Times</th>
+              <th>First seen</th>
+              <th>Last seen</th>
+              {can('operator') && <th className="actions-col">Action</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {data.entries.map((q) => (
+              <tr key={q.key}>
+                <td className="clip mono small" title={q.firstText}>{q.firstText}</td>
+                <td className="nowrap small">{q.source === 'async' ? 'Bounce mail' : 'SMTP reply'}</td>
+                <td className="num">{n(q.occurrences)}</td>
+                <td className="nowrap small">{when(q.firstSeen)}</td>
+                <td className="nowrap small">{when(q.lastSeen)}</td>
+                {can('operator') && (
+                  <td className="actions-col">
+                    <button type="button" onClick={() => setQualifying(q)}>
+                      Qualify…
+                    </button>
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       <Dialog
         open={qualifying !== null}
         title="Qualify a failure text"
@@ -145,11 +252,11 @@ export function EnginePage() {
         footer={
           <>
             <button type="button" onClick={() => setQualifying(null)}>Cancel</button>
-            <button type="button" className="primary" onClick={saveQualification}>Save</button>
+            <button type="button" className="primary" onClick={save}>Save</button>
           </>
         }
       >
-        <p className="mono small">{String(qualifying?.row.firstText ?? qualifying?.row.key ?? '')}</p>
+        <p className="mono small">{qualifying?.firstText}</p>
         <div className="form-grid">
           <label>
             Failure type
@@ -172,6 +279,25 @@ export function EnginePage() {
           </label>
         </div>
       </Dialog>
+    </Card>
+  );
+}
+
+export function EnginePage() {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <div className="page">
+      <header className="page-head">
+        <div>
+          <h1>Delivery engine</h1>
+          <p className="muted">How the MTA shapes traffic per provider site and sending IP, and what it learned from the replies. Updated every few seconds.</p>
+        </div>
+      </header>
+      <ErrorBanner error={error} />
+      <Queues />
+      <Adaptations onError={setError} />
+      <SendingIpsCard />
+      <ToQualify onError={setError} />
     </div>
   );
 }

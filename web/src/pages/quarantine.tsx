@@ -105,28 +105,28 @@ export function QuarantinePage() {
         {list.data && !list.data.entries.length ? (
           <Empty>No address matches.</Empty>
         ) : (
-          <table className="grid">
+          <table className="grid fixed" data-table="quarantine">
             <thead>
               <tr>
-                <th>Address</th>
-                <th>Status</th>
-                <th>Reason</th>
-                <th className="num">Errors</th>
-                <th>Last error</th>
+                <th className="w-addr">Address</th>
+                <th className="w-badge">Status</th>
+                <th className="w-failure">Reason</th>
+                <th className="num w-num">Errors</th>
+                <th className="w-date">Last error</th>
                 <th>Error text</th>
-                <th>Delivery</th>
-                {can('operator') && <th>Action</th>}
+                <th className="w-small">Delivery</th>
+                {can('operator') && <th className="w-action">Action</th>}
               </tr>
             </thead>
             <tbody>
               {list.data?.entries.map((q) => (
                 <tr key={q.address} data-address={q.address}>
-                  <td className="mono">{q.address}</td>
+                  <td className="mono addr" title={q.address}>{q.address}</td>
                   <td>
                     <span className={`badge tone-${q.status === 'valid' ? 'green' : q.status === 'with-errors' || q.status === 'suspected' ? 'amber' : 'red'}`}>{q.statusLabel}</span>
                   </td>
-                  <td className="nowrap">{q.failureReason ?? ''}{q.failureType ? <span className="tag">{q.failureType}</span> : null}</td>
-                  <td className="num">{q.errorCount}</td>
+                  <td className="nowrap small">{q.failureReason ?? ''}{q.failureType ? <span className="tag">{q.failureType}</span> : null}</td>
+                  <td className="num">{n(q.errorCount)}</td>
                   <td className="nowrap small">{when(q.lastErrorAt)}</td>
                   <td className="reply mono small" title={q.errorText ?? ''}>{q.errorText ?? ''}</td>
                   <td>{q.deliveryId ? <Link to={`/deliveries/${q.deliveryId}`}>#{q.deliveryId}</Link> : ''}</td>

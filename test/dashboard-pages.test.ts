@@ -1,0 +1,272 @@
+/**
+ * Every page of the dashboard in a real browser (Debian's Chromium through playwright-core),
+ * on data that looks like a working day: long labels and addresses, long SMTP replies, a
+ * message waiting for a retry, a bounce mail, a complaint and an auto-reply, a delivery whose
+ * analysis found errors, quarantined, denylisted and valid addresses, an adaptation in force
+ * and one cancelled. At 1280×800 and at 1920×1080 no page may scroll sideways, no card or
+ * table may hide columns behind a scroll bar, and no button may be cut. Then what each page
+ * must say in words is checked (log history, engine, quarantine, rates, logs filters and CSV).
+ * Screenshots go to a temporary folder, or to docs/screenshots with SCREENSHOTS=docs/screenshots
+ * (NAME.png at 1280 px, NAME-1920.png at 1920 px).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import NodemailerConnection from 'nodemailer/lib/smtp-connection';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startSimDns } from '../src/sim/dns-server.ts';
+import { verpAddress } from '../src/mail/verp.ts';
+import { QuarantineStatus } from '../src/quarantine/index.ts';
+import { buildWeb } from '../scripts/build-web.ts';
+import { freePort, startSink } from './helpers/smtp-sink.ts';
+import { startTestEstafeta, TEST_ADMIN_PASSWORD, waitFor, type TestEstafeta } from './helpers/estafeta.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const MX = { accept: '127.0.6.11', reject: '127.0.6.12', grey: '127.0.6.13' };
+const BOUNCE_DOMAIN = 'bounces.shop.test';
+const shots = resolve(process.env.SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'estafeta-pages-')));
+const LONG_LABEL = 'Spring collection launch for the loyalty programme members, second wave (Europe and United Kingdom)';
+const REJECT_TEXT = (rcpt: string) => `5.1.1 <${rcpt}>: Recipient address rejected: User unknown in virtual mailbox table; see https://postmaster.reject.test/errors/5.1.1 for the details of this policy`;
+const GREY_TEXT = '4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.';
+
+type Conn = { connect(cb: (e?: Error) => void): void; send(env: object, msg: string, cb: (e: (Error & { response?: string }) | null, info?: unknown) => void): void; quit(): void; on(e: string, f: () => void): void };
+const SMTPConnection = NodemailerConnection as unknown as new (o: object) => Conn;
+
+/** Sends one message to the bounce listener. */
+function toListener(e: TestEstafeta, to: string, raw: string): Promise<void> {
+  const listener = e.app.inbound!;
+  const conn = new SMTPConnection({ host: listener.host, port: listener.port, ignoreTLS: true, name: 'mx.accept.test' });
+  conn.on('error', () => {});
+  return new Promise((resolve, reject) => {
+    conn.connect((err) => {
+      if (err) return reject(err);
+      conn.send({ from: '', to: [to] }, raw, (err2) => {
+        conn.quit();
+        if (err2) reject(err2);
+        else resolve();
+      });
+    });
+  });
+}
+
+const dsn = (rcpt: string) =>
+  [
+    'From: Mail Delivery System <MAILER-DAEMON@mx.accept.test>',
+    'To: bounces',
+    'Subject: Undelivered Mail Returned to Sender',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain',
+    '',
+    'This is the mail system at host mx.accept.test. <script>alert("not run")</script>',
+    'Your message could not be delivered to one or more recipients.',
+    '',
+    '--b1',
+    'Content-Type: message/delivery-status',
+    '',
+    'Reporting-MTA: dns; mx.accept.test',
+    '',
+    `Final-Recipient: rfc822; ${rcpt}`,
+    'Action: failed',
+    'Status: 5.1.1',
+    `Diagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: Recipient address rejected: User unknown`,
+    '',
+    '--b1--',
+    '',
+  ].join('\r\n');
+
+const arf = (rcpt: string, token: string) =>
+  [
+    'From: feedback@accept.test',
+    `To: fbl@${BOUNCE_DOMAIN}`,
+    'Subject: Complaint about message',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/report; report-type=feedback-report; boundary="f1"',
+    '',
+    '--f1',
+    'Content-Type: text/plain',
+    '',
+    'This is an email abuse report.',
+    '--f1',
+    'Content-Type: message/feedback-report',
+    '',
+    'Feedback-Type: abuse',
+    'User-Agent: AcceptFBL/1.0',
+    'Version: 1',
+    `Original-Rcpt-To: ${rcpt}`,
+    '',
+    '--f1',
+    'Content-Type: text/rfc822-headers',
+    '',
+    'From: news@shop.example',
+    `To: ${rcpt}`,
+    'Subject: Spring collection',
+    `X-Estafeta-Log: ${token}`,
+    '',
+    '--f1--',
+    '',
+  ].join('\r\n');
+
+/**
+ * What sticks out at this width: the page scrolling sideways, a card or table hiding columns,
+ * a cut button, a label wrapped to three lines. Plain JavaScript sent as text, because the
+ * test's compiler would add helpers (__name) the page does not have. Cells and ".clip" texts
+ * end in an ellipsis on purpose (their whole text is in their title).
+ */
+const OVERFLOW = String.raw`(() => {
+  const out = [];
+  const se = document.scrollingElement;
+  if (se.scrollWidth > se.clientWidth) out.push('the page scrolls sideways: ' + se.scrollWidth + ' > ' + se.clientWidth);
+  const name = (el) => el.tagName.toLowerCase() + (typeof el.className === 'string' && el.className.trim() ? '.' + el.className.trim().split(/\s+/).join('.') : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+  for (const el of document.querySelectorAll('main *, dialog[open] *')) {
+    const cs = getComputedStyle(el);
+    if (!el.getBoundingClientRect().width) continue;
+    const clips = el.tagName === 'TD' || el.closest('td.clip, td.reply, td.addr, .clip');
+    if (!clips && ['auto', 'scroll', 'hidden'].includes(cs.overflowX) && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' hides ' + (el.scrollWidth - el.clientWidth) + ' px');
+    if ((el.tagName === 'BUTTON' || el.classList.contains('button')) && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' is cut');
+  }
+  const right = document.querySelector('main').getBoundingClientRect().right;
+  for (const el of document.querySelectorAll('main table, main .card, main button')) {
+    const r = el.getBoundingClientRect().right;
+    if (r > right + 1) out.push(name(el) + ' ends ' + Math.round(r - right) + ' px past the page');
+  }
+  for (const el of document.querySelectorAll('main td.label-cell > a, main th, main td button')) {
+    const lh = parseFloat(getComputedStyle(el).lineHeight) || 20;
+    const h = el.getBoundingClientRect().height;
+    if (h > lh * 2.6) out.push(name(el) + ' wraps to ' + Math.round(h / lh) + ' lines');
+  }
+  return out;
+})()`;
+
+async function overflow(page: Page): Promise<string[]> {
+  return page.evaluate(OVERFLOW) as Promise<string[]>;
+}
+
+test('every page fits at 1280 and 1920 px and says what it means in words', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is missing`, timeout: 240_000 }, async (t) => {
+  mkdirSync(shots, { recursive: true });
+  await buildWeb({ quiet: true });
+  const port = await freePort(Object.values(MX));
+  const dns = await startSimDns({
+    port: 0,
+    records: (['accept', 'reject', 'grey'] as const).flatMap((k) => [
+      { name: `${k}.test`, type: 'MX' as const, exchange: `mx.${k}.test`, priority: 10 },
+      { name: `mx.${k}.test`, type: 'A' as const, address: MX[k] },
+    ]),
+  });
+  const sinks = [
+    await startSink(MX.accept, port),
+    await startSink(MX.reject, port, (rcpt) => ({ code: 550, text: REJECT_TEXT(rcpt) })),
+    // Always greylisted: these messages wait for their next try the whole test long.
+    await startSink(MX.grey, port, () => ({ code: 451, text: GREY_TEXT })),
+  ];
+  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, bounces: { domain: BOUNCE_DOMAIN } });
+  let browser: Browser | undefined;
+  try {
+    // A delivery sent to three kinds of MX: accepted, refused, greylisted.
+    const recipients = [
+      ...Array.from({ length: 30 }, (_, i) => ({ email: `customer.with.a.rather.long.name${i}@accept.test`, firstName: `Ana${i}` })),
+      ...Array.from({ length: 8 }, (_, i) => ({ email: `unknown${i}@reject.test`, firstName: `Bob${i}` })),
+      ...Array.from({ length: 4 }, (_, i) => ({ email: `grey${i}@grey.test`, firstName: `Eva${i}` })),
+    ];
+    const main = (await e.api('POST', '/deliveries', { label: LONG_LABEL, from: { name: 'Shop', address: 'news@shop.example' }, subject: 'Hello {{ firstName }}', html: '<p>Hello {{ firstName }}</p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>', validity: '1h', recipients })).body;
+    assert.equal((await e.api('POST', `/deliveries/${main.id}/analyze`)).status, 200);
+    assert.equal((await e.api('POST', `/deliveries/${main.id}/confirm`)).status, 200);
+    await waitFor('sent and failed', async () => {
+      const k = (await e.api('GET', `/deliveries/${main.id}/kpis`)).body;
+      return k.sent === 30 && k.failed === 8;
+    });
+    const logs = (await e.api('GET', `/deliveries/${main.id}/logs?limit=1000`)).body.logs as { id: number; address: string }[];
+    const logOf = (address: string) => logs.find((l) => l.address === address)!.id;
+    const bounced = logOf('customer.with.a.rather.long.name0@accept.test');
+    const complainer = logOf('customer.with.a.rather.long.name1@accept.test');
+    const away = logOf('customer.with.a.rather.long.name2@accept.test');
+    const greyLog = logOf('grey0@grey.test');
+    await toListener(e, verpAddress(e.app.secret, bounced, BOUNCE_DOMAIN), dsn('customer.with.a.rather.long.name0@accept.test'));
+    const token = verpAddress(e.app.secret, complainer, BOUNCE_DOMAIN);
+    await toListener(e, `fbl@${BOUNCE_DOMAIN}`, arf('customer.with.a.rather.long.name1@accept.test', token.slice('bounce+'.length, token.indexOf('@'))));
+    await toListener(e, verpAddress(e.app.secret, away, BOUNCE_DOMAIN), ['From: away@accept.test', 'To: x', 'Subject: Out of office: Hello Ana2', 'Auto-Submitted: auto-replied', '', 'I am away until Monday.', ''].join('\r\n'));
+    await waitFor('the bounce, complaint and auto-reply applied', async () => {
+      const [b, c, a] = await Promise.all([bounced, complainer, away].map(async (id) => (await e.api('GET', `/logs/${id}`)).body));
+      return b.status === 'failed' && c.complainedAt && a.history.length >= 2;
+    });
+
+    // A delivery waiting for confirmation, and one whose analysis found errors.
+    const waiting = (await e.api('POST', '/deliveries', { label: 'Weekly digest, week 49', from: { address: 'news@shop.example' }, subject: 'Hi', text: 'Hi {{ unsubscribeUrl }}', recipients: [{ email: 'a@accept.test' }, { email: 'b@accept.test' }] })).body;
+    await e.api('POST', `/deliveries/${waiting.id}/analyze`);
+    const broken = (await e.api('POST', '/deliveries', { label: 'Store opening (city missing for one recipient)', from: { address: 'news@shop.example' }, subject: 'A new shop in {{ city }}', text: 'See you in {{ city }}. {{ unsubscribeUrl }}', recipients: [{ email: 'c@accept.test', city: 'Porto' }, { email: 'd@accept.test' }] })).body;
+    await e.api('POST', `/deliveries/${broken.id}/analyze`);
+
+    // The quarantine: valid addresses (hidden by default), quarantined ones, one denylisted.
+    const now = Date.now();
+    const q = (address: string, status: number, at: number, text: string | null) => ({ address, domain: address.split('@')[1], status, failure_type: 2, failure_reason: 1, error_count: 3, last_error_at: at, error_text: text, created_at: at, updated_at: at });
+    await e.app.db.kysely.insertInto('quarantine').values([
+      q('valid.again@accept.test', QuarantineStatus.Valid, now - 5000, null),
+      q('another.valid.one@accept.test', QuarantineStatus.Valid, now - 4000, null),
+      q('older.error@reject.test', QuarantineStatus.Quarantine, now - 86_400_000 * 3, '550 5.1.1 user unknown'),
+      q('a.very.long.address.that.never.ends.for.testing.layout@subdomain.of.a.long.domain.example', QuarantineStatus.Quarantine, now - 60_000, `550 5.1.1 ${'The email account that you tried to reach does not exist. '.repeat(3)}`),
+      q('spam.trap@accept.test', QuarantineStatus.Denylisted, now - 30_000, 'added by admin'),
+    ]).execute();
+
+    // An adaptation in force with a long reason, and one cancelled (kept in the history).
+    const adaptation = (reason: string) => e.api('POST', '/mta/adaptations', { site: 'mx.accept.test', action: 'throttle', factor: 0.5, duration: '1h', reason });
+    await adaptation(`421 4.7.0 [${MX.accept}] Our system has detected that this message is suspicious due to the very low reputation of the sending IP address.`);
+    const ended = (await adaptation('set by the test, then cancelled')).body.id;
+    await e.api('DELETE', `/mta/adaptations/${ended}`);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    const errors: string[] = [];
+    const notFound: string[] = [];
+    const pages: [string, string, string][] = [
+      ['deliveries', '/deliveries', `tr[data-delivery="${main.id}"]`],
+      ['new-delivery', '/deliveries/new', 'form'],
+      ['delivery-dashboard', `/deliveries/${main.id}`, '.chart'],
+      ['delivery-analysis', `/deliveries/${main.id}/analysis`, '.lines'],
+      ['delivery-logs', `/deliveries/${main.id}/logs`, 'tr[data-log]'],
+      ['log-detail', `/deliveries/${main.id}/logs/${bounced}`, '.timeline'],
+      ['log-detail-retry', `/deliveries/${main.id}/logs/${greyLog}`, '.timeline'],
+      ['delivery-audit', `/deliveries/${main.id}/audit`, 'table.grid'],
+      ['delivery-errors', `/deliveries/${broken.id}`, '.kpis'],
+      ['delivery-errors-analysis', `/deliveries/${broken.id}/analysis`, '.lines'],
+      ['quarantine', '/quarantine', 'tr[data-address]'],
+      ['engine', '/engine', '[data-table=adaptations]'],
+      ['admin', '/admin', 'table.grid'],
+    ];
+    for (const [width, height, suffix] of [[1280, 800, ''], [1920, 1080, '-1920']] as const) {
+      const page = await browser.newPage({ viewport: { width, height } });
+      page.on('pageerror', (err) => errors.push(err.message));
+      page.on('response', (r) => r.status() === 404 && r.url().includes('/api/') && notFound.push(r.url()));
+      await page.goto(e.app.url!);
+      await page.getByLabel('User name').fill('admin');
+      await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+      for (const [name, path, ready] of pages) {
+        await page.goto(`${e.app.url}${path}`);
+        await page.locator(ready).first().waitFor({ timeout: 10_000 });
+        await page.waitForTimeout(300);
+        const problems = await overflow(page);
+        await page.screenshot({ path: join(shots, `${name}${suffix}.png`), fullPage: !name.startsWith('log-detail') });
+        assert.deepEqual(problems, [], `${path} at ${width} px`);
+      }
+      t.diagnostic(`${pages.length} pages fit at ${width}×${height}`);
+      await page.close();
+    }
+    assert.deepEqual(errors, [], 'no script error');
+    assert.deepEqual(notFound, [], 'no request the API does not know');
+    t.diagnostic(`screenshots in ${shots}`);
+  } catch (err) {
+    for (const [i, p] of (browser?.contexts().flatMap((c) => c.pages()) ?? []).entries()) await p.screenshot({ path: join(shots, `failure-${i}.png`), fullPage: true }).catch(() => {});
+    t.diagnostic(`failure screenshots in ${shots}`);
+    throw err;
+  } finally {
+    await browser?.close();
+    await e.stop();
+    await Promise.all(sinks.map((s) => s.stop()));
+    await dns.stop();
+  }
+});
