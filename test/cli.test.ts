@@ -108,3 +108,18 @@ test('the engine, the quarantine and the qualification table from the command li
   const requalified = await cli('bounces', 'requalify', entry.key, '--type', 'Soft', '--reason', 'Refused', '--ignore');
   assert.match(requalified.stdout, /Soft, Refused \(ignore\)/);
 });
+
+test('short commands run compiled and load neither the server nor the database', { timeout: 60_000 }, async () => {
+  const run = (...args: string[]) => new Promise<{ stderr: string; ms: number }>((resolve) => {
+    const began = Date.now();
+    execFile(process.execPath, ['--require', './test/helpers/report-packages.cjs', 'bin/estafeta.js', ...args], { timeout: 30_000 }, (_err, _stdout, stderr) => resolve({ stderr, ms: Date.now() - began }));
+  });
+  await run('--version'); // builds dist/cli/ if the sources changed
+  for (const args of [['--help'], ['--api', e.app.url!, '--api-key', e.adminKey, 'deliveries', 'list'], ['quarantine', 'list', '--help']]) {
+    const r = await run(...args);
+    const loaded = /loaded packages: (.*)/.exec(r.stderr)?.[1].split(' ') ?? [];
+    assert.ok(loaded.includes('commander'), r.stderr);
+    for (const heavy of ['fastify', 'pino', 'better-sqlite3', 'pg', 'kysely', 'tsx', 'smtp-server', 'nodemailer']) assert.ok(!loaded.includes(heavy), `estafeta ${args.join(' ')} loaded ${heavy}: ${loaded.join(' ')}`);
+    process.stdout.write(`# estafeta ${args.at(-1) === 'list' ? 'deliveries list' : args.join(' ')}: ${r.ms} ms\n`);
+  }
+});

@@ -31,8 +31,9 @@ import { pipelineSignals, type PipelineSignals } from './signals.ts';
 import { ensureAdmin } from '../auth/index.ts';
 import { EstafetaError } from '../lib/errors.ts';
 import type { Signals } from '../lib/signals.ts';
+import { VERSION } from './version.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION };
 
 export interface App {
   config: Config;

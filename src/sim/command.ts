@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { startSimulator, type Simulator } from './index.ts';
+import { SIM_COMMAND_USAGE } from './usage.ts';
 
 export interface SimCommandOptions {
   host?: string;
@@ -30,16 +31,7 @@ export interface SimCommandOptions {
   logLevel?: string;
 }
 
-export const SIM_COMMAND_USAGE = `Usage: estafeta sim [options]
-  --dns-port N        DNS port, UDP and TCP (default 5300; 0 = any free port)
-  --smtp-port N       SMTP port of every simulated MX host (default 2525)
-  --http-port N       port of the counts endpoint (default 8026)
-  --host ADDR         address the DNS and HTTP servers bind (default 127.0.0.1)
-  --profiles FILE     provider profiles (default src/sim/profiles.yaml)
-  --inbound HOST:PORT deliver DSNs, complaints and auto-replies there (default: keep in memory)
-  --async-delay-ms N  delay before a DSN / complaint / auto-reply is sent (default 1000)
-  --json              print one JSON line instead of text
-  --log-level LEVEL   pino level for the simulator's log on stderr (default warn)`;
+export { SIM_COMMAND_USAGE };
 
 /** Parses `estafeta sim` arguments; throws with the usage on a bad one. */
 export function parseSimCommandArgs(argv: string[]): SimCommandOptions {

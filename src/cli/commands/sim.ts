@@ -5,7 +5,7 @@
  * `estafeta start` and `estafeta sim` in two terminals work together without flags.
  */
 import { Command } from 'commander';
-import { SIM_COMMAND_USAGE, runSimulatorCommand } from '../../sim/command.ts';
+import { SIM_COMMAND_USAGE } from '../../sim/usage.ts';
 import { CliError } from '../client.ts';
 
 /** Where `estafeta start` listens for bounces by default (config `bounces.listen`). */
@@ -43,6 +43,8 @@ export function simCommand(): Command {
           return;
         }
         try {
+          // Loaded here: the other commands start without the simulator.
+          const { runSimulatorCommand } = await import('../../sim/command.ts');
           await runSimulatorCommand(simArgs(argv));
         } catch (err) {
           throw new CliError((err as Error).message);

@@ -3,11 +3,7 @@
  * SIGTERM, then drains: the MTA finishes the messages it is sending and gives the rest back.
  */
 import { Command, Option } from 'commander';
-import { loadConfig, ConfigError } from '../../config/index.ts';
-import { startEstafeta } from '../../app/start.ts';
-import { startBanner } from '../../app/banner.ts';
 import { CliError } from '../client.ts';
-import { runDemoCommand } from './demo.ts';
 
 export function startCommand(): Command {
   return new Command('start')
@@ -23,7 +19,11 @@ export function startCommand(): Command {
     .addOption(new Option('--json').hideHelp())
     .addOption(new Option('--exit').hideHelp())
     .action(async (o) => {
-      if (o.demo) return runDemoCommand({ recipients: o.recipients, json: o.json, exit: o.exit, port: o.port, database: o.database });
+      // Loaded here, not at the top: the other commands start without the platform.
+      if (o.demo) return (await import('./demo-run.ts')).runDemoCommand({ recipients: o.recipients, json: o.json, exit: o.exit, port: o.port, database: o.database });
+      const { loadConfig, ConfigError } = await import('../../config/index.ts');
+      const { startEstafeta } = await import('../../app/start.ts');
+      const { startBanner } = await import('../../app/banner.ts');
       let config;
       try {
         config = loadConfig({

@@ -8,9 +8,6 @@ import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { printJson, printTable } from '../format.ts';
 import { readSecret } from '../prompt.ts';
-import { loadConfig } from '../../config/index.ts';
-import { openDatabase } from '../../db/index.ts';
-import { newPassword, normalizeName, updateUser } from '../../auth/index.ts';
 import type { ApiKeyCreated, ApiKeyList, UserAccount, UserList } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
@@ -61,6 +58,10 @@ export function usersCommand(client: Client): Command {
     .option('--config <file>', 'configuration file')
     .option('--database <url>', 'sqlite:/path/file.db or postgres://...')
     .action(async (name, o) => {
+      // Loaded here: the commands that go through the API start without the database code.
+      const { loadConfig } = await import('../../config/index.ts');
+      const { openDatabase } = await import('../../db/index.ts');
+      const { newPassword, normalizeName, updateUser } = await import('../../auth/index.ts');
       const config = loadConfig({ file: o.config, overrides: { 'database.url': o.database } });
       const db = await openDatabase(config.database.url);
       try {
