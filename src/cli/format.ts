@@ -5,6 +5,9 @@
 import Table from 'cli-table3';
 import cliProgress from 'cli-progress';
 
+/** The help text of every command's --json. */
+export const JSON_HELP = 'print the answer as JSON (for scripts) instead of text';
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
-import { printJson, printPairs, printTable, progressBar } from '../format.ts';
+import { JSON_HELP, printJson, printPairs, printTable, progressBar } from '../format.ts';
 import type { Analysis, AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
@@ -70,11 +70,11 @@ export function deliveriesCommand(client: Client): Command {
     .command('create')
     .description('create a delivery from flags or a JSON file')
     .option('--file <delivery.json>', 'the whole delivery as JSON (same shape as the API body)')
-    .option('--label <text>')
+    .option('--label <text>', 'a name for the delivery, shown in lists (default: its subject)')
     .option('--from <address>', 'sender address')
     .option('--from-name <name>', 'sender name')
-    .option('--reply-to <address>')
-    .option('--subject <text>')
+    .option('--reply-to <address>', 'the Reply-To address (default: none, replies go to --from)')
+    .option('--subject <text>', 'the subject line; Liquid fields like {{ firstName }} allowed')
     .option('--html <file>', 'HTML content file')
     .option('--text <file>', 'text content file')
     .option('--validity <duration>', 'how long to keep trying, e.g. 3.5d, 36h (default 3.5d)')
@@ -108,7 +108,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('list deliveries, newest first')
     .option('--state <states>', 'filter: comma-separated states, e.g. in-progress,paused')
     .option('--limit <n>', 'how many', '50')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.state) q.set('state', o.state);
@@ -120,7 +120,7 @@ export function deliveriesCommand(client: Client): Command {
   cmd
     .command('show <id>')
     .description('a delivery with its KPIs')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const d = await client().get<DeliveryDetail>(`/deliveries/${id}`);
       if (o.json) printJson(d);
@@ -131,7 +131,7 @@ export function deliveriesCommand(client: Client): Command {
     .command('import <id> <file>')
     .description('import recipients (CSV with an "email" column, or JSON); replaces the target unless --append')
     .option('--append', 'add to the current target')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, file, o) => {
       const r = await uploadRecipients(client(), Number(id), file, Boolean(o.append));
       if (o.json) printJson(r);
@@ -141,7 +141,7 @@ export function deliveriesCommand(client: Client): Command {
   cmd
     .command('analyze <id>')
     .description('analyze a delivery and print the report')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const api = client();
       await api.post(`/deliveries/${id}/analyze?wait=false`);
@@ -167,7 +167,7 @@ export function deliveriesCommand(client: Client): Command {
     cmd
       .command(`${action} <id>`)
       .description(`${action} a delivery`)
-      .option('--json')
+      .option('--json', JSON_HELP)
       .action(async (id, o) => {
         const d = await client().post<Delivery>(`/deliveries/${id}/${action}`);
         if (o.json) printJson(d);
@@ -179,7 +179,7 @@ export function deliveriesCommand(client: Client): Command {
     .command('kpis <id>')
     .description("a delivery's KPIs; --watch follows them until the delivery ends")
     .option('--watch', 'refresh every second with a progress bar')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const api = client();
       if (!o.watch) {
@@ -207,7 +207,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--search <text>', 'part of the address')
     .option('--limit <n>', 'how many', '100')
     .option('--after <logId>', 'continue after this log id')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.status) q.set('status', o.status);
@@ -224,7 +224,7 @@ export function deliveriesCommand(client: Client): Command {
   cmd
     .command('log <logIdOrMessageId>')
     .description('one delivery log with its history, by log id or by the Message-ID of its message')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (ref: string, o) => {
       const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${ref}`);
       if (o.json) return printJson(l);
@@ -235,7 +235,7 @@ export function deliveriesCommand(client: Client): Command {
   cmd
     .command('audit <id>')
     .description('who did what to a delivery, and when')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const { entries } = await client().get<AuditTrail>(`/deliveries/${id}/audit`);
       if (o.json) return printJson(entries);

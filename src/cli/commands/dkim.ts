@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
-import { printJson, printPairs, printTable } from '../format.ts';
+import { JSON_HELP, printJson, printPairs, printTable } from '../format.ts';
 import type { DkimKey, DkimKeyList } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
@@ -34,7 +34,7 @@ export function dkimCommand(client: Client): Command {
     .command('list')
     .description('every key, with the DNS record to publish')
     .option('--domain <domain>', 'only this sender domain')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const { keys } = await client().get<DkimKeyList>(`/dkim/keys${o.domain ? `?domain=${encodeURIComponent(o.domain)}` : ''}`);
       if (o.json) return printJson(keys);
@@ -48,7 +48,7 @@ export function dkimCommand(client: Client): Command {
     .requiredOption('--selector <name>', 'the selector, e.g. s2026 (the DNS name is <selector>._domainkey.<domain>)')
     .option('--algorithm <rsa|ed25519>', "rsa (2048 bits, every receiver checks it) or ed25519 (RFC 8463); sign with both for Ed25519; default rsa, or the imported key's own")
     .option('--import <key.pem>', 'use this PEM private key instead of generating one')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (domain, o) => {
       const algorithm = o.algorithm === undefined ? undefined : ALGORITHMS[String(o.algorithm).toLowerCase()];
       if (o.algorithm !== undefined && !algorithm) throw new CliError(`--algorithm: "${o.algorithm}" is not rsa or ed25519`);
@@ -65,7 +65,7 @@ export function dkimCommand(client: Client): Command {
       showKey(k);
     });
 
-  cmd.command('show <id>').option('--json').action(async (id, o) => {
+  cmd.command('show <id>').description('one key with the DNS record to publish').option('--json', JSON_HELP).action(async (id, o) => {
     const k = await client().get<DkimKey>(`/dkim/keys/${Number(id)}`);
     if (o.json) return printJson(k);
     showKey(k);
@@ -74,7 +74,8 @@ export function dkimCommand(client: Client): Command {
   for (const [action, done] of [['deactivate', 'no longer signs'], ['activate', 'signs again']] as const) {
     cmd
       .command(`${action} <id>`)
-      .option('--json')
+      .description(action === 'activate' ? 'sign with this key again' : 'stop signing with this key (a rotation: activate the new one first)')
+      .option('--json', JSON_HELP)
       .action(async (id, o) => {
         const k = await client().post<DkimKey>(`/dkim/keys/${Number(id)}/${action}`);
         if (o.json) return printJson(k);
@@ -82,7 +83,7 @@ export function dkimCommand(client: Client): Command {
       });
   }
 
-  cmd.command('delete <id>').option('--json').action(async (id, o) => {
+  cmd.command('delete <id>').description('delete a key for good (its private key is gone)').option('--json', JSON_HELP).action(async (id, o) => {
     await client().delete(`/dkim/keys/${Number(id)}`);
     if (o.json) return printJson({ deleted: Number(id) });
     process.stdout.write(`deleted key ${Number(id)}; remove its DNS record once mail signed with it has been delivered\n`);

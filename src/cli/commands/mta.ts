@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
-import { printJson, printTable } from '../format.ts';
+import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { AdaptationCreated, AdaptationList, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
 
 export function mtaCommand(client: () => ApiClient): Command {
@@ -14,7 +14,7 @@ export function mtaCommand(client: () => ApiClient): Command {
   cmd
     .command('queues')
     .description("ready queues per MX site and sending IP, with their limits, and the spool's totals")
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const r = await client().get<MtaQueues>('/mta/queues');
       if (o.json) return printJson(r);
@@ -26,10 +26,10 @@ export function mtaCommand(client: () => ApiClient): Command {
   cmd
     .command('messages')
     .description('spooled messages, soonest first, and why each one waits')
-    .option('--domain <domain>')
-    .option('--delivery <id>')
+    .option('--domain <domain>', 'only messages to this recipient domain')
+    .option('--delivery <id>', 'only messages of this delivery')
     .option('--limit <n>', 'how many', '50')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.domain) q.set('domain', o.domain);
@@ -43,7 +43,7 @@ export function mtaCommand(client: () => ApiClient): Command {
     .command('adaptations')
     .description('suspensions and throttles in force, with why, since and until when')
     .option('--all', 'include ended and cancelled ones')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const { adaptations } = await client().get<AdaptationList>(`/mta/adaptations?all=${o.all ? 'true' : 'false'}`);
       if (o.json) return printJson(adaptations);
@@ -65,7 +65,7 @@ export function mtaCommand(client: () => ApiClient): Command {
       .requiredOption('--for <duration>', 'how long, e.g. 30m, 2h')
       .option('--source <ip>', 'only this sending IP')
       .option('--factor <f>', 'throttle: share of the rate and connections kept', '0.5')
-      .option('--reason <text>')
+      .option('--reason <text>', 'why, kept with the adaptation and shown by "mta adaptations"')
       .action(async (site, o) => {
         const r = await client().post<AdaptationCreated>('/mta/adaptations', { site, source: o.source ?? null, action, factor: action === 'throttle' ? Number(o.factor) : undefined, duration: o.for, reason: o.reason });
         process.stdout.write(`adaptation ${r.id}: ${action} ${site} for ${o.for}\n`);
@@ -75,7 +75,7 @@ export function mtaCommand(client: () => ApiClient): Command {
   cmd
     .command('ips')
     .description('sending IP pools and warm-up progress')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const { pools } = await client().get<SendingIps>('/mta/ips');
       if (o.json) return printJson(pools);
@@ -85,7 +85,7 @@ export function mtaCommand(client: () => ApiClient): Command {
   cmd
     .command('rules')
     .description('the MX rules in force, in matching order')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const r = await client().get<MxRules>('/mta/rules');
       if (o.json) return printJson(r);

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
-import { printJson, printTable } from '../format.ts';
+import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
 /** The subject a bounce's parsed detail names, if any (detail is free-form JSON). */
@@ -19,13 +19,13 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .command('list')
     .description('addresses in the quarantine table')
     .option('--status <statuses>', 'with-errors, quarantine, denylisted, suspected, valid (comma-separated)')
-    .option('--domain <domain>')
+    .option('--domain <domain>', 'only addresses at this domain')
     .option('--reason <reasons>', 'failure reasons, e.g. "User unknown"')
     .option('--from <time>', 'changed at or after (ISO 8601)')
     .option('--to <time>', 'changed at or before (ISO 8601)')
-    .option('--search <text>')
+    .option('--search <text>', 'part of the address')
     .option('--limit <n>', 'how many', '100')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       for (const [k, v] of [['status', o.status], ['domain', o.domain], ['reason', o.reason], ['from', o.from], ['to', o.to], ['q', o.search]]) if (v) q.set(k, v);
@@ -37,7 +37,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
   cmd
     .command('stats')
     .description('how many addresses per status')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const r = await client().get<QuarantineStats>('/quarantine/stats');
       if (o.json) return printJson(r);
@@ -55,9 +55,9 @@ export function quarantineCommand(client: () => ApiClient): Command {
   cmd
     .command('release-bulk')
     .description("release a domain's quarantined addresses changed within a time window (after a provider outage)")
-    .requiredOption('--domain <domain>')
+    .requiredOption('--domain <domain>', 'the recipient domain whose provider had the outage, e.g. icloud.com')
     .requiredOption('--from <time>', 'ISO 8601, e.g. 2026-04-26T07:00:00Z')
-    .requiredOption('--to <time>')
+    .requiredOption('--to <time>', 'ISO 8601, the end of the outage, e.g. 2026-04-26T13:00:00Z')
     .option('--dry-run', 'only count')
     .action(async (o) => {
       const dry = await client().post<BulkRelease>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to, dryRun: true });
@@ -69,7 +69,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
   cmd
     .command('add <address>')
     .description('add a known-bad address (quarantine, or --denylist)')
-    .option('--denylist')
+    .option('--denylist', 'denylist the address (never mailed again) instead of quarantining it')
     .option('--reason <reason>', 'failure reason', 'User unknown')
     .action(async (address, o) => {
       const r = await client().post<QuarantineEntry>('/quarantine', { address, status: o.denylist ? 'denylisted' : 'quarantine', reason: o.denylist ? 'Denylisted address' : o.reason });
@@ -79,7 +79,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
   cmd
     .command('incidents')
     .description("the outage guard's incidents: domains whose new quarantines were held as suspected")
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const { incidents } = await client().get<IncidentList>('/quarantine/incidents');
       if (o.json) return printJson(incidents);
@@ -103,9 +103,9 @@ export function bouncesCommand(client: () => ApiClient): Command {
     .command('qualifications')
     .description('distinct failure texts, most frequent first')
     .option('--status <status>', 'to-qualify, keep, ignore')
-    .option('--search <text>')
+    .option('--search <text>', 'part of the failure text')
     .option('--limit <n>', 'how many', '50')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.status) q.set('status', o.status);
@@ -131,7 +131,7 @@ export function bouncesCommand(client: () => ApiClient): Command {
     .description('mail received by the bounce listener, newest first')
     .option('--status <status>', 'processed, to-qualify, unmatched, unparsable, ignored')
     .option('--limit <n>', 'how many', '50')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.status) q.set('status', o.status);

@@ -15,9 +15,9 @@ export function startCommand(): Command {
     .option('--log-format <format>', 'auto (readable on a terminal, JSON otherwise), json or pretty (or ESTAFETA_LOG_FORMAT)')
     .option('--demo', 'run `estafeta demo` instead: the ISP simulator and a sample delivery on a fresh database')
     // `npm start -- --demo --recipients 500` passes the demo's own options through.
-    .addOption(new Option('--recipients <n>').hideHelp())
-    .addOption(new Option('--json').hideHelp())
-    .addOption(new Option('--exit').hideHelp())
+    .addOption(new Option('--recipients <n>', 'with --demo: recipients of the sample delivery').hideHelp())
+    .addOption(new Option('--json', 'with --demo: print the final KPIs as JSON and exit').hideHelp())
+    .addOption(new Option('--exit', 'with --demo: exit once the delivery is final').hideHelp())
     .action(async (o) => {
       // Loaded here, not at the top: the other commands start without the platform.
       if (o.demo) return (await import('./demo-run.ts')).runDemoCommand({ recipients: o.recipients, json: o.json, exit: o.exit, port: o.port, database: o.database });

@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
-import { printJson, printTable } from '../format.ts';
+import { JSON_HELP, printJson, printTable } from '../format.ts';
 import { readSecret } from '../prompt.ts';
 import type { ApiKeyCreated, ApiKeyList, UserAccount, UserList } from '../../api/contract.ts';
 
@@ -23,7 +23,7 @@ async function userId(api: ApiClient, name: string): Promise<number> {
 
 export function usersCommand(client: Client): Command {
   const cmd = new Command('users').description('users of the dashboard and the API (admin role)');
-  cmd.command('list').option('--json').action(async (o) => {
+  cmd.command('list').description('every user with their role and last sign-in').option('--json', JSON_HELP).action(async (o) => {
     const { users } = await client().get<UserList>('/users');
     if (o.json) return printJson(users);
     printTable(['id', 'name', 'role', 'last sign-in'], users.map((u) => [u.id, u.name, u.role, u.lastLoginAt]));
@@ -32,22 +32,26 @@ export function usersCommand(client: Client): Command {
     .command('create <name>')
     .description('create a user; the password comes from --password, ESTAFETA_NEW_PASSWORD, or is asked')
     .option('--role <role>', 'viewer, operator or admin', 'viewer')
-    .option('--password <password>')
+    .option('--password <password>', 'the new user\'s password (visible in the process list: prefer ESTAFETA_NEW_PASSWORD or the prompt)')
     .action(async (name, o) => {
       const u = await client().post<UserAccount>('/users', { name, role: o.role, password: await password(o.password) });
       process.stdout.write(`created user ${u.name} (${u.role})\n`);
     });
-  cmd.command('set-role <name> <role>').action(async (name, role) => {
+  cmd.command('set-role <name> <role>').description('change a user\'s role: viewer, operator or admin').action(async (name, role) => {
     const api = client();
     const u = await api.patch<UserAccount>(`/users/${await userId(api, name)}`, { role });
     process.stdout.write(`${u.name} is now ${u.role}\n`);
   });
-  cmd.command('set-password <name>').option('--password <password>').action(async (name, o) => {
+  cmd
+    .command('set-password <name>')
+    .description("change a user's password and sign out their sessions; from --password, ESTAFETA_NEW_PASSWORD, or asked")
+    .option('--password <password>', 'the new password (visible in the process list: prefer ESTAFETA_NEW_PASSWORD or the prompt)')
+    .action(async (name, o) => {
     const api = client();
     await api.patch(`/users/${await userId(api, name)}`, { password: await password(o.password) });
     process.stdout.write(`password of ${name} changed; their sessions are signed out\n`);
   });
-  cmd.command('delete <name>').action(async (name) => {
+  cmd.command('delete <name>').description('delete a user and sign out their sessions').action(async (name) => {
     const api = client();
     await api.delete(`/users/${await userId(api, name)}`);
     process.stdout.write(`deleted user ${name}\n`);
@@ -79,22 +83,23 @@ export function usersCommand(client: Client): Command {
 
 export function apiKeysCommand(client: Client): Command {
   const cmd = new Command('api-keys').description('API keys for scripts (admin role); a key is shown once, when created');
-  cmd.command('list').option('--json').action(async (o) => {
+  cmd.command('list').description('every API key: name, role, first characters, last use (never the key)').option('--json', JSON_HELP).action(async (o) => {
     const { apiKeys } = await client().get<ApiKeyList>('/api-keys');
     if (o.json) return printJson(apiKeys);
     printTable(['id', 'name', 'role', 'starts with', 'created by', 'last used'], apiKeys.map((k) => [k.id, k.name, k.role, `${k.prefix}...`, k.createdBy, k.lastUsedAt]));
   });
   cmd
     .command('create <name>')
+    .description('create an API key and print it, once, on standard output')
     .option('--role <role>', 'viewer, operator or admin', 'operator')
-    .option('--json')
+    .option('--json', JSON_HELP)
     .action(async (name, o) => {
       const k = await client().post<ApiKeyCreated>('/api-keys', { name, role: o.role });
       if (o.json) return printJson(k);
       process.stdout.write(`${k.key}\n`);
       process.stderr.write(`API key "${k.name}" (${k.role}): shown only this once. Use it as ESTAFETA_API_KEY or "Authorization: Bearer <key>".\n`);
     });
-  cmd.command('revoke <name>').action(async (name) => {
+  cmd.command('revoke <name>').description('revoke an API key by its name: scripts using it are refused from now on').action(async (name) => {
     const api = client();
     const { apiKeys } = await api.get<ApiKeyList>('/api-keys');
     const k = apiKeys.find((x) => x.name === name);
