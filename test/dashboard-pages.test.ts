@@ -227,7 +227,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       ['delivery-dashboard', `/deliveries/${main.id}`, '.chart'],
       ['delivery-analysis', `/deliveries/${main.id}/analysis`, '.lines'],
       ['delivery-logs', `/deliveries/${main.id}/logs`, 'tr[data-log]'],
-      ['log-detail', `/deliveries/${main.id}/logs/${bounced}`, '.timeline'],
+      ['log-detail', `/deliveries/${main.id}/logs/${bounced}`, '[data-testid=inbound-mail] pre'],
       ['log-detail-retry', `/deliveries/${main.id}/logs/${greyLog}`, '.timeline'],
       ['delivery-audit', `/deliveries/${main.id}/audit`, 'table.grid'],
       ['delivery-errors', `/deliveries/${broken.id}`, '.kpis'],
@@ -247,6 +247,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
       for (const [name, path, ready] of pages) {
         await page.goto(`${e.app.url}${path}`);
+        if (name === 'log-detail') await page.getByRole('button', { name: 'Show the mail received' }).click();
         await page.locator(ready).first().waitFor({ timeout: 10_000 });
         await page.waitForTimeout(300);
         const problems = await overflow(page);
@@ -256,6 +257,38 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       t.diagnostic(`${pages.length} pages fit at ${width}×${height}`);
       await page.close();
     }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(e.app.url!);
+    await page.getByLabel('User name').fill('admin');
+    await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+
+    // A log's detail in words: no JSON, no epoch milliseconds, no code names; the bounce mail as text.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${bounced}`);
+    await page.getByText(/^Bounce mail received: Hard · User unknown/).waitFor();
+    await page.getByRole('button', { name: 'Show the mail received' }).click();
+    await page.locator('[data-testid=inbound-mail] pre', { hasText: 'Final-Recipient: rfc822;' }).waitFor();
+    // The bounce's <script> is text on the page, not an element.
+    await page.getByText('<script>alert("not run")</script>', { exact: false }).first().waitFor();
+    assert.equal(await page.locator('dialog[open] script').count(), 0);
+    // What Estafeta writes (the mail received is the sender's text, not ours).
+    const detail = await page.locator('dialog[open] .pairs, dialog[open] .ev-head, dialog[open] .ev > .small').allInnerTexts();
+    const bad = detail.join('\n').match(/[{}]|"category"|\b1[0-9]{12}\b|\bnull\b|\b[a-z]+[A-Z][a-zA-Z]*\b/);
+    assert.equal(bad, null, `no JSON, epoch ms, null or camelCase key in: ${detail.join(' | ')}`);
+    await page.getByText(/^Delivered( \(attempt \d+\))?: the receiving server accepted/).waitFor();
+    await page.getByTestId('quarantine-link').click();
+    await page.locator('tr[data-address="customer.with.a.rather.long.name0@accept.test"]').waitFor();
+    // A message waiting: "Soft · Unreachable …, next try HH:MM".
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${greyLog}`);
+    await page.getByText(/^Deferred \(attempt \d+\): Soft · \w+.*, next try \d\d:\d\d$/).first().waitFor();
+    await page.getByText(/Soft · \w+.*, next try \d\d:\d\d/).first().waitFor();
+    // The complaint shows on the log.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${complainer}`);
+    await page.getByText(/^Complaint received \(abuse\)/).waitFor();
+    await page.close();
+
     assert.deepEqual(errors, [], 'no script error');
     assert.deepEqual(notFound, [], 'no request the API does not know');
     t.diagnostic(`screenshots in ${shots}`);

@@ -33,3 +33,10 @@ export const inboundMailSchema = z.object({
   detail: z.unknown(),
 });
 export const inboundMailListSchema = z.object({ mails: z.array(inboundMailSchema) });
+
+/** One received mail, parsed for reading: its headers and its text parts, never its HTML as HTML. */
+export const inboundMailDetailSchema = inboundMailSchema.omit({ detail: true }).extend({
+  subject: z.string(),
+  headers: z.array(z.object({ name: z.string(), value: z.string() })).describe('top-level headers in order (at most 200)'),
+  parts: z.array(z.object({ type: z.string().describe('MIME type, e.g. text/plain, message/delivery-status'), text: z.string(), truncated: z.boolean() })).describe('text parts, report parts and returned headers as plain text; HTML is turned into text'),
+});

@@ -29,7 +29,7 @@ import type {
 } from './schemas.ts';
 import type { apiKeyCreatedSchema, apiKeyListSchema, apiKeySchema, principalSchema, roleSchema, signedInSchema, userAccountSchema, userListSchema } from './access-schemas.ts';
 import type { dkimKeyListSchema, dkimKeySchema } from './dkim-schemas.ts';
-import type { inboundMailListSchema, inboundMailSchema, qualificationListSchema, qualificationSchema } from './bounce-schemas.ts';
+import type { inboundMailDetailSchema, inboundMailListSchema, inboundMailSchema, qualificationListSchema, qualificationSchema } from './bounce-schemas.ts';
 import type { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, incidentSchema, quarantineEntrySchema, quarantinePageSchema, quarantineStatsSchema } from './quarantine-schemas.ts';
 import type { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, adaptationSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessageSchema, spooledMessagesSchema } from './mta-schemas.ts';
 
@@ -95,6 +95,7 @@ export type Qualification = z.infer<typeof qualificationSchema>;
 export type QualificationList = z.infer<typeof qualificationListSchema>;
 export type InboundMail = z.infer<typeof inboundMailSchema>;
 export type InboundMailList = z.infer<typeof inboundMailListSchema>;
+export type InboundMailDetail = z.infer<typeof inboundMailDetailSchema>;
 
 // DKIM: /dkim/keys
 export type DkimKey = z.infer<typeof dkimKeySchema>;

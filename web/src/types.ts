@@ -20,6 +20,7 @@ export type {
   DeliveryListItem,
   DeliveryListStreamEvent,
   DeliveryStreamEvent,
+  InboundMailDetail,
   Failures,
   Kpis,
   LogDetail,

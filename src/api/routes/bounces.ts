@@ -12,7 +12,8 @@ import { notFound } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
-import { inboundMailListSchema, qualificationListSchema, qualificationSchema } from '../bounce-schemas.ts';
+import { inboundMailDetailSchema, inboundMailListSchema, qualificationListSchema, qualificationSchema } from '../bounce-schemas.ts';
+import { readInboundMail } from '../read-inbound-mail.ts';
 
 export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -61,6 +62,15 @@ export async function bounceRoutes(app: FastifyInstance, ctx: ApiContext): Promi
     return {
       mails: rows.map((m) => ({ id: Number(m.id), receivedAt: new Date(Number(m.received_at)).toISOString(), from: m.mail_from, to: m.rcpt_to, size: m.size, status: m.status, kind: m.kind, logId: m.log_id === null ? null : Number(m.log_id), detail: m.detail ? JSON.parse(m.detail) : null })),
     };
+  });
+
+  r.get('/bounces/inbound/:id', {
+    schema: { tags, summary: 'One received mail for reading: its headers and text parts (HTML turned into text)', params: idParams, response: { 200: inboundMailDetailSchema, 404: errorSchema } },
+  }, async (req) => {
+    const row = await ctx.db.kysely.selectFrom('inbound_mails').select(['id', 'received_at', 'mail_from', 'rcpt_to', 'size', 'status', 'kind', 'log_id', 'raw']).where('id', '=', req.params.id).executeTakeFirst();
+    if (!row) throw notFound(`inbound mail ${req.params.id}`);
+    const parsed = await readInboundMail(Buffer.from(row.raw));
+    return { id: Number(row.id), receivedAt: new Date(Number(row.received_at)).toISOString(), from: row.mail_from, to: row.rcpt_to, size: row.size, status: row.status, kind: row.kind, logId: row.log_id === null ? null : Number(row.log_id), ...parsed };
   });
 
   r.get('/bounces/inbound/:id/raw', {

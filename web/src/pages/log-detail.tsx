@@ -1,15 +1,142 @@
-// One delivery log with its whole history: every attempt and its SMTP reply, deferrals,
-// bounce mails and complaints, in order, with what was applied when.
+// One delivery log with its whole history, in words: every attempt and its reply, deferrals
+// with the next try, bounce mails and complaints (the mail itself can be opened, shown as
+// text, never as HTML), and a link to the address's quarantine entry. Nothing here prints a
+// payload as JSON or a key as it is named in the code.
+import { useState } from 'react';
 import { get } from '../api.ts';
 import { Dialog, ErrorBanner, StatusBadge } from '../components/ui.tsx';
-import { when } from '../format.ts';
+import { bytes, hourMinute, n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
-import type { LogDetail as LogWithHistory } from '../types.ts';
+import { Link } from '../router.tsx';
+import type { InboundMailDetail, LogDetail as LogWithHistory, LogEvent } from '../types.ts';
 
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+interface Qualification {
+  category?: string;
+  failureType?: string;
+  failureReason?: string;
+  disposition?: string;
+}
+
+const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const words = (s: string) => s.replace(/[-_]/g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+const sentence = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** "Soft · Unreachable", and the bounce category when it says more ("rate limited"). */
+function qualificationText(q: Qualification | null): string | null {
+  if (!q?.failureType) return null;
+  const base = `${q.failureType} · ${q.failureReason ?? 'Not defined'}`;
+  return q.category && q.category !== 'undetermined' ? `${base} (${words(q.category)})` : base;
+}
+
+/** What happened, in one line, and what the event adds underneath (reply, where, next try). */
+export function describeEvent(e: LogEvent): { title: string; facts: string[]; tone: string } {
+  const p = e.payload;
+  const q = (p.qualification ?? null) as Qualification | null;
+  const qual = qualificationText(q);
+  const next = num(p.nextAttemptAt);
+  const attempt = num(p.attempt);
+  const mx = str(p.mx);
+  const where = mx ? `${mx}${str(p.mxIp) ? ` (${str(p.mxIp)})` : ''}` : null;
+  const from = str(p.sourceIp) ? `sent from ${str(p.sourceIp)}` : null;
+  const facts = [where && `MX ${where}`, from].filter((x): x is string => Boolean(x));
+  const nth = attempt ? ` (attempt ${n(attempt)})` : '';
+  switch (e.type) {
+    case 'delivered':
+      return { title: `Delivered${nth}: the receiving server accepted the message`, facts, tone: 'delivered' };
+    case 'deferred':
+      return { title: `Deferred${nth}: ${[qual, next ? `next try ${hourMinute(next)}` : null].filter(Boolean).join(', ')}`, facts, tone: 'deferred' };
+    case 'bounced':
+      return { title: `Refused${nth}: ${qual ?? 'permanent failure'}`, facts, tone: 'bounced' };
+    case 'expired':
+      return { title: `Expired: retried until the validity period ended${qual ? ` (${qual})` : ''}`, facts, tone: 'failed' };
+    case 'cancelled':
+      return { title: 'Cancelled: the delivery was stopped before this message left', facts, tone: 'cancelled' };
+    case 'bounced-async':
+    case 'async-bounce':
+      return { title: q?.disposition === 'ignore' || q?.disposition === 'deliver' ? `Report mail received: ${str(p.mailKind) ? words(String(p.mailKind)) : 'no failure'}, nothing changes` : `Bounce mail received: ${qual ?? 'failure'}`, facts, tone: 'bounced' };
+    case 'complained':
+    case 'complaint':
+      return { title: `Complaint received${str(p.feedbackType) ? ` (${words(String(p.feedbackType))})` : ''}: the recipient marked the message as spam; the address is denylisted`, facts, tone: 'complaint' };
+    case 'auto-replied':
+    case 'auto-reply':
+      return { title: 'Automatic reply received (out of office or similar): nothing changes', facts, tone: 'auto' };
+    case 'unsubscribed':
+      return { title: 'Unsubscribed: the recipient asked to receive no more messages', facts, tone: 'auto' };
+    default:
+      return { title: sentence(words(e.type)), facts, tone: 'other' };
+  }
+}
+
+function InboundMail({ id }: { id: number }) {
+  const { data, error } = useLoad(() => get<InboundMailDetail>(`/bounces/inbound/${id}`), [id]);
+  return (
+    <div className="mail" data-testid="inbound-mail">
+      <ErrorBanner error={error} />
+      {data && (
+        <>
+          <p className="small muted">
+            Received {when(data.receivedAt)} from {data.from || 'the null sender <>'} · {bytes(data.size)} ·{' '}
+            <a href={`/api/v1/bounces/inbound/${id}/raw`} download={`inbound-${id}.eml`}>
+              download the raw mail
+            </a>
+          </p>
+          <table className="headers">
+            <tbody>
+              {data.headers.map((h, i) => (
+                <tr key={i}>
+                  <th scope="row">{h.name}</th>
+                  <td>{h.value}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {data.parts.map((part, i) => (
+            <figure key={i} className="mail-part">
+              <figcaption className="small muted">{part.type}{part.truncated ? ' (first 32 KB)' : ''}</figcaption>
+              <pre>{part.text}</pre>
+            </figure>
+          ))}
+        </>
+      )}
+    </div>
+  );
+}
+
+function HistoryEvent({ e }: { e: LogEvent }) {
+  const [open, setOpen] = useState(false);
+  const d = describeEvent(e);
+  const reply = str(e.payload.reply);
+  const inbound = num(e.payload.inboundId);
+  return (
+    <li className={`ev ev-${d.tone}`} data-event={e.type}>
+      <div className="ev-head">
+        <span className="muted small nowrap">{when(e.occurredAt)}</span> <strong>{d.title}</strong>
+      </div>
+      {reply && <div className="mono small reply-text">{reply}</div>}
+      {d.facts.length > 0 && <div className="small muted">{d.facts.join(' · ')}</div>}
+      {inbound !== null && (
+        <div>
+          <button type="button" className="small-button" aria-expanded={open} onClick={() => setOpen(!open)}>
+            {open ? 'Hide the mail' : 'Show the mail received'}
+          </button>
+          {open && <InboundMail id={inbound} />}
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** When the next try is, for a message still waiting: the last deferral's next attempt. */
+function nextTry(log: LogWithHistory): number | null {
+  if (log.status !== 'taken' && log.status !== 'pending') return null;
+  const last = [...log.history].reverse().find((e) => e.type === 'deferred');
+  return last ? num(last.payload.nextAttemptAt) : null;
+}
 
 export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) {
   const { data, error } = useLoad(() => get<LogWithHistory>(`/logs/${id}`), [id]);
+  const next = data ? nextTry(data) : null;
   return (
     <Dialog open title={data ? data.address || `Log ${id}` : `Log ${id}`} onClose={onClose} wide>
       <ErrorBanner error={error} />
@@ -19,23 +146,43 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
             <dt>Status</dt>
             <dd>
               <StatusBadge status={data.status} label={data.statusLabel} />
+              {data.complainedAt && <span className="badge tone-red flag">Complaint {when(data.complainedAt)}</span>}
             </dd>
-            <dt>Failure</dt>
-            <dd>{data.failureType ? `${data.failureType} · ${data.failureReason ?? ''}` : '–'}</dd>
+            {data.failureType && (
+              <>
+                <dt>Failure</dt>
+                <dd>
+                  {data.failureType} · {data.failureReason ?? 'Not defined'}
+                  {next !== null && <>, next try {hourMinute(next)}</>}
+                </dd>
+              </>
+            )}
             <dt>Attempts</dt>
-            <dd>{data.attempts}</dd>
+            <dd>{n(data.attempts)}</dd>
+            {data.reply && (
+              <>
+                <dt>Last reply</dt>
+                <dd className="mono small">{data.reply}</dd>
+              </>
+            )}
             <dt>Message-ID</dt>
             <dd className="mono small">{data.messageId}</dd>
-            <dt>Last reply</dt>
-            <dd className="mono small">{data.reply ?? '–'}</dd>
             <dt>Created</dt>
             <dd>{when(data.createdAt)}</dd>
-            <dt>Sent</dt>
-            <dd>{when(data.sentAt)}</dd>
-            {data.complainedAt && (
+            {data.sentAt && (
               <>
-                <dt>Complaint</dt>
-                <dd>{when(data.complainedAt)}</dd>
+                <dt>Sent</dt>
+                <dd>{when(data.sentAt)}</dd>
+              </>
+            )}
+            {data.address && (
+              <>
+                <dt>Quarantine</dt>
+                <dd>
+                  <Link to={`/quarantine?q=${encodeURIComponent(data.address)}&status=all`} data-testid="quarantine-link">
+                    This address in the quarantine
+                  </Link>
+                </dd>
               </>
             )}
           </dl>
@@ -43,19 +190,7 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
           {data.history.length ? (
             <ol className="timeline">
               {data.history.map((e) => (
-                <li key={e.id} className={`ev ev-${e.type}`}>
-                  <div className="ev-head">
-                    <strong>{e.type}</strong> <span className="muted small">{when(e.occurredAt)}</span>
-                  </div>
-                  <dl className="pairs small">
-                    {Object.entries(e.payload).map(([k, v]) => (
-                      <div key={k} className="pair">
-                        <dt>{k}</dt>
-                        <dd className="mono">{show(v)}</dd>
-                      </div>
-                    ))}
-                  </dl>
-                </li>
+                <HistoryEvent key={e.id} e={e} />
               ))}
             </ol>
           ) : (
