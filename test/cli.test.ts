@@ -123,3 +123,29 @@ test('short commands run compiled and load neither the server nor the database',
     process.stdout.write(`# estafeta ${args.at(-1) === 'list' ? 'deliveries list' : args.join(' ')}: ${r.ms} ms\n`);
   }
 });
+
+test('wrong values are refused in words, by the CLI and by the API', { timeout: 60_000 }, async () => {
+  const show = await cli('deliveries', 'show', 'abc');
+  assert.equal(show.code, 1);
+  assert.equal(show.stderr, 'estafeta: a delivery id is a number: "abc" is not one\n');
+  assert.match((await cli('deliveries', 'log', '12x')).stderr, /^estafeta: a log id is a number/);
+  assert.match((await cli('dkim', 'show', 'first')).stderr, /^estafeta: a DKIM key id is a number/);
+
+  writeFileSync(join(dir, 'words.html'), '<p>Hi</p>');
+  const noSubject = await cli('deliveries', 'create', '--from', 'news@shop.test', '--html', join(dir, 'words.html'));
+  assert.equal(noSubject.code, 1);
+  assert.equal(noSubject.stderr, 'estafeta: --subject is required (or a --file with "subject")\n');
+  const noContent = await cli('deliveries', 'create', '--from', 'news@shop.test', '--subject', 'Hi');
+  assert.match(noContent.stderr, /^estafeta: give the content with --html FILE, --text FILE, or both/);
+  assert.match((await cli('deliveries', 'list', '--limit', 'ten')).stderr, /^estafeta: --limit is a whole number from 1 to 1,000: "ten" is not one/);
+
+  // The API says the same in words to any client (the dashboard, curl, a script).
+  const api = await e.api('POST', '/deliveries', { from: { address: 'news@shop.test' }, html: '<p>Hi</p>' });
+  assert.equal(api.status, 400);
+  assert.equal(api.body.error.message, 'subject is required');
+  const limit = await e.api('GET', '/deliveries?limit=0');
+  assert.equal(limit.body.error.message, 'the query parameter limit must be at least 1');
+  const id = await e.api('GET', '/deliveries/abc');
+  assert.equal(id.status, 400);
+  assert.doesNotMatch(id.body.error.message, /Invalid input|expected|received/);
+});

@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import { RequestLog } from './request-log.ts';
+import { validationInWords } from './validation-message.ts';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -53,7 +54,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const message = err.validation.map((v) => `${err.validationContext ?? 'request'}${v.instancePath ? v.instancePath.replace(/\//g, '.') : ''}: ${v.message}`).join('; ');
+      const message = validationInWords(err.validationContext, err.validation);
       return reply.status(400).send({ error: { code: 'INVALID_INPUT', message } });
     }
     const tooLarge = bodyTooLarge(err, req);

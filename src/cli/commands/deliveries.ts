@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
+import { idOf, wholeNumber } from '../args.ts';
 import { JSON_HELP, printJson, printPairs, printTable, progressBar } from '../format.ts';
 import type { Analysis, AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
@@ -90,7 +91,9 @@ export function deliveriesCommand(client: Client): Command {
       if (o.html) body.html = readText(o.html);
       if (o.text) body.text = readText(o.text);
       if (o.validity) body.validity = o.validity;
-      if (!body.from?.address) throw new CliError('give the sender address with --from (or a --file with "from")');
+      if (!body.from?.address) throw new CliError('--from is required: the sender address (or a --file with "from")');
+      if (!body.subject) throw new CliError('--subject is required (or a --file with "subject")');
+      if (!body.html && !body.text) throw new CliError('give the content with --html FILE, --text FILE, or both (or a --file with "html" or "text")');
       // Recipients travel with the delivery so that a broken file creates nothing.
       if (o.recipients) {
         const text = readText(o.recipients);
@@ -110,7 +113,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--limit <n>', 'how many', '50')
     .option('--json', JSON_HELP)
     .action(async (o) => {
-      const q = new URLSearchParams({ limit: o.limit });
+      const q = new URLSearchParams({ limit: String(wholeNumber('--limit', o.limit, 1, 1000)) });
       if (o.state) q.set('state', o.state);
       const { deliveries } = await client().get<DeliveryList>(`/deliveries?${q}`);
       if (o.json) return printJson(deliveries);
@@ -122,7 +125,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('a delivery with its KPIs')
     .option('--json', JSON_HELP)
     .action(async (id, o) => {
-      const d = await client().get<DeliveryDetail>(`/deliveries/${id}`);
+      const d = await client().get<DeliveryDetail>(`/deliveries/${idOf('delivery', id)}`);
       if (o.json) printJson(d);
       else showDelivery(d);
     });
@@ -133,7 +136,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--append', 'add to the current target')
     .option('--json', JSON_HELP)
     .action(async (id, file, o) => {
-      const r = await uploadRecipients(client(), Number(id), file, Boolean(o.append));
+      const r = await uploadRecipients(client(), idOf('delivery', id), file, Boolean(o.append));
       if (o.json) printJson(r);
       else process.stdout.write(`imported ${r.imported} recipients; the target has ${r.recipients}\n`);
     });
@@ -144,6 +147,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const api = client();
+      id = idOf('delivery', id);
       await api.post(`/deliveries/${id}/analyze?wait=false`);
       const bar = o.json ? null : progressBar('Analyzing');
       let d: DeliveryDetail;
@@ -169,7 +173,7 @@ export function deliveriesCommand(client: Client): Command {
       .description(`${action} a delivery`)
       .option('--json', JSON_HELP)
       .action(async (id, o) => {
-        const d = await client().post<Delivery>(`/deliveries/${id}/${action}`);
+        const d = await client().post<Delivery>(`/deliveries/${idOf('delivery', id)}/${action}`);
         if (o.json) printJson(d);
         else process.stdout.write(`delivery ${d.id}: ${d.stateLabel}\n`);
       });
@@ -182,6 +186,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--json', JSON_HELP)
     .action(async (id, o) => {
       const api = client();
+      id = idOf('delivery', id);
       if (!o.watch) {
         const k = await api.get<Kpis>(`/deliveries/${id}/kpis`);
         return o.json ? printJson(k) : printPairs(Object.entries(k).map(([a, b]) => [a, typeof b === 'object' ? JSON.stringify(b) : b]));
@@ -209,12 +214,13 @@ export function deliveriesCommand(client: Client): Command {
     .option('--after <logId>', 'continue after this log id')
     .option('--json', JSON_HELP)
     .action(async (id, o) => {
-      const q = new URLSearchParams({ limit: o.limit });
+      id = idOf('delivery', id);
+      const q = new URLSearchParams({ limit: String(wholeNumber('--limit', o.limit, 1, 1000)) });
       if (o.status) q.set('status', o.status);
       if (o.reason) q.set('failureReason', o.reason);
       if (o.type) q.set('failureType', o.type);
       if (o.search) q.set('q', o.search);
-      if (o.after) q.set('after', o.after);
+      if (o.after) q.set('after', String(idOf('log', o.after)));
       const r = await client().get<LogPage>(`/deliveries/${id}/logs?${q}`);
       if (o.json) return printJson(r);
       printTable(['log', 'address', 'status', 'type', 'reason', 'reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, l.failureType, l.failureReason, (l.reply ?? '').slice(0, 60)]));
@@ -226,7 +232,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('one delivery log with its history, by log id or by the Message-ID of its message')
     .option('--json', JSON_HELP)
     .action(async (ref: string, o) => {
-      const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${ref}`);
+      const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${idOf('log', ref)}`);
       if (o.json) return printJson(l);
       printPairs([['Log', l.id], ['Delivery', l.deliveryId], ['Address', l.address], ['Message-ID', l.messageId], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
       printTable(['at', 'event', 'reply'], l.history.map((e) => [e.occurredAt, e.type, String(e.payload.reply ?? '')]));
@@ -237,7 +243,7 @@ export function deliveriesCommand(client: Client): Command {
     .description('who did what to a delivery, and when')
     .option('--json', JSON_HELP)
     .action(async (id, o) => {
-      const { entries } = await client().get<AuditTrail>(`/deliveries/${id}/audit`);
+      const { entries } = await client().get<AuditTrail>(`/deliveries/${idOf('delivery', id)}/audit`);
       if (o.json) return printJson(entries);
       printTable(['at', 'actor', 'action', 'detail'], entries.map((e) => [e.at, e.actor, e.action, e.detail ? JSON.stringify(e.detail) : '']));
     });

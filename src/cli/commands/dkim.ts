@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
+import { idOf } from '../args.ts';
 import { JSON_HELP, printJson, printPairs, printTable } from '../format.ts';
 import type { DkimKey, DkimKeyList } from '../../api/contract.ts';
 
@@ -66,7 +67,7 @@ export function dkimCommand(client: Client): Command {
     });
 
   cmd.command('show <id>').description('one key with the DNS record to publish').option('--json', JSON_HELP).action(async (id, o) => {
-    const k = await client().get<DkimKey>(`/dkim/keys/${Number(id)}`);
+    const k = await client().get<DkimKey>(`/dkim/keys/${idOf('DKIM key', id)}`);
     if (o.json) return printJson(k);
     showKey(k);
   });
@@ -77,16 +78,16 @@ export function dkimCommand(client: Client): Command {
       .description(action === 'activate' ? 'sign with this key again' : 'stop signing with this key (a rotation: activate the new one first)')
       .option('--json', JSON_HELP)
       .action(async (id, o) => {
-        const k = await client().post<DkimKey>(`/dkim/keys/${Number(id)}/${action}`);
+        const k = await client().post<DkimKey>(`/dkim/keys/${idOf('DKIM key', id)}/${action}`);
         if (o.json) return printJson(k);
         process.stdout.write(`key ${k.id} (${k.selector}._domainkey.${k.domain}) ${done}\n`);
       });
   }
 
   cmd.command('delete <id>').description('delete a key for good (its private key is gone)').option('--json', JSON_HELP).action(async (id, o) => {
-    await client().delete(`/dkim/keys/${Number(id)}`);
-    if (o.json) return printJson({ deleted: Number(id) });
-    process.stdout.write(`deleted key ${Number(id)}; remove its DNS record once mail signed with it has been delivered\n`);
+    await client().delete(`/dkim/keys/${idOf('DKIM key', id)}`);
+    if (o.json) return printJson({ deleted: idOf('DKIM key', id) });
+    process.stdout.write(`deleted key ${idOf('DKIM key', id)}; remove its DNS record once mail signed with it has been delivered\n`);
   });
 
   return cmd;

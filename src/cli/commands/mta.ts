@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
+import { idOf } from '../args.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { AdaptationCreated, AdaptationList, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
 
@@ -33,7 +34,7 @@ export function mtaCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.domain) q.set('domain', o.domain);
-      if (o.delivery) q.set('delivery', o.delivery);
+      if (o.delivery) q.set('delivery', String(idOf('delivery', o.delivery)));
       const { messages } = await client().get<SpooledMessages>(`/mta/messages?${q}`);
       if (o.json) return printJson(messages);
       printTable(['id', 'recipient', 'state', 'attempts', 'next attempt', 'why'], messages.map((m) => [m.id, m.rcptTo, m.state, m.attempts, m.nextAttemptAt, (m.waitReason ?? m.lastReply ?? '').slice(0, 70)]));
@@ -54,7 +55,7 @@ export function mtaCommand(client: () => ApiClient): Command {
     .command('cancel <id>')
     .description('cancel an adaptation: the site gets its normal limits back')
     .action(async (id) => {
-      await client().delete(`/mta/adaptations/${id}`);
+      await client().delete(`/mta/adaptations/${idOf('adaptation', id)}`);
       process.stdout.write(`adaptation ${id} cancelled\n`);
     });
 

@@ -5,6 +5,8 @@
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
+import { CliError } from '../client.ts';
+import { idOf } from '../args.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
@@ -90,6 +92,8 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .command('resolve <id> <decision>')
     .description('resolve an incident: confirm (quarantine the held addresses) or release (set them Valid)')
     .action(async (id, decision) => {
+      if (decision !== 'confirm' && decision !== 'release') throw new CliError(`the decision is confirm or release, not "${decision}"`);
+      id = idOf('incident', id);
       const r = await client().post<IncidentResolved>(`/quarantine/incidents/${id}/${decision}`);
       process.stdout.write(`incident ${id}: ${r.changed} addresses ${decision === 'confirm' ? 'quarantined' : 'released'}\n`);
     });
