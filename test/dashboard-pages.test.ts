@@ -128,7 +128,7 @@ const OVERFLOW = String.raw`(() => {
     if (!el.getBoundingClientRect().width) continue;
     const clips = el.tagName === 'TD' || el.closest('td.clip, td.reply, td.addr, .clip');
     if (!clips && ['auto', 'scroll', 'hidden'].includes(cs.overflowX) && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' hides ' + (el.scrollWidth - el.clientWidth) + ' px');
-    if ((el.tagName === 'BUTTON' || el.classList.contains('button')) && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' is cut');
+    if ((el.tagName === 'BUTTON' || el.classList.contains('button') || el.tagName === 'TH') && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' is cut');
   }
   const right = document.querySelector('main').getBoundingClientRect().right;
   for (const el of document.querySelectorAll('main table, main .card, main button')) {
@@ -287,6 +287,31 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     // The complaint shows on the log.
     await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${complainer}`);
     await page.getByText(/^Complaint received \(abuse\)/).waitFor();
+    // Quarantine: what deliveries exclude by default, newest error first; cards filter.
+    await page.goto(`${e.app.url}/quarantine`);
+    await page.locator('tr[data-address]').first().waitFor();
+    const statuses = await page.locator('tr[data-address]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')));
+    assert.ok(statuses.length >= 10 && statuses.every((x) => x === 'quarantine' || x === 'denylisted' || x === 'suspected'), statuses.join());
+    const addresses = await page.locator('tr[data-address]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-address')));
+    assert.equal(addresses[addresses.length - 1], 'older.error@reject.test', 'the oldest error comes last');
+    await page.locator('[data-card=valid]').click();
+    await page.waitForFunction(() => [...document.querySelectorAll('tr[data-address]')].every((r) => r.getAttribute('data-status') === 'valid') && document.querySelectorAll('tr[data-address]').length === 2);
+    assert.match(page.url(), /status=valid/);
+    await page.locator('[data-card=excluded]').click();
+    await page.locator('tr[data-address="spam.trap@accept.test"]').waitFor();
+    assert.equal(await page.locator('input[name=bulk-domain]').count(), 0, 'the bulk release form is behind its button');
+    await page.getByRole('button', { name: 'Release in bulk…' }).click();
+    await page.locator('input[name=bulk-domain]').waitFor();
+    await page.keyboard.press('Escape');
+
+    // The engine is live: its time stamp moves without a click, and it has no Refresh button.
+    await page.goto(`${e.app.url}/engine`);
+    await page.locator('[data-table=adaptations]').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Refresh' }).count(), 0);
+    const headers = (await page.locator('main th').allInnerTexts()).join('|');
+    assert.doesNotMatch(headers, /Warm Up|Helo|Sent Today|Cap Per/, headers);
+    const stamp = await page.locator('.live').first().innerText();
+    await page.waitForFunction((s) => document.querySelector('.live')?.textContent !== s, stamp, { timeout: 10_000 });
     await page.close();
 
     assert.deepEqual(errors, [], 'no script error');

@@ -180,8 +180,9 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
       const entry = await e.api('GET', '/quarantine/entry?address=old%40accept.test');
       assert.equal(entry.body.status, 'valid', JSON.stringify(entry.body));
       // Bulk release of the domain's addresses: the confirmation says how many first.
+      await page.getByRole('button', { name: 'Release in bulk…' }).click();
       await page.locator('input[name=bulk-domain]').fill('reject.test');
-      await page.getByRole('button', { name: 'Release…' }).click();
+      await page.getByRole('button', { name: 'Count…' }).click();
       await page.getByRole('dialog', { name: 'Release addresses' }).getByText(/^10 quarantined address/).waitFor();
       await page.locator('button[data-confirm=release-bulk]').click();
       await page.getByText('10 address(es) of reject.test released.').waitFor();

@@ -5,7 +5,7 @@
  * Campaign's cleanup does (With errors after 10 days without error, Mailbox full after 30).
  * Quarantine and Denylisted are never released automatically.
  */
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Q, QuarantineTable } from '../db/index.ts';
 import { failureReasonCode, failureReasonFromCode, failureTypeFromCode } from '../deliveries/log-status.ts';
 import { invalidInput, notFound } from '../lib/errors.ts';
@@ -57,9 +57,11 @@ export interface QuarantineFilter {
   from?: number;
   to?: number;
   search?: string;
-  /** Keyset: entries whose address sorts after this one. */
+  /** Keyset: the `next` of the previous page (an address, or "<time>:<address>" for recent). */
   after?: string;
   limit?: number;
+  /** address: A to Z (the default); recent: newest error (or change) first, for the dashboard. */
+  order?: 'address' | 'recent';
 }
 
 export async function listQuarantine(q: Q, f: QuarantineFilter = {}): Promise<{ entries: QuarantineView[]; next: string | null }> {
@@ -71,6 +73,18 @@ export async function listQuarantine(q: Q, f: QuarantineFilter = {}): Promise<{ 
   if (f.from !== undefined) query = query.where('updated_at', '>=', f.from);
   if (f.to !== undefined) query = query.where('updated_at', '<=', f.to);
   if (f.search) query = query.where('address', 'like', `%${f.search.toLowerCase().replace(/[%_]/g, '')}%`);
+  if (f.order === 'recent') {
+    // Newest error first; an entry without an error (added by hand) counts from its last change.
+    const at = sql<number>`coalesce(last_error_at, updated_at)`;
+    const m = f.after ? /^(\d+):(.*)$/s.exec(f.after) : null;
+    if (f.after && !m) throw invalidInput('after: expected the "next" of the previous page');
+    if (m) query = query.where((eb) => eb.or([eb(at, '<', Number(m[1])), eb.and([eb(at, '=', Number(m[1])), eb('address', '>', m[2])])]));
+    const rows = await query.orderBy(at, 'desc').orderBy('address').limit(limit + 1).execute();
+    const more = rows.length > limit;
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return { entries: page.map(toQuarantineView), next: more ? `${Number(last.last_error_at ?? last.updated_at)}:${last.address}` : null };
+  }
   if (f.after) query = query.where('address', '>', f.after);
   const rows = await query.orderBy('address').limit(limit + 1).execute();
   const more = rows.length > limit;

@@ -35,14 +35,15 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
         from: when.optional().describe('last change at or after (ISO 8601 or epoch ms)'),
         to: when.optional(),
         q: z.string().optional().describe('part of the address'),
-        after: z.string().optional(),
+        after: z.string().optional().describe('the next of the previous page'),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
+        order: z.enum(['address', 'recent']).default('address').describe('address: A to Z; recent: newest error first'),
       }),
       response: { 200: quarantinePageSchema, 400: errorSchema },
     },
   }, async (req) => {
     const qs = req.query;
-    return listQuarantine(ctx.db.kysely, { statuses: statusesOf(qs.status), domain: qs.domain, reasons: reasonsOf(qs.reason), from: qs.from, to: qs.to, search: qs.q, after: qs.after, limit: qs.limit });
+    return listQuarantine(ctx.db.kysely, { statuses: statusesOf(qs.status), domain: qs.domain, reasons: reasonsOf(qs.reason), from: qs.from, to: qs.to, search: qs.q, after: qs.after, limit: qs.limit, order: qs.order });
   });
 
   r.get('/quarantine/stats', {

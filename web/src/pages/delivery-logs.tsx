@@ -94,7 +94,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
               <th className="w-addr">Address</th>
               <th className="w-status">Status</th>
               <th className="w-failure">Failure</th>
-              <th className="num w-num">Attempts</th>
+              <th className="num w-count">Attempts</th>
               <th>Last reply</th>
               <th className="w-date">Updated</th>
             </tr>

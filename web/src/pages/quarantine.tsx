@@ -1,29 +1,60 @@
-// The quarantine: addresses with their status, reason, error count and last error; filters;
-// release one address, or every address of a domain changed within a time window (after a
-// provider outage), with a confirmation that says how many will be released.
+// The quarantine: by default the addresses deliveries leave out (Quarantine, Denylisted and
+// the held Suspected ones), newest error first; the status cards filter when clicked; the
+// filters live in the URL so a view can be shared or linked (a log's detail links here);
+// release one address, or open the bulk release (every address of a domain changed within a
+// time window, after a provider outage) with a confirmation that says how many first.
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, get, post, qs } from '../api.ts';
-import { Card, Dialog, Empty, ErrorBanner, Kpi, Notice } from '../components/ui.tsx';
+import { Card, Dialog, Empty, ErrorBanner, Notice } from '../components/ui.tsx';
 import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
-import { Link } from '../router.tsx';
+import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { BulkRelease as Released, QuarantinePage as Page, QuarantineStats } from '../types.ts';
 
-const STATUSES: [string, string][] = [['', 'Any status'], ['quarantine', 'Quarantine'], ['with-errors', 'With errors'], ['denylisted', 'Denylisted'], ['suspected', 'Suspected (held)'], ['valid', 'Valid']];
+/** The default view: what deliveries exclude, and what the outage guard holds. */
+const EXCLUDED = 'quarantine,denylisted,suspected';
+const STATUSES: [string, string][] = [
+  [EXCLUDED, 'Quarantined or denylisted'],
+  ['quarantine', 'Quarantine'],
+  ['denylisted', 'Denylisted'],
+  ['suspected', 'Suspected (held)'],
+  ['with-errors', 'With errors'],
+  ['valid', 'Valid'],
+  ['all', 'Any status'],
+];
+const CARDS: [string, string, string][] = [
+  ['quarantine', 'Quarantine', 'red'],
+  ['denylisted', 'Denylisted', 'red'],
+  ['suspected', 'Suspected (held)', 'amber'],
+  ['with-errors', 'With errors', 'amber'],
+  ['valid', 'Valid', 'green'],
+];
 const PAGE = 100;
 const iso = (local: string) => (local ? new Date(local).toISOString() : undefined);
+const FIELDS = ['status', 'q', 'domain', 'reason', 'from', 'to'] as const;
+type Filters = Record<(typeof FIELDS)[number], string>;
 
 export function QuarantinePage() {
   const { can } = useSession();
-  const [f, setF] = useState({ status: '', domain: '', reason: '', from: '', to: '', q: '' });
-  const [applied, setApplied] = useState(f);
+  const { query } = useLocation();
+  const applied: Filters = { status: query.get('status') ?? EXCLUDED, q: query.get('q') ?? '', domain: query.get('domain') ?? '', reason: query.get('reason') ?? '', from: query.get('from') ?? '', to: query.get('to') ?? '' };
+  const key = JSON.stringify(applied);
+  const [f, setF] = useState<Filters>(applied);
+  useEffect(() => setF(applied), [key]); // eslint-disable-line react-hooks/exhaustive-deps
   const [cursors, setCursors] = useState<string[]>(['']);
+  useEffect(() => setCursors(['']), [key]);
   const [message, setMessage] = useState<string | null>(null);
+  const [bulkOpen, setBulkOpen] = useState(false);
   const after = cursors[cursors.length - 1];
-  const list = useLoad(() => get<Page>(`/quarantine${qs({ ...applied, from: iso(applied.from), to: iso(applied.to), after, limit: PAGE })}`), [JSON.stringify(applied), after]);
+  const status = applied.status === 'all' ? '' : applied.status;
+  const list = useLoad(() => get<Page>(`/quarantine${qs({ ...applied, status, from: iso(applied.from), to: iso(applied.to), after, limit: PAGE, order: 'recent' })}`), [key, after]);
   const stats = useLoad(() => get<QuarantineStats>('/quarantine/stats'), [list.data]);
   const unavailable = list.error instanceof ApiError && list.error.status === 404;
+  const show = (next: Partial<Filters>) => {
+    const merged = { ...applied, ...next };
+    navigate(`/quarantine${qs({ ...merged, status: merged.status === EXCLUDED ? '' : merged.status })}`);
+  };
 
   const release = async (address: string) => {
     setMessage(null);
@@ -44,28 +75,41 @@ export function QuarantinePage() {
       </div>
     );
   }
-  const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
   const apply = (e: FormEvent) => {
     e.preventDefault();
-    setCursors(['']);
-    setApplied(f);
+    show(f);
   };
+  const excludedTotal = stats.data ? (stats.data.quarantine ?? 0) + (stats.data.denylisted ?? 0) + (stats.data.suspected ?? 0) : 0;
   return (
     <div className="page">
       <header className="page-head">
         <div>
           <h1>Quarantine</h1>
-          <p className="muted">Addresses excluded from deliveries after errors, and those on the denylist.</p>
+          <p className="muted">Addresses excluded from deliveries after errors, and those on the denylist. Newest error first.</p>
         </div>
+        {can('operator') && (
+          <div className="page-actions">
+            <button type="button" onClick={() => setBulkOpen(true)}>
+              Release in bulk…
+            </button>
+          </div>
+        )}
       </header>
       {stats.data && (
-        <div className="kpis compact">
-          {Object.entries(stats.data).map(([k, v]) => (
-            <Kpi key={k} label={(k[0]?.toUpperCase() ?? '') + k.slice(1).replace(/-/g, ' ')} value={n(v)} />
+        <div className="kpis compact status-cards" role="group" aria-label="Filter by status">
+          <button type="button" className={`kpi kpi-button ${applied.status === EXCLUDED ? 'selected' : ''}`} aria-pressed={applied.status === EXCLUDED} onClick={() => show({ status: EXCLUDED })} data-card="excluded">
+            <span className="kpi-label">Excluded from deliveries</span>
+            <span className="kpi-value">{n(excludedTotal)}</span>
+          </button>
+          {CARDS.map(([k, label, tone]) => (
+            <button key={k} type="button" className={`kpi kpi-button tone-top-${tone} ${applied.status === k ? 'selected' : ''}`} aria-pressed={applied.status === k} onClick={() => show({ status: k })} data-card={k}>
+              <span className="kpi-label">{label}</span>
+              <span className="kpi-value">{n(stats.data![k] ?? 0)}</span>
+            </button>
           ))}
         </div>
       )}
-      {can('operator') && <BulkRelease onDone={(text) => { setMessage(text); list.reload(); }} />}
       {message && <Notice>{message}</Notice>}
       <Card>
         <form className="filters" role="search" onSubmit={apply}>
@@ -100,6 +144,9 @@ export function QuarantinePage() {
             <input type="datetime-local" name="to" value={f.to} onChange={set('to')} />
           </label>
           <button type="submit">Filter</button>
+          <a className="button" href={`/api/v1/quarantine.csv${qs({ ...applied, status, from: iso(applied.from), to: iso(applied.to) })}`} download="quarantine.csv">
+            Export CSV
+          </a>
         </form>
         <ErrorBanner error={list.error} />
         {list.data && !list.data.entries.length ? (
@@ -120,14 +167,17 @@ export function QuarantinePage() {
             </thead>
             <tbody>
               {list.data?.entries.map((q) => (
-                <tr key={q.address} data-address={q.address}>
+                <tr key={q.address} data-address={q.address} data-status={q.status}>
                   <td className="mono addr" title={q.address}>{q.address}</td>
                   <td>
                     <span className={`badge tone-${q.status === 'valid' ? 'green' : q.status === 'with-errors' || q.status === 'suspected' ? 'amber' : 'red'}`}>{q.statusLabel}</span>
                   </td>
-                  <td className="nowrap small">{q.failureReason ?? ''}{q.failureType ? <span className="tag">{q.failureType}</span> : null}</td>
+                  <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? ''}` : undefined}>
+                    {q.failureReason ?? ''}
+                    {q.failureType ? <span className="tag">{q.failureType}</span> : null}
+                  </td>
                   <td className="num">{n(q.errorCount)}</td>
-                  <td className="nowrap small">{when(q.lastErrorAt)}</td>
+                  <td className="small" data-col="last-error">{when(q.lastErrorAt ?? q.updatedAt)}</td>
                   <td className="reply mono small" title={q.errorText ?? ''}>{q.errorText ?? ''}</td>
                   <td>{q.deliveryId ? <Link to={`/deliveries/${q.deliveryId}`}>#{q.deliveryId}</Link> : ''}</td>
                   {can('operator') && (
@@ -153,11 +203,23 @@ export function QuarantinePage() {
           </button>
         </div>
       </Card>
+      {can('operator') && (
+        <BulkRelease
+          open={bulkOpen}
+          onClose={() => setBulkOpen(false)}
+          onDone={(text) => {
+            setBulkOpen(false);
+            setMessage(text);
+            list.reload();
+          }}
+        />
+      )}
     </div>
   );
 }
 
-function BulkRelease({ onDone }: { onDone: (message: string) => void }) {
+/** The bulk release: a form in a dialog, then how many addresses it would release, then release. */
+function BulkRelease({ open, onClose, onDone }: { open: boolean; onClose: () => void; onDone: (message: string) => void }) {
   const hourAgo = new Date(Date.now() - 3600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
   const [f, setF] = useState({ domain: '', from: hourAgo, to: '' });
   const [count, setCount] = useState<number | null>(null);
@@ -184,9 +246,31 @@ function BulkRelease({ onDone }: { onDone: (message: string) => void }) {
     }
   };
   return (
-    <Card title="Bulk release after a provider outage">
-      <form className="filters" onSubmit={preview}>
-        <label>
+    <Dialog
+      open={open}
+      title="Release addresses"
+      onClose={() => {
+        setCount(null);
+        onClose();
+      }}
+      footer={
+        <>
+          <button type="button" onClick={onClose}>Cancel</button>
+          {count === null ? (
+            <button type="submit" form="bulk-release" className="primary">
+              Count…
+            </button>
+          ) : (
+            <button type="button" className="primary" disabled={!count} onClick={confirm} data-confirm="release-bulk">
+              Release {n(count)}
+            </button>
+          )}
+        </>
+      }
+    >
+      <p className="small muted">After a provider outage: every quarantined address of one domain that changed within the window becomes valid again.</p>
+      <form id="bulk-release" className="form-grid" onSubmit={preview}>
+        <label className="span2">
           Domain
           <input name="bulk-domain" required value={f.domain} onChange={(e) => setF({ ...f, domain: e.target.value })} placeholder="provider.example" />
         </label>
@@ -198,26 +282,13 @@ function BulkRelease({ onDone }: { onDone: (message: string) => void }) {
           to (empty: now)
           <input type="datetime-local" name="bulk-to" value={f.to} onChange={(e) => setF({ ...f, to: e.target.value })} />
         </label>
-        <button type="submit">Release…</button>
       </form>
       <ErrorBanner error={error} />
-      <Dialog
-        open={count !== null}
-        title="Release addresses"
-        onClose={() => setCount(null)}
-        footer={
-          <>
-            <button type="button" onClick={() => setCount(null)}>Cancel</button>
-            <button type="button" className="primary" disabled={!count} onClick={confirm} data-confirm="release-bulk">
-              Release {n(count ?? 0)}
-            </button>
-          </>
-        }
-      >
-        <p>
-          <strong>{n(count ?? 0)}</strong> quarantined address(es) of <strong>{f.domain}</strong> changed in this window will become valid again and be targeted by the next deliveries.
+      {count !== null && (
+        <p data-testid="bulk-count">
+          <strong>{n(count)}</strong> quarantined address(es) of <strong>{f.domain}</strong> changed in this window will become valid again and be targeted by the next deliveries.
         </p>
-      </Dialog>
-    </Card>
+      )}
+    </Dialog>
   );
 }
