@@ -230,7 +230,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       ['log-detail', `/deliveries/${main.id}/logs/${bounced}`, '[data-testid=inbound-mail] pre'],
       ['log-detail-retry', `/deliveries/${main.id}/logs/${greyLog}`, '.timeline'],
       ['delivery-audit', `/deliveries/${main.id}/audit`, 'table.grid'],
-      ['delivery-errors', `/deliveries/${broken.id}`, '.kpis'],
+      ['delivery-errors', `/deliveries/${broken.id}`, '[data-testid=analysis-errors]'],
       ['delivery-errors-analysis', `/deliveries/${broken.id}/analysis`, '.lines'],
       ['quarantine', '/quarantine', 'tr[data-address]'],
       ['engine', '/engine', '[data-table=adaptations]'],
@@ -287,6 +287,20 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     // The complaint shows on the log.
     await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${complainer}`);
     await page.getByText(/^Complaint received \(abuse\)/).waitFor();
+    // A delivery whose analysis found errors says so, and Confirm says why it cannot be used.
+    await page.goto(`${e.app.url}/deliveries/${broken.id}`);
+    await page.getByTestId('analysis-errors').getByText(/lack a field the content needs: city/).waitFor();
+    const confirmButton = page.locator('button[data-action=confirm]');
+    assert.equal(await confirmButton.isDisabled(), true);
+    assert.match((await confirmButton.getAttribute('title')) ?? '', /^Confirmation is blocked: the analysis found 1 error/);
+    assert.equal(await page.locator('[data-kpi=failed] .kpi-value').innerText(), '0', 'a recipient not personalized is not a sending failure');
+    assert.equal(await page.locator('[data-kpi=analysisErrors] .kpi-value').innerText(), '1');
+    await page.goto(`${e.app.url}/deliveries`);
+    const brokenRow = page.locator(`tr[data-delivery="${broken.id}"]`);
+    await brokenRow.locator('[data-col=analysis-errors]').waitFor();
+    assert.equal(await brokenRow.locator('button[data-action=confirm]').isDisabled(), true);
+    assert.equal(await page.locator(`tr[data-delivery="${waiting.id}"] button[data-action=confirm]`).isDisabled(), false, 'a clean analysis leaves Confirm enabled');
+
     // Quarantine: what deliveries exclude by default, newest error first; cards filter.
     await page.goto(`${e.app.url}/quarantine`);
     await page.locator('tr[data-address]').first().waitFor();

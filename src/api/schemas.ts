@@ -118,7 +118,7 @@ export const eventSchema = z.object({
 
 export const auditSchema = z.object({ id: z.number(), at: z.string(), actor: z.string(), action: z.string(), detail: z.unknown() });
 
-export const deliveryListItemSchema = deliverySchema.extend({ kpis: kpisSchema });
+export const deliveryListItemSchema = deliverySchema.extend({ kpis: kpisSchema, analysisErrors: z.number().nullable().describe('errors of the analysis of the current content (they block confirmation), null when it has none') });
 export const deliveryListSchema = z.object({ deliveries: z.array(deliveryListItemSchema) });
 
 export const recipientsImportedSchema = z.object({ recipients: z.number(), imported: z.number() });

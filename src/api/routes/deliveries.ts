@@ -27,6 +27,13 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
     };
   };
 
+  /** Errors of each delivery's analysis of its current content: they block its confirmation. */
+  const analysisErrors = async (ids: number[]): Promise<Map<number, number>> => {
+    if (!ids.length) return new Map();
+    const rows = await ctx.db.kysely.selectFrom('deliveries').select(['id', 'analysis', 'analyzed_version', 'content_version']).where('id', 'in', ids).where('analysis', 'is not', null).execute();
+    return new Map(rows.filter((r) => r.analyzed_version === r.content_version).map((r) => [Number(r.id), Number((JSON.parse(r.analysis!) as { errors?: number }).errors ?? 0)]));
+  };
+
   r.post('/deliveries', {
     bodyLimit: IMPORT_BODY_LIMIT,
     schema: { tags, summary: 'Create a delivery (optionally with its recipients)', body: deliveryCreateSchema, response: { 201: deliveryDetailSchema, 400: errorSchema } },
@@ -51,7 +58,8 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: ApiContext): Pro
     const deliveries = await listDeliveries(ctx.db, { states, limit: req.query.limit, beforeId: req.query.before });
     // The list shows progress and success for each row: two queries for the whole page.
     const kpis = await getKpisMany(ctx.db.kysely, deliveries.map((d) => d.id));
-    return { deliveries: deliveries.map((d) => ({ ...d, kpis: kpis.get(d.id)! })) };
+    const errors = await analysisErrors(deliveries.map((d) => d.id));
+    return { deliveries: deliveries.map((d) => ({ ...d, kpis: kpis.get(d.id)!, analysisErrors: errors.get(d.id) ?? null })) };
   });
 
   r.get('/deliveries/:id', {

@@ -12,17 +12,21 @@ interface Props {
   label: string;
   state: string;
   kpis?: Kpis;
+  /** Errors of the analysis of the current content: while there are any, Confirm is refused. */
+  analysisErrors?: number | null;
   compact?: boolean;
   onDone?: () => void;
 }
 
-export function DeliveryActions({ id, label, state, kpis, compact = false, onDone }: Props) {
+export function DeliveryActions({ id, label, state, kpis, analysisErrors, compact = false, onDone }: Props) {
   const { can, user } = useSession();
   const [asking, setAsking] = useState<Action | null>(null);
   const [busy, setBusy] = useState<Action | null>(null);
   const [error, setError] = useState<string | null>(null);
   const actions = allowedActions(state);
   const readOnly = !can('operator');
+  const blocked = analysisErrors ? `Confirmation is blocked: the analysis found ${n(analysisErrors)} error${analysisErrors === 1 ? '' : 's'}. Fix ${analysisErrors === 1 ? 'it' : 'them'} and analyze again.` : null;
+  const why = (a: Action) => (readOnly ? `Your role (${user.role}) can read deliveries but not ${a} them` : a === 'confirm' && blocked ? blocked : undefined);
 
   const run = async (a: Action) => {
     setAsking(null);
@@ -46,8 +50,8 @@ export function DeliveryActions({ id, label, state, kpis, compact = false, onDon
           key={a}
           type="button"
           className={a === 'confirm' ? 'primary' : a === 'stop' ? 'danger' : ''}
-          disabled={readOnly || busy !== null}
-          title={readOnly ? `Your role (${user.role}) can read deliveries but not ${a} them` : undefined}
+          disabled={readOnly || busy !== null || (a === 'confirm' && blocked !== null)}
+          title={why(a)}
           aria-label={compact ? `${ACTION_LABELS[a]} delivery ${id}` : undefined}
           data-action={a}
           onClick={() => (NEEDS_CONFIRMATION.includes(a) ? setAsking(a) : run(a))}
@@ -56,6 +60,7 @@ export function DeliveryActions({ id, label, state, kpis, compact = false, onDon
         </button>
       ))}
       {!compact && readOnly && <span className="muted">Read-only: the viewer role cannot act on deliveries.</span>}
+      {!compact && !readOnly && blocked && actions.includes('confirm') && <span className="small error-text" data-testid="confirm-blocked">{blocked}</span>}
       {error && (compact ? <span className="inline-error" role="alert">{error}</span> : <ErrorBanner error={error} />)}
       <Dialog
         open={asking !== null}

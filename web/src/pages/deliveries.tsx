@@ -61,6 +61,8 @@ export function DeliveriesPage() {
 
   const ids = useMemo(() => rows.map((d) => d.id).slice(0, 200).join(','), [rows]);
   const { connected } = useEventStream<DeliveryListStreamEvent>(loaded ? `/api/v1/stream${qs({ deliveries: ids })}` : null, 'deliveries', (msg) => {
+    // A row that just finished its analysis: its errors (which block Confirm) come with the list.
+    if (msg.deliveries.some((c) => c.state === 'pending-confirmation' && rows.find((d) => d.id === c.id)?.state !== 'pending-confirmation')) void load();
     setRows((old) => old.map((d) => withChange(d, msg.deliveries.find((c) => c.id === d.id))));
     // A new delivery exists: fetch the first page again.
     if (latest && msg.latestId > latest) void load();
@@ -127,14 +129,22 @@ export function DeliveriesPage() {
                     <StateBadge state={d.state} label={d.stateLabel} />
                   </td>
                   <td>
-                    <ProgressBar kpis={d.kpis} compact />
-                    <div className="small muted nowrap" data-col="to-deliver">{n(d.kpis.processed)} of {n(d.kpis.toDeliver)} processed</div>
+                    {d.analysisErrors && !d.startedAt ? (
+                      <span className="badge tone-red" data-col="analysis-errors" title="Personalization or content errors found by the analysis block the confirmation">
+                        Analysis: {n(d.analysisErrors)} error{d.analysisErrors === 1 ? '' : 's'}
+                      </span>
+                    ) : (
+                      <>
+                        <ProgressBar kpis={d.kpis} compact />
+                        <div className="small muted nowrap" data-col="to-deliver">{n(d.kpis.processed)} of {n(d.kpis.toDeliver)} processed</div>
+                      </>
+                    )}
                   </td>
                   <td className="num strong" data-col="success">{pct(d.kpis.successPercent)}</td>
                   <td className="num" data-col="sent">{n(d.kpis.sent)}</td>
                   <td className="num" data-col="failed">{n(d.kpis.failed)}</td>
                   <td className="actions-col">
-                    <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} compact />
+                    <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} analysisErrors={d.analysisErrors} compact />
                   </td>
                 </tr>
               ))}

@@ -21,6 +21,9 @@ const TABS = [
   { id: 'audit', label: 'Audit' },
 ];
 
+/** Errors of the analysis of the current content (a stale analysis says nothing). */
+export const currentAnalysisErrors = (d: DeliveryDetail) => (d.analysis && d.analyzedVersion === d.contentVersion ? d.analysis.errors : null);
+
 export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logId?: number }) {
   const [d, setD] = useState<DeliveryDetail | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -67,7 +70,7 @@ export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logI
             <span className={`live ${connected ? 'on' : ''}`}>{connected ? 'live' : 'connecting…'}</span>
           </p>
         </div>
-        <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} />
+        <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} analysisErrors={currentAnalysisErrors(d)} />
       </header>
       {d.lastError && <ErrorBanner error={d.lastError} />}
       <Tabs tabs={TABS} current={tab} onSelect={(t) => navigate(t === 'overview' ? `/deliveries/${id}` : `/deliveries/${id}/${t}`)} />
