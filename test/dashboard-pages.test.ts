@@ -301,6 +301,16 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.equal(await brokenRow.locator('button[data-action=confirm]').isDisabled(), true);
     assert.equal(await page.locator(`tr[data-delivery="${waiting.id}"] button[data-action=confirm]`).isDisabled(), false, 'a clean analysis leaves Confirm enabled');
 
+    // The audit trail and the analysis hints in words; commands as code.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/audit`);
+    await page.getByRole('cell', { name: 'Analysis started' }).waitFor();
+    const audit = await page.locator('[data-table=audit]').innerText();
+    assert.match(audit, /Analyzed\s+42 targeted, 42 to deliver, no error/);
+    assert.match(audit, /Created\s+with 42 recipients/);
+    assert.doesNotMatch(audit, /toDeliver|analysis-started|[{}]/);
+    await page.goto(`${e.app.url}/deliveries/${main.id}/analysis`);
+    assert.equal(await page.locator('.lines code.cmd', { hasText: 'estafeta dkim create shop.example --selector s1' }).count(), 1);
+
     // Quarantine: what deliveries exclude by default, newest error first; cards filter.
     await page.goto(`${e.app.url}/quarantine`);
     await page.locator('tr[data-address]').first().waitFor();

@@ -158,7 +158,7 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
     await page.getByRole('heading', { name: 'History' }).waitFor({ state: 'detached' });
 
     await page.getByRole('tab', { name: 'Audit' }).click();
-    await page.getByRole('cell', { name: 'confirmed' }).waitFor();
+    await page.getByRole('cell', { name: 'Confirmed for sending' }).waitFor();
 
     // The list shows the finished delivery with its figures.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deliveries' }).click();

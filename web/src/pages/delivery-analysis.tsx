@@ -2,6 +2,7 @@
 // the checks' info, warning and error lines (an error blocks confirmation), message size
 // and the main recipient domains. While it runs, its progress comes from the live stream.
 import { BarList } from '../components/bar-list.tsx';
+import { RichText } from '../components/rich-text.tsx';
 import { Card, Empty, Kpi } from '../components/ui.tsx';
 import { bytes, duration, n, when } from '../format.ts';
 import type { DeliveryDetail } from '../types.ts';
@@ -46,7 +47,9 @@ export function AnalysisTab({ d }: { d: DeliveryDetail }) {
                   {ICON[l.level]}
                 </span>
                 <div>
-                  <div>{l.message}</div>
+                  <div>
+                    <RichText text={l.message} />
+                  </div>
                   {l.samples?.length ? <div className="small muted mono">{l.samples.join(' · ')}</div> : null}
                 </div>
               </li>

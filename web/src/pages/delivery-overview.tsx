@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { get } from '../api.ts';
 import { BarList } from '../components/bar-list.tsx';
+import { RichText } from '../components/rich-text.tsx';
 import { ThroughputChart, type Point } from '../components/throughput-chart.tsx';
 import { Card, Empty, Kpi, ProgressBar } from '../components/ui.tsx';
 import { n, pct } from '../format.ts';
@@ -52,7 +53,9 @@ export function Overview({ d }: { d: DeliveryDetail }) {
           </strong>
           <ul className="error-lines">
             {errorLines.map((l, i) => (
-              <li key={i}>{l.message}</li>
+              <li key={i}>
+                <RichText text={l.message} />
+              </li>
             ))}
           </ul>
           <Link to={`/deliveries/${d.id}/analysis`}>See the analysis report</Link>
