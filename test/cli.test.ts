@@ -23,7 +23,8 @@ before(async () => {
   const ip = '127.0.3.61';
   const port = await freePort([ip]);
   dns = await startSimDns({ port: 0, records: [{ name: 'cli.test', type: 'MX', exchange: 'mx.cli.test', priority: 5 }, { name: 'mx.cli.test', type: 'A', address: ip }] });
-  sink = await startSink(ip, port, (rcpt) => (rcpt.startsWith('gone') ? { code: 550, text: '5.1.1 user unknown' } : null));
+  // gone@ is unknown; later@ is always greylisted, so its log waits for a retry.
+  sink = await startSink(ip, port, (rcpt) => (rcpt.startsWith('gone') ? { code: 550, text: '5.1.1 user unknown' } : rcpt.startsWith('later') ? { code: 451, text: '4.7.1 greylisted, try again later' } : null));
   e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
 });
 
@@ -57,7 +58,7 @@ test('create, analyze, confirm and follow a delivery from the command line', { t
 
   const analyzed = await cli('deliveries', 'analyze', String(id));
   assert.equal(analyzed.code, 0, analyzed.stderr);
-  assert.match(analyzed.stdout, /3 targeted, 3 to deliver, 0 excluded; 0 error\(s\)/);
+  assert.match(analyzed.stdout, /3 targeted, 3 to deliver, 0 excluded; 0 errors, \d+ warnings?/);
 
   const confirmed = await cli('deliveries', 'confirm', String(id));
   assert.match(confirmed.stdout, new RegExp(`delivery ${id}: Start pending`));
@@ -66,6 +67,20 @@ test('create, analyze, confirm and follow a delivery from the command line', { t
   const kpis = JSON.parse((await cli('deliveries', 'kpis', String(id), '--json')).stdout);
   assert.equal(kpis.sent, 2);
   assert.equal(kpis.failed, 1);
+
+  // For people: words and aligned tables, not keys and JSON.
+  const table = (await cli('deliveries', 'kpis', String(id))).stdout;
+  assert.match(table, /Sent\s+│?\s*2\s+│?\s*66\.7 %/);
+  assert.match(table, /Failed\s+│?\s*1\s+│?\s*33\.3 %/);
+  assert.match(table, /Failures by reason\n[\s\S]*User unknown\s+│?\s*1\s+│?\s*100 %/);
+  assert.doesNotMatch(table, /failuresByReason|successPercent|[{}]/);
+  const list = (await cli('deliveries', 'list')).stdout;
+  assert.match(list, /to deliver\s+│?\s*sent\s+│?\s*failed\s+│?\s*success/);
+  assert.match(list, new RegExp(`${id}\\s+│?.*Finished\\s+│?\\s*3\\s+│?\\s*2\\s+│?\\s*1\\s+│?\\s*66\\.7 %`));
+  const shown = (await cli('deliveries', 'show', String(id))).stdout;
+  assert.match(shown, /Recipients\s+3\n/);
+  assert.match((await cli('deliveries', 'logs', String(id), '--domain', 'cli.test', '--status', 'failed')).stdout, /gone@cli\.test\s+│?\s*Failed\s+│?\s*Hard · User unknown/);
+  assert.match((await cli('deliveries', 'logs', String(id), '--domain', 'elsewhere.test')).stdout, /no logs match/);
   const failed = JSON.parse((await cli('deliveries', 'logs', String(id), '--status', 'failed', '--json')).stdout);
   assert.deepEqual(failed.logs.map((l: { address: string; failureReason: string }) => [l.address, l.failureReason]), [['gone@cli.test', 'User unknown']]);
 
@@ -148,4 +163,31 @@ test('wrong values are refused in words, by the CLI and by the API', { timeout: 
   const id = await e.api('GET', '/deliveries/abc');
   assert.equal(id.status, 400);
   assert.doesNotMatch(id.body.error.message, /Invalid input|expected|received/);
+});
+
+test('a log waiting for a retry says when; kpis --watch says what the delivery waits for', { timeout: 90_000 }, async () => {
+  writeFileSync(join(dir, 'one.csv'), 'email\nlater@cli.test\n');
+  writeFileSync(join(dir, 'one.html'), '<p>Hi <a href="{{ unsubscribeUrl }}">unsubscribe</a></p>');
+  const created = await cli('deliveries', 'create', '--from', 'news@shop.test', '--subject', 'Later', '--html', join(dir, 'one.html'), '--recipients', join(dir, 'one.csv'), '--validity', '2h');
+  assert.match(created.stdout, /^created delivery (\d+) "Later" with 1 recipient\n$/, created.stderr);
+  const id = Number(/delivery (\d+)/.exec(created.stdout)![1]);
+  await cli('deliveries', 'analyze', String(id));
+  await cli('deliveries', 'confirm', String(id));
+  const logId = await waitFor('a deferral', async () => {
+    const logs = (await e.api('GET', `/deliveries/${id}/logs`)).body.logs;
+    return logs[0]?.attempts >= 1 ? (logs[0].id as number) : null;
+  });
+  const log = await cli('deliveries', 'log', String(logId));
+  assert.match(log.stdout, /Next attempt\s+\d\d:\d\d \((in|less than)/, log.stdout);
+  assert.match(log.stdout, /Deferred: Soft · [A-Z][a-z]+/);
+  assert.match(log.stdout, /451 4\.7\.1 greylisted/);
+
+  // --watch never ends here (the address is greylisted for good): read what it says, then stop it.
+  const watch = execFile(process.execPath, ['bin/estafeta.js', '--api', e.app.url!, '--api-key', e.adminKey, 'deliveries', 'kpis', String(id), '--watch']);
+  let said = '';
+  watch.stderr!.on('data', (d) => (said += d));
+  await waitFor('the watch to say what it waits for', async () => (/wait/.test(said) ? true : null), 20_000, 250);
+  watch.kill();
+  assert.match(said, /1 message waits for a retry; the next at \d\d:\d\d; the validity ends \d\d:\d\d|1 message waits for a retry; the next at \d\d:\d\d; the validity ends [A-Z][a-z]{2} \d\d:\d\d/, said);
+  await cli('deliveries', 'stop', String(id));
 });

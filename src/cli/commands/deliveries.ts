@@ -7,8 +7,10 @@ import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { idOf, wholeNumber } from '../args.ts';
-import { JSON_HELP, printJson, printPairs, printTable, progressBar } from '../format.ts';
-import type { Analysis, AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
+import { JSON_HELP, printJson, printTable, progressBar } from '../format.ts';
+import { showAnalysis, showDelivery, showKpis, showLog, waitingInWords } from '../delivery-views.ts';
+import { dateTime, failure, num, percent, plural } from '../words.ts';
+import type { AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
 /** A delivery body from --file, completed by the flags; the API checks it. */
@@ -37,31 +39,11 @@ async function uploadRecipients(api: ApiClient, id: number, file: string, append
   return api.put(`/deliveries/${id}/recipients?mode=${mode}`, text, 'text/csv');
 }
 
-function showDelivery(d: DeliveryDetail): void {
-  const k = d.kpis;
-  printPairs([
-    ['Delivery', `${d.id} ${d.label}`],
-    ['State', `${d.stateLabel} (${d.stateCode})`],
-    ['From', d.from.name ? `${d.from.name} <${d.from.address}>` : d.from.address],
-    ['Subject', d.subject],
-    ['Recipients', d.recipients],
-    ['Validity', `${Math.round((d.validitySeconds / 3600) * 10) / 10} h${d.validUntil ? ` (until ${d.validUntil})` : ''}`],
-    ['To deliver', k.toDeliver],
-    ['Taken into account', k.takenIntoAccount],
-    ['Processed', k.processed],
-    ['Sent', k.sent],
-    ['Failed', k.failed],
-    ['Success', `${k.successPercent} %`],
-  ]);
-  if (d.lastError) process.stdout.write(`Last error: ${d.lastError}\n`);
-}
-
-function showAnalysis(a: Analysis): void {
-  for (const l of a.lines) {
-    process.stdout.write(`${l.level.toUpperCase().padEnd(7)} ${l.message}\n`);
-    for (const s of l.samples ?? []) process.stdout.write(`          ${s}\n`);
-  }
-  process.stdout.write(`\n${a.counts.targeted} targeted, ${a.counts.toDeliver} to deliver, ${a.counts.excluded} excluded; ${a.errors} error(s), ${a.warnings} warning(s)${a.errors ? ' (confirmation is blocked)' : ''}\n`);
+/** An audit entry's detail as "field value, field value" rather than JSON. */
+function detailInWords(detail: unknown): string {
+  if (detail === null || detail === undefined || detail === '') return '';
+  if (typeof detail !== 'object') return String(detail);
+  return Object.entries(detail as Record<string, unknown>).map(([k, v]) => `${k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ').slice(0, 100);
 }
 
 export function deliveriesCommand(client: Client): Command {
@@ -103,7 +85,7 @@ export function deliveriesCommand(client: Client): Command {
       const created = await api.post<DeliveryDetail>('/deliveries', body);
       const view = await api.get<DeliveryDetail>(`/deliveries/${created.id}`);
       if (o.json) printJson(view);
-      else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${view.recipients} recipients\n`);
+      else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${plural(view.recipients, 'recipient')}\n`);
     });
 
   cmd
@@ -117,7 +99,11 @@ export function deliveriesCommand(client: Client): Command {
       if (o.state) q.set('state', o.state);
       const { deliveries } = await client().get<DeliveryList>(`/deliveries?${q}`);
       if (o.json) return printJson(deliveries);
-      printTable(['id', 'label', 'state', 'created', 'started'], deliveries.map((d) => [d.id, d.label, d.stateLabel, d.createdAt, d.startedAt]));
+      if (!deliveries.length) return void process.stdout.write('no deliveries yet: create one with "estafeta deliveries create"\n');
+      printTable(
+        ['id', 'label', 'state', 'to deliver', 'sent', 'failed', 'success', 'created'],
+        deliveries.map((d) => [d.id, d.label.length > 40 ? `${d.label.slice(0, 39)}…` : d.label, d.stateLabel, num(d.kpis.toDeliver), num(d.kpis.sent), num(d.kpis.failed), d.kpis.toDeliver ? percent(d.kpis.successPercent) : '', dateTime(d.createdAt)]),
+      );
     });
 
   cmd
@@ -138,7 +124,7 @@ export function deliveriesCommand(client: Client): Command {
     .action(async (id, file, o) => {
       const r = await uploadRecipients(client(), idOf('delivery', id), file, Boolean(o.append));
       if (o.json) printJson(r);
-      else process.stdout.write(`imported ${r.imported} recipients; the target has ${r.recipients}\n`);
+      else process.stdout.write(`imported ${plural(r.imported, 'recipient')}; the target has ${plural(r.recipients, 'recipient')}\n`);
     });
 
   cmd
@@ -189,12 +175,13 @@ export function deliveriesCommand(client: Client): Command {
       id = idOf('delivery', id);
       if (!o.watch) {
         const k = await api.get<Kpis>(`/deliveries/${id}/kpis`);
-        return o.json ? printJson(k) : printPairs(Object.entries(k).map(([a, b]) => [a, typeof b === 'object' ? JSON.stringify(b) : b]));
+        return o.json ? printJson(k) : showKpis(k);
       }
       const bar = progressBar('Sending');
       for (;;) {
         const d = await api.get<DeliveryDetail>(`/deliveries/${id}`);
-        bar.update(d.kpis.processed, d.kpis.toDeliver);
+        // Sitting at 80 % for hours says nothing: say what the rest waits for.
+        bar.update(d.kpis.processed, d.kpis.toDeliver, await waitingInWords(api, d));
         if (['finished', 'stopped', 'failed', 'paused'].includes(d.state)) {
           bar.stop();
           return o.json ? printJson(d.kpis) : showDelivery(d);
@@ -210,6 +197,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--reason <reasons>', 'failure reasons, e.g. "User unknown"')
     .option('--type <types>', 'Hard, Soft, Ignored')
     .option('--search <text>', 'part of the address')
+    .option('--domain <domain>', 'only recipients at this domain, e.g. gmail.com')
     .option('--limit <n>', 'how many', '100')
     .option('--after <logId>', 'continue after this log id')
     .option('--json', JSON_HELP)
@@ -220,11 +208,13 @@ export function deliveriesCommand(client: Client): Command {
       if (o.reason) q.set('failureReason', o.reason);
       if (o.type) q.set('failureType', o.type);
       if (o.search) q.set('q', o.search);
+      if (o.domain) q.set('domain', o.domain);
       if (o.after) q.set('after', String(idOf('log', o.after)));
       const r = await client().get<LogPage>(`/deliveries/${id}/logs?${q}`);
       if (o.json) return printJson(r);
-      printTable(['log', 'address', 'status', 'type', 'reason', 'reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, l.failureType, l.failureReason, (l.reply ?? '').slice(0, 60)]));
-      if (r.next) process.stdout.write(`more: --after ${r.next}\n`);
+      if (!r.logs.length) return void process.stdout.write('no logs match\n');
+      printTable(['log', 'address', 'status', 'failure', 'attempts', 'updated', 'last reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, failure(l.failureType, l.failureReason), l.attempts, dateTime(l.updatedAt), (l.reply ?? '').slice(0, 60)]));
+      process.stdout.write(r.next ? `${plural(r.logs.length, 'log')} shown; the next ones: --after ${r.next}\n` : `${plural(r.logs.length, 'log')}\n`);
     });
 
   cmd
@@ -234,8 +224,7 @@ export function deliveriesCommand(client: Client): Command {
     .action(async (ref: string, o) => {
       const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${idOf('log', ref)}`);
       if (o.json) return printJson(l);
-      printPairs([['Log', l.id], ['Delivery', l.deliveryId], ['Address', l.address], ['Message-ID', l.messageId], ['Status', l.statusLabel], ['Failure', [l.failureType, l.failureReason].filter(Boolean).join(', ') || null], ['Reply', l.reply], ['Attempts', l.attempts]]);
-      printTable(['at', 'event', 'reply'], l.history.map((e) => [e.occurredAt, e.type, String(e.payload.reply ?? '')]));
+      showLog(l);
     });
 
   cmd
@@ -245,7 +234,7 @@ export function deliveriesCommand(client: Client): Command {
     .action(async (id, o) => {
       const { entries } = await client().get<AuditTrail>(`/deliveries/${idOf('delivery', id)}/audit`);
       if (o.json) return printJson(entries);
-      printTable(['at', 'actor', 'action', 'detail'], entries.map((e) => [e.at, e.actor, e.action, e.detail ? JSON.stringify(e.detail) : '']));
+      printTable(['at', 'who', 'what', 'detail'], entries.map((e) => [dateTime(e.at), e.actor, e.action.replace(/-/g, ' '), detailInWords(e.detail)]));
     });
   return cmd;
 }

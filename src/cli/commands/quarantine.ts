@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { idOf } from '../args.ts';
+import { plural } from '../words.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
@@ -63,9 +64,9 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .option('--dry-run', 'only count')
     .action(async (o) => {
       const dry = await client().post<BulkRelease>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to, dryRun: true });
-      if (o.dryRun) return void process.stdout.write(`${dry.count} addresses would be released\n`);
+      if (o.dryRun) return void process.stdout.write(`${plural(dry.count, 'address', 'addresses')} would be released\n`);
       const done = await client().post<BulkRelease>('/quarantine/release-bulk', { domain: o.domain, from: o.from, to: o.to });
-      process.stdout.write(`${done.count} addresses released\n`);
+      process.stdout.write(`${plural(done.count, 'address', 'addresses')} released\n`);
     });
 
   cmd
@@ -95,7 +96,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
       if (decision !== 'confirm' && decision !== 'release') throw new CliError(`the decision is confirm or release, not "${decision}"`);
       id = idOf('incident', id);
       const r = await client().post<IncidentResolved>(`/quarantine/incidents/${id}/${decision}`);
-      process.stdout.write(`incident ${id}: ${r.changed} addresses ${decision === 'confirm' ? 'quarantined' : 'released'}\n`);
+      process.stdout.write(`incident ${id}: ${plural(r.changed, 'address', 'addresses')} ${decision === 'confirm' ? 'quarantined' : 'released'}\n`);
     });
   return cmd;
 }

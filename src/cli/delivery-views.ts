@@ -1,0 +1,143 @@
+/**
+ * How `estafeta deliveries ...` prints a delivery, its KPIs, one log with its history, and
+ * what a delivery that is not moving waits for, in words and aligned tables. Only
+ * formatting: the commands fetch, these print (`--json` prints the API's answer instead).
+ */
+import type { Analysis, DeliveryDetail, Kpis, LogDetail, SpooledMessages } from '../api/contract.ts';
+import type { ApiClient } from './client.ts';
+import { printPairs, printTable } from './format.ts';
+import { dateTime, failure, fromNow, moment, num, percent, plural } from './words.ts';
+
+type Event = LogDetail['history'][number];
+
+export function showDelivery(d: DeliveryDetail): void {
+  printPairs([
+    ['Delivery', `${d.id} ${d.label}`],
+    ['State', `${d.stateLabel} (${d.stateCode})`],
+    ['From', d.from.name ? `${d.from.name} <${d.from.address}>` : d.from.address],
+    ['Subject', d.subject],
+    ['Recipients', num(d.recipients)],
+    ['Validity', `${Math.round((d.validitySeconds / 3600) * 10) / 10} h${d.validUntil ? ` (until ${moment(d.validUntil)})` : ''}`],
+    ['Created', dateTime(d.createdAt)],
+    ['Started', dateTime(d.startedAt) || 'not yet'],
+  ]);
+  if (d.lastError) process.stdout.write(`Last error: ${d.lastError}\n`);
+  process.stdout.write('\n');
+  showKpis(d.kpis);
+}
+
+/** The KPIs as a table of counts with their share of the messages to deliver, then failures by reason. */
+export function showKpis(k: Kpis): void {
+  const share = (n: number) => (k.toDeliver ? percent((n / k.toDeliver) * 100) : '');
+  const waiting = k.pending + k.takenIntoAccount;
+  printTable(['', 'messages', 'of to deliver'], [
+    ['Targeted', num(k.targeted), ''],
+    ['Excluded by the analysis', num(k.excluded), ''],
+    ['To deliver', num(k.toDeliver), k.toDeliver ? '100 %' : ''],
+    ['Sent', num(k.sent), percent(k.successPercent)],
+    ['Failed', num(k.failed), percent(k.failedPercent)],
+    ['Not final yet', num(waiting), share(waiting)],
+    ['  of which soft bounces waiting for a retry', num(k.softBouncesPendingRetry), share(k.softBouncesPendingRetry)],
+    ['Cancelled', num(k.cancelled), share(k.cancelled)],
+    ['Complaints', num(k.complaints), share(k.complaints)],
+    ['Unsubscribes', num(k.unsubscribes), share(k.unsubscribes)],
+    ['Addresses quarantined', num(k.quarantined), ''],
+  ]);
+  const reasons = Object.entries(k.failuresByReason).sort((a, b) => b[1] - a[1]);
+  if (!reasons.length) return;
+  process.stdout.write('\nFailures by reason\n');
+  printTable(['reason', 'messages', 'of failures'], reasons.map(([reason, n]) => [reason, num(n), k.failed ? percent((n / k.failed) * 100) : '']));
+}
+
+export function showAnalysis(a: Analysis): void {
+  for (const l of a.lines) {
+    process.stdout.write(`${l.level.toUpperCase().padEnd(7)} ${l.message}\n`);
+    for (const s of l.samples ?? []) process.stdout.write(`          ${s}\n`);
+  }
+  const c = a.counts;
+  process.stdout.write(`\n${num(c.targeted)} targeted, ${num(c.toDeliver)} to deliver, ${num(c.excluded)} excluded; ${plural(a.errors, 'error')}, ${plural(a.warnings, 'warning')}${a.errors ? ' (confirmation is blocked)' : ''}\n`);
+}
+
+const FINAL = new Set(['sent', 'failed', 'ignored', 'cancelled']);
+
+/** What happened, in words, for one event of a log's history. */
+export function eventInWords(e: Event): string {
+  const p = e.payload as { qualification?: { failureType?: string; failureReason?: string } | null; nextAttemptAt?: number | null; mx?: string | null; mxIp?: string | null; mailKind?: string | null; feedbackType?: string | null; url?: string };
+  const why = failure(p.qualification?.failureType, p.qualification?.failureReason);
+  switch (e.type) {
+    case 'delivered':
+      return `Delivered${p.mx ? ` to ${p.mx}${p.mxIp ? ` (${p.mxIp})` : ''}` : ''}`;
+    case 'deferred':
+      return `Deferred${why ? `: ${why}` : ''}${p.nextAttemptAt ? `, next try ${moment(p.nextAttemptAt)}` : ''}`;
+    case 'bounced':
+      return `Bounced${why ? `: ${why}` : ''}`;
+    case 'expired':
+      return `Expired: the validity period ended${why ? ` (${why})` : ''}`;
+    case 'cancelled':
+      return 'Cancelled: the delivery was stopped';
+    case 'bounced-async':
+      return `Bounce mail received${why ? `: ${why}` : ''}`;
+    case 'complained':
+      return `Complaint: marked as spam${p.feedbackType ? ` (${p.feedbackType})` : ''}`;
+    case 'auto-replied':
+      return 'Automatic reply (out of office or similar)';
+    case 'unsubscribed':
+      return 'Unsubscribed';
+    case 'opened':
+      return 'Opened';
+    case 'clicked':
+      return `Clicked${p.url ? ` ${p.url}` : ''}`;
+    default:
+      // A type added after this CLI was written: its name, readable.
+      return e.type.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase()) + (why ? `: ${why}` : '');
+  }
+}
+
+/** When the MTA tries again, for a log that is not final: from its latest deferral. */
+export function nextAttemptInWords(l: LogDetail, now = Date.now()): string | null {
+  if (FINAL.has(l.status)) return null;
+  const next = [...l.history].reverse().map((e) => (e.payload as { nextAttemptAt?: number | null }).nextAttemptAt).find((t) => typeof t === 'number');
+  if (next && next > now - 60_000) return `${moment(next, now)} (${fromNow(next, now)})`;
+  return l.status === 'pending' ? 'once the sender hands it to the MTA' : 'as soon as the MTA reaches it';
+}
+
+export function showLog(l: LogDetail): void {
+  printPairs([
+    ['Log', `${l.id} of delivery ${l.deliveryId}`],
+    ['Address', l.address],
+    ['Message-ID', l.messageId],
+    ['Status', l.statusLabel],
+    ['Failure', failure(l.failureType, l.failureReason) || null],
+    ['Last reply', l.reply],
+    ['Attempts', l.attempts],
+    ...(nextAttemptInWords(l) ? [['Next attempt', nextAttemptInWords(l)] as [string, unknown]] : []),
+    ['Updated', dateTime(l.updatedAt)],
+    ...(l.complainedAt ? [['Complained', dateTime(l.complainedAt)] as [string, unknown]] : []),
+  ]);
+  if (!l.history.length) return void process.stdout.write('\nNo history yet.\n');
+  process.stdout.write('\nHistory\n');
+  printTable(['at', 'what happened', 'reply'], l.history.map((e) => [dateTime(e.occurredAt), eventInWords(e), String((e.payload as { reply?: unknown }).reply ?? '').slice(0, 70)]));
+}
+
+/**
+ * What a delivery that has not finished waits for: "4 messages wait for a retry; the next at
+ * 13:05; the validity ends Sat 18:00". Empty while messages are simply being sent.
+ */
+export async function waitingInWords(api: ApiClient, d: DeliveryDetail, now = Date.now()): Promise<string> {
+  const k = d.kpis;
+  const ends = d.validUntil ? `the validity ends ${moment(d.validUntil, now)}` : '';
+  if (k.softBouncesPendingRetry > 0) {
+    let next = '';
+    try {
+      const { messages } = await api.get<SpooledMessages>(`/mta/messages?delivery=${d.id}&limit=1`);
+      if (messages[0]) next = `the next at ${moment(messages[0].nextAttemptAt, now)}`;
+    } catch {
+      // A viewer may not read the MTA's queue: the count and the validity still say enough.
+    }
+    const n = k.softBouncesPendingRetry;
+    return [`${plural(n, 'message')} wait${n === 1 ? 's' : ''} for a retry`, next, ends].filter(Boolean).join('; ');
+  }
+  if (d.state === 'pause-requested' || d.state === 'paused') return 'paused: resume it with "estafeta deliveries resume"';
+  if (k.toDeliver && k.processed + k.cancelled >= k.toDeliver) return 'every message is final; waiting for the delivery to close';
+  return '';
+}
