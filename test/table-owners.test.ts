@@ -17,6 +17,7 @@ export const OWNERS: Record<string, string> = {
   deliveries: 'deliveries',
   delivery_targets: 'deliveries',
   delivery_logs: 'deliveries',
+  delivery_links: 'deliveries',
   delivery_counters: 'deliveries',
   delivery_audit: 'deliveries',
   mta_spool: 'mta',

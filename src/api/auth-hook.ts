@@ -78,7 +78,9 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     const access = (route.config as { access?: Access } | undefined)?.access ?? defaultAccess(route.url ?? '', route.method);
     route.config = { ...(route.config as object), access };
     // The OpenAPI document says which routes are open and which role the others need.
-    if (route.url?.startsWith('/api/v1/')) {
+    // (with the recipients' routes outside /api/v1: pixel, tracked links, unsubscribe).
+    const hidden = (route.schema as { hide?: boolean } | undefined)?.hide === true;
+    if (route.url?.startsWith('/api/v1/') || (route.schema && !hidden)) {
       route.schema = { ...route.schema, security: access === 'public' ? [] : [{ apiKey: [] }, { session: [] }], 'x-estafeta-access': access } as RouteOptions['schema'];
     }
   });

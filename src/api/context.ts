@@ -10,6 +10,7 @@ import type { DeliveryDefaults } from '../deliveries/index.ts';
 import type { Engine } from '../mta/index.ts';
 import type { MxRules } from '../config/mx-rules.ts';
 import type { SendingIps } from '../config/sending-ips.ts';
+import type { TrackingRecorder } from '../tracking/index.ts';
 import type { Registry } from 'prom-client';
 import type { Emitter } from '../lib/signals.ts';
 
@@ -42,4 +43,6 @@ export interface ApiContext {
   mta: { engine: Engine | null; mxRules(): MxRules; sendingIps(): SendingIps } | null;
   /** Prometheus registry served at /metrics. */
   metrics: Registry | null;
+  /** Records opens, clicks and unsubscriptions from the public tracking routes; without it they are not served. */
+  tracking?: TrackingRecorder | null;
 }

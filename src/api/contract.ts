@@ -21,6 +21,7 @@ import type {
   eventSchema,
   failuresSchema,
   kpisSchema,
+  linkReportSchema,
   logDetailSchema,
   logPageSchema,
   logSchema,
@@ -46,6 +47,7 @@ export type ApiKeyCreated = z.infer<typeof apiKeyCreatedSchema>;
 // Deliveries: /deliveries and its actions
 export type Delivery = z.infer<typeof deliverySchema>;
 export type Kpis = z.infer<typeof kpisSchema>;
+export type LinkReport = z.infer<typeof linkReportSchema>;
 export type DeliveryListItem = z.infer<typeof deliveryListItemSchema>;
 export type DeliveryList = z.infer<typeof deliveryListSchema>;
 export type DeliveryDetail = z.infer<typeof deliveryDetailSchema>;

@@ -24,6 +24,8 @@ export const deliverySchema = z.object({
   headers: z.record(z.string(), z.string()),
   unsubscribeUrl: z.string().nullable(),
   ipPool: z.string().nullable(),
+  tracking: z.boolean(),
+  trackTextLinks: z.boolean(),
   validitySeconds: z.number(),
   validUntil: z.string().nullable(),
   contentVersion: z.number(),
@@ -53,6 +55,17 @@ export const kpisSchema = z.object({
   complaints: z.number(),
   unsubscribes: z.number(),
   failuresByReason: z.record(z.string(), z.number()),
+  uniqueOpens: z.number().describe('recipients who opened, by the pixel or by clicking (a click implies an open); people only'),
+  opens: z.number().describe('pixel fetches judged a person\'s'),
+  machineOpens: z.number().describe('pixel fetches by privacy proxies and scanners (Apple Mail Privacy Protection, prefetches)'),
+  uniqueClicks: z.number().describe('recipients who clicked at least once; people only'),
+  clicks: z.number().describe('clicks judged a person\'s'),
+  machineClicks: z.number().describe('clicks by link scanners (Safe Links and the like)'),
+  openRatePercent: z.number().describe('unique opens / sent'),
+  clickRatePercent: z.number().describe('unique clicks / sent'),
+  clickToOpenPercent: z.number().describe('unique clicks / unique opens (Campaign\'s raw reactivity)'),
+  unsubscribePercent: z.number().describe('unsubscriptions / sent'),
+  complaintPercent: z.number().describe('complaints / sent'),
 });
 
 export const analysisLineSchema = z.object({
@@ -106,6 +119,8 @@ export const logSchema = z.object({
   updatedAt: z.string(),
   sentAt: z.string().nullable(),
   complainedAt: z.string().nullable(),
+  openedAt: z.string().nullable().describe('first open by a person (a click counts as one)'),
+  clickedAt: z.string().nullable().describe('first click by a person'),
 });
 
 export const eventSchema = z.object({
@@ -114,6 +129,7 @@ export const eventSchema = z.object({
   occurredAt: z.string(),
   appliedAt: z.string().nullable(),
   payload: z.record(z.string(), z.unknown()),
+  note: z.string().nullable().describe('what was judged when it was applied, e.g. "machine: Apple Mail Privacy Protection"'),
 });
 
 export const auditSchema = z.object({ id: z.number(), at: z.string(), actor: z.string(), action: z.string(), detail: z.unknown() });
@@ -138,3 +154,20 @@ export const logPageSchema = z.object({ logs: z.array(logSchema), next: z.number
 export const logDetailSchema = logSchema.extend({ messageId: z.string().describe('the Message-ID its message carries'), history: z.array(eventSchema) });
 
 export const idParams = z.object({ id: z.coerce.number().int().positive() });
+
+export const linkReportSchema = z.object({
+  uniqueClicks: z.number().describe('recipients who clicked at least one link (people)'),
+  links: z.array(
+    z.object({
+      id: z.number(),
+      url: z.string().describe('as written in the content; may contain personalization'),
+      label: z.string(),
+      part: z.enum(['html', 'text']),
+      position: z.number(),
+      personalized: z.boolean(),
+      clicks: z.number(),
+      uniqueClicks: z.number(),
+      percentOfClickers: z.number().describe('unique clicks on this link / unique clicks on the delivery'),
+    }),
+  ),
+});

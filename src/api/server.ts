@@ -25,6 +25,7 @@ import { dkimRoutes } from './routes/dkim.ts';
 import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
+import { trackingRoutes } from './routes/tracking.ts';
 import { installSecurityHeaders } from './security-headers.ts';
 
 export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
@@ -89,6 +90,8 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await registerDashboard(app);
+  // Public: reached by recipients and mailbox providers; every request carries a signed token.
+  if (ctx.tracking) await app.register(trackingRoutes, { ctx, recorder: ctx.tracking });
 
   // Prometheus scrapes without credentials, as it usually does; put the port behind your network.
   if (ctx.metrics) {

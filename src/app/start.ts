@@ -15,17 +15,20 @@ import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
 import { Sender } from '../sender/index.ts';
 import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
-import { DkimSigner, dkimAnalysisCheck, sealStoredKeys } from '../dkim/index.ts';
+import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
+import { loadMachineEngagement } from '../config/machine-engagement.ts';
+import { agentMatcher, TrackingRecorder } from '../tracking/index.ts';
 import { bouncePolicyWatcher } from '../config/bounce-rules.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
 import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
 import { formatSmtpReply } from '../mail/smtp-reply.ts';
 import { buildServer } from '../api/server.ts';
 import { createAnalysisRunner } from './analysis-runner.ts';
+import { analysisChecks } from './analysis-checks.ts';
 import { backoffDelay } from '../lib/backoff.ts';
 import { pipelineSignals, type PipelineSignals } from './signals.ts';
 import { ensureAdmin } from '../auth/index.ts';
@@ -86,7 +89,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const onPolicyError = (err: Error) => logger.error({ err: err.message }, 'policy file change refused; the previous policy stays in force');
   const quarantinePolicy = new PolicyWatcher('quarantine.yaml', config.policy.dir, loadQuarantinePolicy, onPolicyError);
   const bounceRules = bouncePolicyWatcher(config.policy.dir, loadBouncePolicy, onPolicyError);
-  const policyWatchers = [quarantinePolicy, bounceRules];
+  const engagement = new PolicyWatcher('machine-engagement.yaml', config.policy.dir, loadMachineEngagement, onPolicyError);
+  const policyWatchers = [quarantinePolicy, bounceRules, engagement];
   for (const w of policyWatchers) w.watch(3000);
   timers.push(setInterval(() => void reloadQualifications().catch((err) => logger.warn({ err }, 'reloading qualifications failed')), 30_000));
 
@@ -96,6 +100,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       logger: logger.child({ component: 'feedback' }),
       quarantinePolicy: () => quarantinePolicy.value.quarantine,
       guard: new OutageGuard(() => quarantinePolicy.value.outageGuard),
+      engagementTiming: () => engagement.value.timing,
       signals,
     });
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
@@ -169,6 +174,20 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     }), cleanUp);
   }
 
+  // Opens, clicks and unsubscriptions arrive at the API's public routes.
+  // The matcher is rebuilt only when the policy file was reloaded.
+  let matcher = { policy: engagement.value, agents: agentMatcher(engagement.value.agents) };
+  const agents = () => (matcher.policy === engagement.value ? matcher : (matcher = { policy: engagement.value, agents: agentMatcher(engagement.value.agents) })).agents;
+  const tracking = has('api')
+    ? new TrackingRecorder({
+        db,
+        logger: logger.child({ component: 'tracking' }),
+        agents,
+        burstMs: () => engagement.value.timing.burstMs,
+        signals,
+      })
+    : null;
+
   if (has('api')) {
     http = await buildServer({
       db,
@@ -180,11 +199,12 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       analysis: createAnalysisRunner(db, {
         limits: { warnSizeBytes: config.deliveries.warnSizeBytes, maxSizeBytes: config.deliveries.maxSizeBytes, estimatedRatePerSecond: 200 },
         logger,
-        extraChecks: [dkimAnalysisCheck(dkim.keys)],
+        extraChecks: analysisChecks(config, db, dkim.keys, publicUrl, logger),
       }),
       signals,
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
+      tracking,
     });
     const server = http;
     url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);
@@ -204,6 +224,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   sender?.start();
   feedback?.start();
   inboundProcessor?.start();
+  tracking?.start();
   logger.info({ roles: config.roles, database: db.dialect, url }, 'Estafeta started');
 
   return {
@@ -226,6 +247,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       for (const t of timers) clearInterval(t);
       for (const w of [...(mta?.watchers ?? []), ...policyWatchers]) w.stop();
       await http?.close();
+      await tracking?.stop();
       await inbound?.stop();
       await inboundProcessor?.stop();
       await sender?.stop();

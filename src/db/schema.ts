@@ -22,6 +22,10 @@ export interface DeliveriesTable {
   text: string | null;
   headers: string; // JSON object of extra headers
   unsubscribe_url: string | null;
+  /** 1: links and opens are tracked (the default). */
+  tracking: Generated<number>;
+  /** 1: links of the text part are tracked too (0: left readable). */
+  track_text_links: Generated<number>;
   validity_ms: number;
   valid_until: number | null;
   content_version: Generated<number>;
@@ -66,6 +70,25 @@ export interface DeliveryLogsTable {
   updated_at: number;
   sent_at: number | null;
   complained_at: number | null;
+  /** First open (or click, which implies one) judged human. */
+  opened_at: number | null;
+  /** First click judged human. */
+  clicked_at: number | null;
+  /** The link ids this log clicked, comma-separated (unique clicks per link). */
+  clicked_links: string | null;
+}
+
+export interface DeliveryLinksTable {
+  delivery_id: number;
+  link_id: number;
+  url: string;
+  label: string;
+  /** 'html' or 'text'. */
+  part: string;
+  /** Order of the link in its part, from 1. */
+  position: number;
+  /** 1 when the URL has personalization: each recipient's URL travels signed in its link. */
+  personalized: number;
 }
 
 export interface DeliveryCountersTable {
@@ -118,6 +141,8 @@ export interface EventsTable {
   occurred_at: number;
   payload: string; // JSON
   applied_at: number | null;
+  /** What the feedback service judged when applying it (e.g. a machine open, and why). */
+  note: Generated<string | null>;
   created_at: number;
 }
 
@@ -265,6 +290,7 @@ export interface Database {
   deliveries: DeliveriesTable;
   delivery_targets: DeliveryTargetsTable;
   delivery_logs: DeliveryLogsTable;
+  delivery_links: DeliveryLinksTable;
   delivery_counters: DeliveryCountersTable;
   delivery_audit: DeliveryAuditTable;
   mta_spool: MtaSpoolTable;

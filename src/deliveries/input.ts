@@ -46,6 +46,10 @@ export const deliveryCreateSchema = z
     recipients: z.array(recipientSchema).optional(),
     /** Sending IP pool (Campaign's IP affinity) from policy/sending-ips.yaml; "default" when absent. */
     ipPool: z.string().trim().min(1).max(100).optional(),
+    /** Opens and clicks tracked (signed redirect links and an open pixel in the HTML part); true when absent. */
+    tracking: z.boolean().optional(),
+    /** Links of the text part tracked too (they then show as redirect URLs); false when absent. */
+    trackTextLinks: z.boolean().optional(),
     /** Target recipients as CSV text: an `email` column plus personalization columns. */
     recipientsCsv: z.string().optional(),
   })
@@ -63,6 +67,8 @@ export const deliveryUpdateSchema = z.object({
   headers: extraHeadersSchema.optional(),
   unsubscribeUrl: z.string().nullable().optional(),
   ipPool: z.string().trim().min(1).max(100).nullable().optional(),
+  tracking: z.boolean().optional(),
+  trackTextLinks: z.boolean().optional(),
 });
 
 export type DeliveryCreateInput = z.input<typeof deliveryCreateSchema>;

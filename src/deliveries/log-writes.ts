@@ -90,20 +90,26 @@ export interface LogWrite {
   eventAt: number;
   sentAt: number | null;
   complainedAt: number | null;
+  /** First open judged human (a human click counts as one). */
+  openedAt: number | null;
+  /** First click judged human. */
+  clickedAt: number | null;
+  /** Link ids clicked by a person, comma-separated. */
+  clickedLinks: string | null;
 }
 
-type LogUpdate = [status: number, failureType: number, failureReason: number | null, reply: string | null, attempts: number, eventAt: number, sentAt: number | null, complainedAt: number | null, updatedAt: number, id: number];
+type LogUpdate = [status: number, failureType: number, failureReason: number | null, reply: string | null, attempts: number, eventAt: number, sentAt: number | null, complainedAt: number | null, openedAt: number | null, clickedAt: number | null, clickedLinks: string | null, updatedAt: number, id: number];
 
 /** One statement per changed log, built once (it runs once per message). */
 const updateLog = new ReusableStatement<LogUpdate>(
-  (q, [status, failureType, failureReason, reply, attempts, eventAt, sentAt, complainedAt, updatedAt, id]) =>
+  (q, [status, failureType, failureReason, reply, attempts, eventAt, sentAt, complainedAt, openedAt, clickedAt, clickedLinks, updatedAt, id]) =>
     q
       .updateTable('delivery_logs')
-      .set({ status, failure_type: failureType, failure_reason: failureReason, reply, attempts, event_at: eventAt, sent_at: sentAt, complained_at: complainedAt, updated_at: updatedAt })
+      .set({ status, failure_type: failureType, failure_reason: failureReason, reply, attempts, event_at: eventAt, sent_at: sentAt, complained_at: complainedAt, opened_at: openedAt, clicked_at: clickedAt, clicked_links: clickedLinks, updated_at: updatedAt })
       .where('id', '=', id),
-  [1, 2, 3, 'reply', 5, 6, 7, 8, 9, 10],
+  [1, 2, 3, 'reply', 5, 6, 7, 8, 9, 10, 'links', 12, 13],
 );
 
 export async function writeLogState(trx: Q, l: LogWrite): Promise<void> {
-  await updateLog.run(trx, [l.status, l.failureType, l.failureReason, l.reply, l.attempts, l.eventAt, l.sentAt, l.complainedAt, Date.now(), l.id]);
+  await updateLog.run(trx, [l.status, l.failureType, l.failureReason, l.reply, l.attempts, l.eventAt, l.sentAt, l.complainedAt, l.openedAt, l.clickedAt, l.clickedLinks, Date.now(), l.id]);
 }

@@ -25,6 +25,8 @@ export interface LogView {
   updatedAt: string;
   sentAt: string | null;
   complainedAt: string | null;
+  openedAt: string | null;
+  clickedAt: string | null;
 }
 
 export interface LogFilter {
@@ -59,6 +61,8 @@ export function toLogView(r: Selectable<DeliveryLogsTable>): LogView {
     updatedAt: iso(r.updated_at)!,
     sentAt: iso(r.sent_at),
     complainedAt: iso(r.complained_at),
+    openedAt: iso(r.opened_at),
+    clickedAt: iso(r.clicked_at),
   };
 }
 
@@ -82,4 +86,15 @@ export async function getLog(q: Q, id: number): Promise<LogView> {
   const r = await q.selectFrom('delivery_logs').selectAll().where('id', '=', id).executeTakeFirst();
   if (!r) throw notFound(`delivery log ${id}`);
   return toLogView(r);
+}
+
+/** Who a log's message went to and from whom: what the unsubscribe page shows. Null when the log is gone. */
+export async function getLogRecipient(q: Q, id: number): Promise<{ logId: number; deliveryId: number; address: string; fromName: string; fromAddress: string } | null> {
+  const r = await q
+    .selectFrom('delivery_logs')
+    .innerJoin('deliveries', 'deliveries.id', 'delivery_logs.delivery_id')
+    .select(['delivery_logs.id', 'delivery_logs.delivery_id', 'delivery_logs.address', 'deliveries.from_name', 'deliveries.from_address'])
+    .where('delivery_logs.id', '=', id)
+    .executeTakeFirst();
+  return r ? { logId: Number(r.id), deliveryId: Number(r.delivery_id), address: r.address, fromName: r.from_name, fromAddress: r.from_address } : null;
 }

@@ -35,6 +35,10 @@ export interface DeliveryView {
   headers: Record<string, string>;
   unsubscribeUrl: string | null;
   ipPool: string | null;
+  /** Opens and clicks are tracked. */
+  tracking: boolean;
+  /** Links of the text part are tracked too. */
+  trackTextLinks: boolean;
   validitySeconds: number;
   validUntil: string | null;
   contentVersion: number;
@@ -64,6 +68,8 @@ export function toView(row: DeliveryRow): DeliveryView {
     headers: JSON.parse(row.headers),
     unsubscribeUrl: row.unsubscribe_url,
     ipPool: row.ip_pool,
+    tracking: Number(row.tracking) === 1,
+    trackTextLinks: Number(row.track_text_links) === 1,
     validitySeconds: Number(row.validity_ms) / 1000,
     validUntil: iso(row.valid_until),
     contentVersion: row.content_version,
@@ -124,6 +130,8 @@ export async function createDelivery(db: Db, input: DeliveryCreateInput, default
         headers: JSON.stringify(d.headers ?? {}),
         unsubscribe_url: d.unsubscribeUrl || null,
         ip_pool: d.ipPool ?? null,
+        tracking: d.tracking === false ? 0 : 1,
+        track_text_links: d.trackTextLinks ? 1 : 0,
         validity_ms: validity,
         created_at: now,
         updated_at: now,
@@ -181,6 +189,8 @@ export async function updateDelivery(db: Db, id: number, input: DeliveryUpdateIn
         headers: d.headers ? JSON.stringify(d.headers) : current.headers,
         unsubscribe_url: d.unsubscribeUrl === undefined ? current.unsubscribe_url : d.unsubscribeUrl || null,
         ip_pool: d.ipPool === undefined ? current.ip_pool : d.ipPool,
+        tracking: d.tracking === undefined ? current.tracking : d.tracking ? 1 : 0,
+        track_text_links: d.trackTextLinks === undefined ? current.track_text_links : d.trackTextLinks ? 1 : 0,
         content_version: current.content_version + 1,
         state: next,
         updated_at: Date.now(),

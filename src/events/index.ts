@@ -1,2 +1,2 @@
 export * from './types.ts';
-export { writeEvents, fetchUnapplied, markApplied, eventsForLog, countUnapplied } from './store.ts';
+export { writeEvents, fetchUnapplied, markApplied, noteEvents, eventsForLog, countUnapplied } from './store.ts';

@@ -30,7 +30,7 @@ export async function writeEvents(q: Q, events: NewEvent[]): Promise<void> {
   }
 }
 
-function toStored(r: { id: number; key: string; type: string; log_id: number | null; delivery_id: number | null; occurred_at: number; payload: string; applied_at: number | null }): StoredEvent {
+function toStored(r: { id: number; key: string; type: string; log_id: number | null; delivery_id: number | null; occurred_at: number; payload: string; applied_at: number | null; note?: string | null }): StoredEvent {
   return {
     id: Number(r.id),
     key: r.key,
@@ -40,6 +40,7 @@ function toStored(r: { id: number; key: string; type: string; log_id: number | n
     occurredAt: Number(r.occurred_at),
     payload: JSON.parse(r.payload),
     appliedAt: r.applied_at === null ? null : Number(r.applied_at),
+    note: r.note ?? null,
   };
 }
 
@@ -54,6 +55,11 @@ export async function markApplied(q: Q, ids: number[], at = Date.now()): Promise
   for (let i = 0; i < ids.length; i += ROWS_PER_INSERT) {
     await q.updateTable('events').set({ applied_at: at }).where('id', 'in', ids.slice(i, i + ROWS_PER_INSERT)).execute();
   }
+}
+
+/** What the feedback service judged when it applied these events (a machine's open, and why). */
+export async function noteEvents(q: Q, notes: { id: number; note: string }[]): Promise<void> {
+  for (const n of notes) await q.updateTable('events').set({ note: n.note.slice(0, 500) }).where('id', '=', n.id).execute();
 }
 
 export async function eventsForLog(q: Q, logId: number): Promise<StoredEvent[]> {

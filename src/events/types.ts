@@ -19,6 +19,8 @@ export const EVENT_TYPES = [
   'complained', // an ARF feedback report: the recipient marked the message as spam
   'auto-replied', // an out-of-office or other automatic reply
   'unsubscribed', // the recipient used the unsubscribe link or List-Unsubscribe
+  'opened', // the open pixel was fetched (by the recipient, or by a machine: see the note)
+  'clicked', // a tracked link was followed (by the recipient, or by a link scanner)
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -53,10 +55,12 @@ export interface NewEvent {
 export interface StoredEvent extends NewEvent {
   id: number;
   appliedAt: number | null;
+  /** What the feedback service judged when applying it, e.g. "machine: Apple Mail Privacy Protection". */
+  note?: string | null;
 }
 
 /** The signal every writer of outcome events emits after its transaction commits. */
 export interface EventSignals {
   /** Outcome events are in the events table (from the MTA's replies, or from bounce mails). */
-  'outcomes:written': { source: 'mta' | 'inbound'; events: number; delivered: number };
+  'outcomes:written': { source: 'mta' | 'inbound' | 'tracking'; events: number; delivered: number };
 }

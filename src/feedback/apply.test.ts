@@ -5,7 +5,7 @@ import type { StoredEvent, EventType } from '../events/index.ts';
 import type { Qualification } from '../mail/failure.ts';
 import { LogStatus } from '../deliveries/log-status.ts';
 
-const taken: LogState = { id: 1, deliveryId: 1, address: 'a@x.test', status: LogStatus.Taken, failureType: 0, failureReason: null, reply: null, attempts: 0, eventAt: 1000, sentAt: null, complainedAt: null };
+const taken: LogState = { id: 1, deliveryId: 1, address: 'a@x.test', status: LogStatus.Taken, failureType: 0, failureReason: null, reply: null, attempts: 0, eventAt: 1000, sentAt: null, complainedAt: null, openedAt: null, clickedAt: null, clickedLinks: null };
 const hard: Qualification = { category: 'user-unknown', failureType: 'Hard', failureReason: 'User unknown', disposition: 'fail-quarantine', ruleId: 'r1' };
 const soft: Qualification = { category: 'mailbox-full', failureType: 'Soft', failureReason: 'Mailbox full', disposition: 'retry', ruleId: 'r2' };
 let n = 0;

@@ -6,12 +6,17 @@
  * complaint keeps Sent and records the complaint (both facts are shown). A change to a
  * final status only happens when the event is at least as new as the log's current truth,
  * so events that arrive out of order leave the newest truth. Pure: no I/O.
+ *
+ * Opens and clicks never change a log's status (one on a log still "Taken into account" is
+ * evidence it arrived, shown in its history, not a Sent). Each is judged a person's or a
+ * machine's (a proxy fetching at delivery, a scanner following links): see engagement.ts.
  */
 import type { Qualification } from '../mail/failure.ts';
 import type { StoredEvent } from '../events/index.ts';
 import { failureReasonCode, failureTypeCode, FINAL_LOG_STATUSES, LogStatus } from '../deliveries/log-status.ts';
 import type { LogWrite } from '../deliveries/log-writes.ts';
 import type { QuarantineFact } from '../quarantine/index.ts';
+import { judgeEngagement, type EngagementTiming } from './engagement.ts';
 
 /** A log as the rules see it: what deliveries/ writes back, and whose it is. */
 export interface LogState extends LogWrite {
@@ -24,12 +29,14 @@ export interface Effect {
   quarantine: QuarantineFact | null;
   /** Counter names to bump by one besides status and reason (complaints). */
   bump: string[];
+  /** What was judged, for the event's history line (a machine's open, and why). */
+  note?: string;
 }
 
 const isFinal = (status: number) => (FINAL_LOG_STATUSES as readonly number[]).includes(status);
 
 /** Applies one event to a log; returns the new log state and the side facts it causes. */
-export function applyEvent(log: LogState, event: StoredEvent): Effect {
+export function applyEvent(log: LogState, event: StoredEvent, timing: EngagementTiming = { proxyPrefetchMs: 0, clickBeforeOpenMs: 0 }): Effect {
   const p = event.payload;
   const at = event.occurredAt;
   const q = (p.qualification ?? null) as Qualification | null;
@@ -85,8 +92,44 @@ export function applyEvent(log: LogState, event: StoredEvent): Effect {
       return { log: { ...log, complainedAt: at }, quarantine: { kind: 'complaint', at, text: `complaint (${p.feedbackType ?? 'abuse'})` }, bump: ['complaints'] };
     case 'unsubscribed':
       return { log, quarantine: { kind: 'unsubscribe', at, text: 'unsubscribed' }, bump: ['unsubscribes'] };
+    case 'opened':
+    case 'clicked':
+      return applyEngagement(log, event, timing);
     case 'auto-replied':
     default:
       return none;
   }
+}
+
+/** An open or a click: counted as a person's or a machine's; a person's click is also an open. */
+function applyEngagement(log: LogState, event: StoredEvent, timing: EngagementTiming): Effect {
+  const at = event.occurredAt;
+  const machine = judgeEngagement(log, event, timing);
+  if (machine) return { log, quarantine: null, bump: [event.type === 'opened' ? 'machineOpens' : 'machineClicks'], note: `machine: ${machine}` };
+  const bump: string[] = [];
+  let next = log;
+  const opened = () => {
+    if (next.openedAt === null) {
+      next = { ...next, openedAt: at };
+      bump.push('uniqueOpens');
+    }
+  };
+  if (event.type === 'opened') {
+    bump.push('opens');
+    opened();
+    return { log: next, quarantine: null, bump };
+  }
+  const linkId = Number(event.payload.linkId);
+  const clicked = next.clickedLinks ? next.clickedLinks.split(',') : [];
+  bump.push('clicks', `link:${linkId}:clicks`);
+  if (Number.isSafeInteger(linkId) && !clicked.includes(String(linkId))) {
+    next = { ...next, clickedLinks: [...clicked, String(linkId)].join(',') };
+    bump.push(`link:${linkId}:unique`);
+  }
+  if (next.clickedAt === null) {
+    next = { ...next, clickedAt: at };
+    bump.push('uniqueClicks');
+  }
+  opened();
+  return { log: next, quarantine: null, bump };
 }

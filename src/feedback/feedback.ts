@@ -7,11 +7,12 @@
 import type { Db, Q } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
-import { fetchUnapplied, markApplied, type StoredEvent } from '../events/index.ts';
+import { fetchUnapplied, markApplied, noteEvents, type StoredEvent } from '../events/index.ts';
 import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, writeLogState, type CounterDeltas } from '../deliveries/index.ts';
 import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type OutageGuard, type QuarantinePolicy } from '../quarantine/index.ts';
 import { domainOf } from '../mail/address.ts';
 import { applyEvent, type LogState } from './apply.ts';
+import type { EngagementTiming } from './engagement.ts';
 import { recordFailures, type SeenFailure } from '../qualification/index.ts';
 import type { Qualification } from '../mail/failure.ts';
 import type { Emitter } from '../lib/signals.ts';
@@ -25,6 +26,8 @@ export interface FeedbackOptions {
   pollMs?: number;
   /** Holds new quarantines of a domain whose hard bounces look like a provider outage. */
   guard?: OutageGuard;
+  /** The timings that tell a machine's open or click from a person's (policy/machine-engagement.yaml). */
+  engagementTiming?: () => EngagementTiming;
   /** Told which deliveries' logs changed (the sender checks whether they are done). */
   signals?: Emitter<FeedbackSignals>;
 }
@@ -72,6 +75,8 @@ export class FeedbackService {
     const deltas: CounterDeltas = new Map();
     const facts: AddressFact[] = [];
     const failures: SeenFailure[] = [];
+    const notes: { id: number; note: string }[] = [];
+    const timing = this.o.engagementTiming?.();
     for (const event of events) {
       const p = event.payload;
       if ((event.type === 'deferred' || event.type === 'bounced' || event.type === 'expired') && p.qualification && typeof p.reply === 'string') {
@@ -79,7 +84,8 @@ export class FeedbackService {
       }
       const log = event.logId === null ? undefined : logs.get(event.logId);
       if (!log) continue;
-      const effect = applyEvent(log, event);
+      const effect = applyEvent(log, event, timing);
+      if (effect.note) notes.push({ id: event.id, note: effect.note });
       logs.set(log.id, effect.log);
       for (const name of effect.bump) addDelta(deltas, log.deliveryId, name, 1);
       if (effect.quarantine) facts.push({ address: log.address, deliveryId: log.deliveryId, fact: effect.quarantine });
@@ -112,6 +118,7 @@ export class FeedbackService {
     for (const [domain, n] of heldByDomain) await guard?.countHeld(trx, domain, n);
     await applyDeltas(trx, deltas);
     await recordFailures(trx, failures);
+    await noteEvents(trx, notes);
   }
 }
 
@@ -125,7 +132,7 @@ async function loadLogs(q: Q, ids: number[], lock: boolean): Promise<Map<number,
   for (let i = 0; i < ids.length; i += 2000) {
     let query = q
       .selectFrom('delivery_logs')
-      .select(['id', 'delivery_id', 'address', 'status', 'failure_type', 'failure_reason', 'reply', 'attempts', 'event_at', 'sent_at', 'complained_at'])
+      .select(['id', 'delivery_id', 'address', 'status', 'failure_type', 'failure_reason', 'reply', 'attempts', 'event_at', 'sent_at', 'complained_at', 'opened_at', 'clicked_at', 'clicked_links'])
       .where('id', 'in', ids.slice(i, i + 2000))
       .orderBy('id');
     if (lock) query = query.forUpdate();
@@ -143,6 +150,9 @@ async function loadLogs(q: Q, ids: number[], lock: boolean): Promise<Map<number,
         eventAt: Number(r.event_at),
         sentAt: r.sent_at === null ? null : Number(r.sent_at),
         complainedAt: r.complained_at === null ? null : Number(r.complained_at),
+        openedAt: r.opened_at === null ? null : Number(r.opened_at),
+        clickedAt: r.clicked_at === null ? null : Number(r.clicked_at),
+        clickedLinks: r.clicked_links,
       });
     }
   }
@@ -150,7 +160,7 @@ async function loadLogs(q: Q, ids: number[], lock: boolean): Promise<Map<number,
 }
 
 function sameLog(a: LogState, b: LogState): boolean {
-  return a.status === b.status && a.failureType === b.failureType && a.failureReason === b.failureReason && a.reply === b.reply && a.attempts === b.attempts && a.eventAt === b.eventAt && a.sentAt === b.sentAt && a.complainedAt === b.complainedAt;
+  return a.status === b.status && a.failureType === b.failureType && a.failureReason === b.failureReason && a.reply === b.reply && a.attempts === b.attempts && a.eventAt === b.eventAt && a.sentAt === b.sentAt && a.complainedAt === b.complainedAt && a.openedAt === b.openedAt && a.clickedAt === b.clickedAt && a.clickedLinks === b.clickedLinks;
 }
 
 /** Counter deltas for one log's change: status buckets, failed-by-reason, soft retries pending. */

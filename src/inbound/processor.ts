@@ -72,9 +72,10 @@ export class InboundProcessor {
 
     const type: EventType | null = unsubscribe ? 'unsubscribed' : eventType(parsed, qualification);
     const status = refused ? 'unmatched' : mailStatus(parsed, Boolean(log), qualification, Boolean(unsubscribe));
+    // One unsubscription per message, whichever way it came (mailto, one-click POST, the page).
     const newEvents: NewEvent[] =
       log && type
-        ? [{ key: `in.${id}.${log.id}.${type}`, type, logId: log.id, deliveryId: log.deliveryId, occurredAt: receivedAt, payload: { reply: text.slice(0, 2000), qualification: applied, mailKind: parsed.kind, inboundId: id, feedbackType: parsed.feedbackType, address: log.address, ...(trust?.apply === 'soft' ? { evidence: trust.reason } : {}) } }]
+        ? [{ key: type === 'unsubscribed' ? `unsubscribe.${log.id}` : `in.${id}.${log.id}.${type}`, type, logId: log.id, deliveryId: log.deliveryId, occurredAt: receivedAt, payload: { reply: text.slice(0, 2000), qualification: applied, mailKind: parsed.kind, inboundId: id, feedbackType: parsed.feedbackType, address: log.address, ...(trust?.apply === 'soft' ? { evidence: trust.reason } : {}) } }]
         : [];
     const detail = {
       correlatedBy: refused ? null : (found?.by ?? null),

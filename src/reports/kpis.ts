@@ -2,7 +2,8 @@
  * A delivery's KPIs, following the seed's table: to deliver, processed, taken into account
  * (relayed to the MTA, outcome pending), sent, failed, success percentage (starts at 0 and
  * rises with Sent, as with Campaign's Email Feedback Service), plus soft bounces waiting for a
- * retry, new quarantines, complaints and failures by reason. Read from the counters, so the
+ * retry, new quarantines, complaints and failures by reason, and the tracking indicators
+ * (opens, clicks, people and machines apart, and their rates). Read from the counters, so the
  * cost does not grow with the delivery's size.
  */
 import type { Q } from '../db/index.ts';
@@ -26,6 +27,17 @@ export interface Kpis {
   complaints: number;
   unsubscribes: number;
   failuresByReason: Partial<Record<FailureReason, number>>;
+  uniqueOpens: number;
+  opens: number;
+  machineOpens: number;
+  uniqueClicks: number;
+  clicks: number;
+  machineClicks: number;
+  openRatePercent: number;
+  clickRatePercent: number;
+  clickToOpenPercent: number;
+  unsubscribePercent: number;
+  complaintPercent: number;
 }
 
 const pct = (n: number, d: number) => (d > 0 ? Math.round((n / d) * 10000) / 100 : 0);
@@ -46,6 +58,7 @@ export async function getKpisMany(q: Q, ids: number[]): Promise<Map<number, Kpis
     .where('delivery_id', 'in', ids)
     // Leave out the per-minute throughput counters ("m:<minute>:sent"): they grow with time.
     .where('name', 'not like', 'm:%')
+    .where('name', 'not like', 'link:%')
     .execute();
   const byDelivery = new Map<number, Record<string, number>>();
   for (const c of counters) {
@@ -86,5 +99,17 @@ export function computeKpis(row: { targeted: number; to_deliver: number; exclude
     complaints: c.complaints ?? 0,
     unsubscribes: c.unsubscribes ?? 0,
     failuresByReason,
+    // Campaign's tracking indicators (§7.8, §7.9): rates over the messages sent (delivered).
+    uniqueOpens: c.uniqueOpens ?? 0,
+    opens: c.opens ?? 0,
+    machineOpens: c.machineOpens ?? 0,
+    uniqueClicks: c.uniqueClicks ?? 0,
+    clicks: c.clicks ?? 0,
+    machineClicks: c.machineClicks ?? 0,
+    openRatePercent: pct(c.uniqueOpens ?? 0, sent),
+    clickRatePercent: pct(c.uniqueClicks ?? 0, sent),
+    clickToOpenPercent: pct(c.uniqueClicks ?? 0, c.uniqueOpens ?? 0),
+    unsubscribePercent: pct(c.unsubscribes ?? 0, sent),
+    complaintPercent: pct(c.complaints ?? 0, sent),
   };
 }

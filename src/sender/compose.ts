@@ -3,6 +3,10 @@
  * headers (From, To, Reply-To, Subject, Date, a unique Message-ID, List-Unsubscribe with
  * one-click, X-Estafeta-Log for bounce correlation, the delivery's extra headers), and the
  * MIME body. Templates are compiled once per delivery version (PreparedDelivery).
+ *
+ * With tracking on (the default), each http(s) link of the HTML part (and of the text part
+ * when asked) leads to a signed redirect URL on the public URL, and the HTML part carries an
+ * open pixel: mail/tracked-links.ts finds them once per delivery, this fills them per message.
  */
 import type { DeliveryRow } from '../deliveries/index.ts';
 import { compileTemplate, type CompiledTemplate } from '../deliveries/index.ts';
@@ -10,6 +14,8 @@ import { formatAddress, buildMessage, toCrlf } from '../mail/mime-build.ts';
 import { logToken, messageIdFor, unsubscribeAddress, verpAddress } from '../mail/verp.ts';
 import { domainOf } from '../mail/address.ts';
 import { readStoredHeaders } from '../mail/extra-headers.ts';
+import { linkVariable, PIXEL_VARIABLE, trackContent, type FoundLink } from '../mail/tracked-links.ts';
+import { clickToken, isHttpUrl, openToken } from '../mail/tracking-tokens.ts';
 
 export interface ComposeSettings {
   secret: string;
@@ -31,10 +37,18 @@ export interface PreparedDelivery {
   /** Stored extra headers left out, with why: rows written before update checked them. */
   refusedHeaders: string[];
   validUntil: number;
+  /** The tracked links (to record for the delivery and fill per message); empty without tracking. */
+  links: FoundLink[];
+  /** Per personalized link, its URL's template. */
+  linkUrls: Map<number, CompiledTemplate>;
+  tracking: boolean;
 }
 
 export function prepareDelivery(row: DeliveryRow): PreparedDelivery {
   const extra = readStoredHeaders(row.headers);
+  const tracking = Number(row.tracking ?? 1) === 1;
+  const tracked = tracking ? trackContent(row.html, row.text, { textLinks: Number(row.track_text_links ?? 0) === 1 }) : { html: row.html, text: row.text, links: [] };
+  const linkUrls = new Map(tracked.links.filter((l) => l.personalized).map((l) => [l.id, compileTemplate('text', l.url)] as const));
   return {
     id: Number(row.id),
     version: row.content_version,
@@ -43,12 +57,15 @@ export function prepareDelivery(row: DeliveryRow): PreparedDelivery {
     replyTo: row.reply_to,
     subject: compileTemplate('subject', row.subject),
     // With CRLF line ends in the templates, rendered parts rarely need converting per message.
-    html: row.html ? compileTemplate('html', toCrlf(row.html)) : null,
-    text: row.text ? compileTemplate('text', toCrlf(row.text)) : null,
+    html: tracked.html ? compileTemplate('html', toCrlf(tracked.html)) : null,
+    text: tracked.text ? compileTemplate('text', toCrlf(tracked.text)) : null,
     unsubscribe: row.unsubscribe_url ? compileTemplate('text', row.unsubscribe_url) : null,
     headers: extra.headers,
     refusedHeaders: extra.refused,
     validUntil: Number(row.valid_until ?? Date.now() + Number(row.validity_ms)),
+    links: tracked.links,
+    linkUrls,
+    tracking,
   };
 }
 
@@ -66,6 +83,7 @@ export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, l
   const scope: Record<string, unknown> = { ...data, email: address, unsubscribeUrl: ownUrl };
   if (d.unsubscribe) scope.unsubscribeUrl = d.unsubscribe.render(scope);
   const unsubscribeUrl = String(scope.unsubscribeUrl);
+  if (d.tracking) addTrackingUrls(d, settings, logId, scope);
   const messageId = messageIdFor(settings.secret, d.id, logId, d.fromDomain);
   const headers: [string, string][] = [
     ['From', d.fromHeader],
@@ -83,4 +101,21 @@ export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, l
   headers.push(['Feedback-ID', `${d.id}:estafeta`], ['X-Estafeta-Log', token], ...d.headers);
   const body = buildMessage({ headers, html: d.html?.render(scope) ?? null, text: d.text?.render(scope) ?? null });
   return { logId, rcptTo: address, mailFrom: verpAddress(settings.secret, logId, settings.bounceDomain), messageId, body };
+}
+
+/** The pixel's and each tracked link's URL for one message, as template variables. */
+function addTrackingUrls(d: PreparedDelivery, settings: ComposeSettings, logId: number, scope: Record<string, unknown>): void {
+  const base = settings.publicUrl.replace(/\/$/, '');
+  scope[PIXEL_VARIABLE] = `${base}/t/o/${openToken(settings.secret, d.id, logId)}`;
+  for (const link of d.links) {
+    const template = d.linkUrls.get(link.id);
+    if (!template) {
+      scope[linkVariable(link.id)] = `${base}/t/c/${clickToken(settings.secret, d.id, logId, link.id)}`;
+      continue;
+    }
+    // A personalized URL travels signed in its link; one that renders to no usable URL is
+    // left as rendered rather than tracked.
+    const url = template.render(scope).trim();
+    scope[linkVariable(link.id)] = isHttpUrl(url) ? `${base}/t/c/${clickToken(settings.secret, d.id, logId, link.id, url)}` : url;
+  }
 }

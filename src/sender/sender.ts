@@ -14,7 +14,7 @@ import { randomToken } from '../lib/ids.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { timeSlice } from '../lib/time-slice.ts';
-import { acknowledgePause, acknowledgeStop, audit, cancelPendingLogs, counter, failUnbuiltLogs, DeliveryState, finishDelivery, getCounters, getDeliveryRow, leaseDelivery, LogStatus, releaseDeliveryLeases, startSending, takeLogs, type DeliveryRow } from '../deliveries/index.ts';
+import { acknowledgePause, acknowledgeStop, audit, cancelPendingLogs, counter, failUnbuiltLogs, DeliveryState, finishDelivery, getCounters, getDeliveryRow, leaseDelivery, LogStatus, releaseDeliveryLeases, startSending, recordLinks, takeLogs, type DeliveryRow } from '../deliveries/index.ts';
 import { Hold, type InjectMessage } from '../mta/index.ts';
 import type { Emitter } from '../lib/signals.ts';
 import { composeMessage, prepareDelivery, type ComposeSettings, type PreparedDelivery } from './compose.ts';
@@ -190,6 +190,9 @@ export class Sender {
     let prepared = this.prepared.get(id);
     if (!prepared || prepared.version !== row.content_version) {
       prepared = prepareDelivery(row);
+      // The links are recorded before any message that carries them leaves.
+      const links = prepared.links;
+      await db.tx((trx) => recordLinks(trx, id, links));
       this.prepared.set(id, prepared);
     }
     const cursor = flight.batches.size ? flight.cursor : 0;

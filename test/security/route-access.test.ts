@@ -90,8 +90,11 @@ async function operations(): Promise<Operation[]> {
   return ops;
 }
 
-/** The routes a caller without credentials may reach: health, login, and the document itself. */
-const PUBLIC = new Set(['GET /api/v1/health', 'POST /api/v1/auth/login']);
+/**
+ * The routes a caller without credentials may reach: health, login, the document itself, and
+ * the recipients' routes (open pixel, tracked links, unsubscribe), whose tokens are signed.
+ */
+const PUBLIC = new Set(['GET /api/v1/health', 'POST /api/v1/auth/login', 'GET /t/o/{token}', 'GET /t/c/{token}', 'GET /unsubscribe/{token}', 'POST /unsubscribe/{token}']);
 
 test('every spelling of every route is refused without credentials', async () => {
   const ops = await operations();

@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
-import { getFailureBreakdown, getKpis, getThroughput } from '../../reports/index.ts';
+import { getFailureBreakdown, getKpis, getLinkReport, getThroughput } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
-import { analysisSchema, auditTrailSchema, deliverySchema, errorSchema, failuresSchema, idParams, kpisSchema, throughputSchema } from '../schemas.ts';
+import { analysisSchema, auditTrailSchema, deliverySchema, errorSchema, failuresSchema, idParams, kpisSchema, linkReportSchema, throughputSchema } from '../schemas.ts';
 import { actor } from './deliveries.ts';
 
 export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -48,6 +48,13 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
   r.get('/deliveries/:id/kpis', {
     schema: { tags, summary: "The delivery's KPIs (live)", params: idParams, response: { 200: kpisSchema, 404: errorSchema } },
   }, async (req) => getKpis(ctx.db.kysely, req.params.id));
+
+  r.get('/deliveries/:id/links', {
+    schema: { tags, summary: 'Tracked links with their clicks and unique clicks by people', params: idParams, response: { 200: linkReportSchema, 404: errorSchema } },
+  }, async (req) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    return getLinkReport(ctx.db.kysely, req.params.id);
+  });
 
   r.get('/deliveries/:id/throughput', {
     schema: {

@@ -53,7 +53,7 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     return {
       ...log,
       messageId: messageIdFor(ctx.secret, log.deliveryId, log.id, domainOf(delivery.from_address)),
-      history: events.map((e) => ({ id: e.id, type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), appliedAt: e.appliedAt ? new Date(e.appliedAt).toISOString() : null, payload: e.payload })),
+      history: events.map((e) => ({ id: e.id, type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), appliedAt: e.appliedAt ? new Date(e.appliedAt).toISOString() : null, payload: e.payload, note: e.note ?? null })),
     };
   };
 
