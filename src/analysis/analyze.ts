@@ -20,8 +20,21 @@ export interface AnalyzeOptions {
   actor?: string;
   logger?: Logger;
   onProgress?: (done: number, total: number) => void;
-  /** Extra checks another stage contributes (e.g. the MTA: a DKIM key for the sender domain). */
-  extraChecks?: ((d: { fromAddress: string }, out: ReportLines) => Promise<void> | void)[];
+  /**
+   * Extra checks other stages contribute (DKIM: a key for the sender domain; the compliance
+   * gate: SPF, DMARC, reverse DNS...). They run while the target pass runs, each on its own
+   * lines, which follow the pass's lines in the order the checks are given.
+   */
+  extraChecks?: ((d: ExtraCheckInput, out: ReportLines) => Promise<void> | void)[];
+}
+
+export interface ExtraCheckInput {
+  deliveryId: number;
+  fromAddress: string;
+  /** The delivery's own List-Unsubscribe URL (a template), or null for Estafeta's page. */
+  unsubscribeUrl: string | null;
+  /** Recipients in the target (before exclusions), for the bulk-sender threshold. */
+  recipients: number;
 }
 
 export async function analyzeDelivery(db: Db, id: number, options: AnalyzeOptions): Promise<AnalysisReport> {
@@ -64,11 +77,22 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
   // Rows stored before updates checked their headers may hold one the sender leaves out.
   for (const problem of readStoredHeaders(d.headers).refused) out.add('error', 'header-refused', `Extra headers: ${problem}. Remove or fix it in the delivery's headers.`);
   checkUnsubscribeLinks(checked, out);
-  for (const check of options.extraChecks ?? []) await check({ fromAddress: d.from_address }, out);
 
   const total = Number((await db.kysely.selectFrom('delivery_targets').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', id).executeTakeFirst())?.n ?? 0);
+  // DNS lookups and the like wait on the network, not on this thread: run them meanwhile.
+  const input: ExtraCheckInput = { deliveryId: id, fromAddress: d.from_address, unsubscribeUrl: d.unsubscribe_url, recipients: total };
+  const extra = Promise.allSettled(
+    (options.extraChecks ?? []).map(async (check) => {
+      const lines = new ReportLines();
+      await check(input, lines);
+      return lines.lines;
+    }),
+  );
   await clearLogs(db.kysely, id);
-  const pass = await withBoundedHeapGrowth(() => runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total)));
+  const pass = await withBoundedHeapGrowth(() => runTargetPass(db.kysely, id, templates, (done) => options.onProgress?.(done, total))).catch(async (err) => {
+    await extra;
+    throw err;
+  });
 
   const excluded = [...pass.excludedByReason.values()].reduce((a, b) => a + b, 0);
   out.add('info', 'targeted', `${pass.targeted} recipients targeted.`, { count: pass.targeted });
@@ -86,6 +110,10 @@ async function analyze(db: Db, d: Awaited<ReturnType<typeof getDeliveryRow>>, st
   else out.add('info', 'to-deliver', `${pass.toDeliver} messages to deliver.`, { count: pass.toDeliver });
   checkMessageSize(pass.maxSize, pass.maxSizeSample ? [pass.maxSizeSample] : [], options.limits, out);
   checkValidity(checked, pass.toDeliver, options.limits, out);
+  for (const result of await extra) {
+    if (result.status === 'rejected') throw result.reason;
+    for (const l of result.value) out.lines.push(l);
+  }
 
   const finished = Date.now();
   return {

@@ -7,6 +7,7 @@
 import type { Q } from '../db/index.ts';
 import { activeKeys, keysVersion, normalizeDomain } from './store.ts';
 import type { PoolKey } from './sign-pool.ts';
+import { organizationalDomain } from '../mail/organizational-domain.ts';
 
 export class DkimKeyCache {
   private version: string | null = null;
@@ -28,6 +29,17 @@ export class DkimKeyCache {
       return [];
     }
     return this.byDomain.get(d) ?? [];
+  }
+
+  /**
+   * The keys that sign a From domain's mail: its own, or else its organizational domain's
+   * (news.shop.example signed with d=shop.example passes DMARC's relaxed alignment).
+   */
+  async keysAligned(domain: string): Promise<PoolKey[]> {
+    const own = await this.keysFor(domain);
+    if (own.length) return own;
+    const org = organizationalDomain(domain);
+    return org === domain.toLowerCase() ? [] : this.keysFor(org);
   }
 
   async refresh(): Promise<void> {

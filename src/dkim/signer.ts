@@ -1,6 +1,6 @@
 /**
  * DKIM-signs built messages with every active key of their From domain (several during a
- * key rotation), off the main thread in a SignPool; the sender calls it just before it
+ * key rotation), or of its organizational domain when it has none of its own, off the main thread in a SignPool; the sender calls it just before it
  * hands a batch to the spool. If
  * the workers fail, it signs on the main thread rather than send unsigned mail, and says so
  * in the log. A domain without an active key sends unsigned; the delivery analysis warns
@@ -41,7 +41,7 @@ export class DkimSigner {
 
   /** The messages with their DKIM-Signature headers on top (unchanged without a key). */
   async sign<M extends { body: Buffer }>(messages: M[], fromDomain: string): Promise<M[]> {
-    const keys = await this.keys.keysFor(fromDomain);
+    const keys = await this.keys.keysAligned(fromDomain);
     if (!keys.length || !messages.length) return messages;
     const bodies = messages.map((m) => withCrlf(m.body));
     const headers = await this.signatures(bodies, keys);

@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { after, before, test } from 'node:test';
 import { startSimulator, type Simulator } from './index.ts';
 import { TestSmtpClient, testMessage } from './test-client.ts';
+import { reverseName } from './dns-server.ts';
 
 let sim: Simulator;
 let resolver: Resolver;
@@ -81,4 +82,16 @@ test('an MTA that resolves MX then A through this DNS reaches the simulated prov
   assert.equal(answer.response, '250 ok dirdel');
   assert.equal(sim.counts().byDomain['aol.sim'].received, 1);
   assert.equal(sim.counts().connections.byMxHost[0].mxHost, best.exchange);
+});
+
+test('PTR records answer reverse lookups of IPv4 and IPv6 addresses', async () => {
+  sim.dns.addRecords(
+    { name: reverseName('127.0.0.2'), type: 'PTR', domain: 'mta1.estafeta.test' },
+    { name: reverseName('2001:db8::25'), type: 'PTR', domain: 'mta6.estafeta.test' },
+  );
+  assert.equal(reverseName('192.0.2.1'), '1.2.0.192.in-addr.arpa');
+  assert.deepEqual(await resolver.reverse('127.0.0.2'), ['mta1.estafeta.test']);
+  assert.deepEqual(await resolver.resolvePtr(reverseName('2001:db8::25')), ['mta6.estafeta.test']);
+  assert.equal(await code(resolver.resolvePtr(reverseName('127.0.0.77'))), 'ENOTFOUND');
+  sim.dns.removeRecords(reverseName('127.0.0.2'));
 });

@@ -1,13 +1,17 @@
 /**
  * The simulator's DNS: a dns2 server on loopback (UDP and TCP on one port) that answers
  * from an in-memory zone: MX and A records of the simulated providers, the broken domains,
- * and whatever records callers add (TXT for DKIM keys, MX/A for test domains).
+ * and whatever records callers add (TXT for DKIM keys, SPF and DMARC, MX/A for test domains,
+ * PTR for sending IPs at the name `reverseName` gives).
  *
  * Authoritative for every name: a name it does not know is NXDOMAIN, a known name without
  * records of the asked type is an empty NOERROR answer (node reports ENODATA). It does not
  * recurse to the real internet: the simulator is a closed world.
  */
 import dns2 from 'dns2';
+import { reverseName } from '../lib/dns-lookup.ts';
+
+export { reverseName };
 
 const { Packet } = dns2;
 
@@ -16,7 +20,9 @@ export type SimDnsRecord =
   | { name: string; type: 'AAAA'; address: string; ttl?: number }
   | { name: string; type: 'MX'; exchange: string; priority: number; ttl?: number }
   | { name: string; type: 'TXT'; data: string | string[]; ttl?: number }
-  | { name: string; type: 'CNAME'; domain: string; ttl?: number };
+  | { name: string; type: 'CNAME'; domain: string; ttl?: number }
+  /** Reverse DNS: `name` is the address's reverse name (reverseName('192.0.2.1')), `domain` the host name. */
+  | { name: string; type: 'PTR'; domain: string; ttl?: number };
 
 export interface SimDns {
   host: string;
@@ -45,6 +51,7 @@ const TYPE_CODES: Record<SimDnsRecord['type'], number> = {
   MX: Packet.TYPE.MX,
   TXT: Packet.TYPE.TXT,
   CNAME: Packet.TYPE.CNAME,
+  PTR: Packet.TYPE.PTR,
 };
 const RCODE_NXDOMAIN = 3;
 const RCODE_NOTIMP = 4;
@@ -128,6 +135,7 @@ function toResource(owner: string, r: SimDnsRecord) {
     case 'MX':
       return { ...base, exchange: r.exchange, priority: r.priority } as never;
     case 'CNAME':
+    case 'PTR':
       return { ...base, domain: r.domain } as never;
     case 'TXT': {
       // A TXT character-string holds at most 255 bytes; long values (DKIM keys) are split.
