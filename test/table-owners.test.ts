@@ -35,6 +35,8 @@ export const OWNERS: Record<string, string> = {
   api_keys: 'auth',
   sessions: 'auth',
   settings: 'db',
+  webhook_endpoints: 'webhooks',
+  webhook_attempts: 'webhooks',
 };
 
 function sources(dir: string): string[] {

@@ -14,6 +14,7 @@ import { migration0007 } from './migrations/0007-spool-bodies.ts';
 import { migration0008 } from './migrations/0008-mta-peers.ts';
 import { migration0009 } from './migrations/0009-names.ts';
 import { migration0010 } from './migrations/0010-tracking.ts';
+import { migration0011 } from './migrations/0011-webhooks.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -28,6 +29,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0008-mta-peers', (db) => migration0008(db)],
   ['0009-names', (db) => migration0009(db)],
   ['0010-tracking', (db) => migration0010(db)],
+  ['0011-webhooks', migration0011],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

@@ -278,7 +278,46 @@ export interface MtaProcessesTable {
   heartbeat_at: number;
 }
 
+export interface WebhookEndpointsTable {
+  id: Generated<number>;
+  url: string;
+  /** The signing secret, sealed with the instance secret (lib/sealed.ts); shown once, at creation. */
+  secret: string;
+  /** The event types wanted, comma-separated; null for every type. */
+  event_types: string | null;
+  /** Only this delivery's events, or null for all traffic. */
+  delivery_id: number | null;
+  enabled: number;
+  disabled_reason: string | null;
+  created_at: number;
+  created_by: string;
+  /** The id of the last event delivered (or skipped by the filters): the durable cursor. */
+  cursor: number;
+  /** Failed attempts in a row, and when the first of them was. */
+  failures: number;
+  failing_since: number | null;
+  next_attempt_at: number;
+  /** The process posting to this endpoint now, until when. */
+  lease_owner: string | null;
+  lease_until: number;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  endpoint_id: number;
+  first_event_id: number | null;
+  last_event_id: number | null;
+  events: number;
+  attempt: number;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  at: number;
+}
+
 export interface Database {
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_attempts: WebhookAttemptsTable;
   mta_processes: MtaProcessesTable;
   mta_adaptations: MtaAdaptationsTable;
   mta_ip_usage: MtaIpUsageTable;
