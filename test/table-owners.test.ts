@@ -27,6 +27,7 @@ export const OWNERS: Record<string, string> = {
   mta_ip_usage: 'mta',
   events: 'events',
   quarantine: 'quarantine',
+  quarantine_audit: 'quarantine',
   quarantine_incidents: 'quarantine',
   inbound_mails: 'inbound',
   bounce_qualifications: 'qualification',

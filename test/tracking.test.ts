@@ -99,6 +99,8 @@ test('unsubscribe, opens and clicks: from the received messages back to the KPIs
     await waitFor('the one-click unsubscription counted', async () => (await e.api('GET', `/deliveries/${id}/kpis`)).body.unsubscribes === 1, 10_000);
     const entry = (await e.api('GET', `/quarantine/entry?address=${encodeURIComponent('oneclick@inbox.test')}`)).body;
     assert.equal(entry.status, 'denylisted');
+    assert.deepEqual(entry.history.map((h: { actor: string }) => h.actor), ['recipient'], 'one entry: the second POST changed nothing');
+    assert.match(entry.history[0].detail, /one click/);
   });
 
   await t.test('the body link opens a page in the browser; the GET alone unsubscribes nobody, the button does', async () => {
@@ -160,6 +162,14 @@ test('unsubscribe, opens and clicks: from the received messages back to the KPIs
     const logs = await deliveryLogs(e, next);
     const excluded = logs.filter((l) => l.failureReason === 'Denylisted address').map((l) => l.address).sort();
     assert.deepEqual(excluded, ['oneclick@inbox.test', 'page@inbox.test']);
+  });
+
+  await t.test('an operator lifts an unsubscription; the trail says who', async () => {
+    assert.equal((await e.api('POST', '/quarantine/release', { address: 'page@inbox.test' })).status, 200);
+    const entry = (await e.api('GET', `/quarantine/entry?address=${encodeURIComponent('page@inbox.test')}`)).body;
+    assert.equal(entry.status, 'valid');
+    assert.deepEqual(entry.history.map((h: { actor: string; action: string }) => [h.actor, h.action]), [['recipient', 'new → Denylisted'], ['test-admin (API key)', 'Denylisted → Valid']]);
+    assert.match(entry.history[0].detail, /unsubscribe page/);
   });
 });
 

@@ -19,6 +19,9 @@ export const quarantineEntrySchema = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+export const quarantineEntryDetailSchema = quarantineEntrySchema.extend({
+  history: z.array(z.object({ at: z.string(), actor: z.string().describe('an operator, "recipient" (an unsubscription) or "system"'), action: z.string(), detail: z.string().nullable() })),
+});
 export const quarantinePageSchema = z.object({ entries: z.array(quarantineEntrySchema), next: z.string().nullable() });
 
 export const quarantineStatsSchema = z.record(z.string(), z.number());

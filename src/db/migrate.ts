@@ -15,6 +15,7 @@ import { migration0008 } from './migrations/0008-mta-peers.ts';
 import { migration0009 } from './migrations/0009-names.ts';
 import { migration0010 } from './migrations/0010-tracking.ts';
 import { migration0011 } from './migrations/0011-webhooks.ts';
+import { migration0012 } from './migrations/0012-quarantine-audit.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -30,6 +31,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0009-names', (db) => migration0009(db)],
   ['0010-tracking', (db) => migration0010(db)],
   ['0011-webhooks', migration0011],
+  ['0012-quarantine-audit', migration0012],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

@@ -78,6 +78,16 @@ export interface DeliveryLogsTable {
   clicked_links: string | null;
 }
 
+export interface QuarantineAuditTable {
+  id: Generated<number>;
+  address: string;
+  at: number;
+  /** The operator's name, "recipient" (an unsubscription) or "system". */
+  actor: string;
+  action: string;
+  detail: string | null;
+}
+
 export interface DeliveryLinksTable {
   delivery_id: number;
   link_id: number;
@@ -336,6 +346,7 @@ export interface Database {
   mta_bodies: MtaBodiesTable;
   events: EventsTable;
   quarantine: QuarantineTable;
+  quarantine_audit: QuarantineAuditTable;
   users: UsersTable;
   api_keys: ApiKeysTable;
   sessions: SessionsTable;

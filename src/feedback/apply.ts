@@ -33,6 +33,8 @@ export interface Effect {
   note?: string;
 }
 
+const UNSUBSCRIBED_HOW: Record<string, string> = { 'one-click': 'with one click (RFC 8058, from the mail program)', page: 'on the unsubscribe page' };
+
 const isFinal = (status: number) => (FINAL_LOG_STATUSES as readonly number[]).includes(status);
 
 /** Applies one event to a log; returns the new log state and the side facts it causes. */
@@ -91,7 +93,7 @@ export function applyEvent(log: LogState, event: StoredEvent, timing: Engagement
       if (log.complainedAt !== null) return none;
       return { log: { ...log, complainedAt: at }, quarantine: { kind: 'complaint', at, text: `complaint (${p.feedbackType ?? 'abuse'})` }, bump: ['complaints'] };
     case 'unsubscribed':
-      return { log, quarantine: { kind: 'unsubscribe', at, text: 'unsubscribed' }, bump: ['unsubscribes'] };
+      return { log, quarantine: { kind: 'unsubscribe', at, text: `unsubscribed ${UNSUBSCRIBED_HOW[String(p.how)] ?? 'by email (List-Unsubscribe mailto)'}` }, bump: ['unsubscribes'] };
     case 'opened':
     case 'clicked':
       return applyEngagement(log, event, timing);

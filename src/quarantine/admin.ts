@@ -14,6 +14,7 @@ import type { FailureReason } from '../mail/failure.ts';
 import type { QuarantinePolicy } from './rules.ts';
 import { QUARANTINE_STATUS_LABELS, QUARANTINE_STATUS_NAMES, QuarantineStatus } from './status.ts';
 import { quarantineKey } from './store.ts';
+import { auditQuarantine } from './audit.ts';
 
 export interface QuarantineView {
   address: string;
@@ -98,8 +99,11 @@ export async function getQuarantineEntry(q: Q, address: string): Promise<Quarant
   return toQuarantineView(row);
 }
 
+const statusLabelOf = (status: number | undefined) => (status === undefined ? 'new' : (QUARANTINE_STATUS_LABELS[status as QuarantineStatus] ?? String(status)));
+
 /** Sets one address back to Valid (the operator's manual release). */
-export async function releaseAddress(q: Q, address: string): Promise<QuarantineView> {
+export async function releaseAddress(q: Q, address: string, actor = 'system'): Promise<QuarantineView> {
+  const before = await q.selectFrom('quarantine').select('status').where('address', '=', quarantineKey(address)).executeTakeFirst();
   const row = await q
     .updateTable('quarantine')
     .set({ status: QuarantineStatus.Valid, error_count: 0, updated_at: Date.now() })
@@ -107,6 +111,7 @@ export async function releaseAddress(q: Q, address: string): Promise<QuarantineV
     .returningAll()
     .executeTakeFirst();
   if (!row) throw notFound(`quarantine entry for ${address}`);
+  await auditQuarantine(q, [{ address: row.address, actor, action: `${statusLabelOf(before?.status)} → ${QUARANTINE_STATUS_LABELS[QuarantineStatus.Valid]}`, detail: 'released' }]);
   return toQuarantineView(row);
 }
 
@@ -120,7 +125,7 @@ export interface BulkRelease {
 }
 
 /** Releases every matching entry of a domain changed within the window; returns how many. */
-export async function releaseBulk(q: Q, b: BulkRelease): Promise<number> {
+export async function releaseBulk(q: Q, b: BulkRelease, actor = 'system'): Promise<number> {
   if (!b.domain) throw invalidInput('a bulk release needs a domain');
   if (!(b.from <= b.to)) throw invalidInput('a bulk release needs a time window with from <= to');
   const statuses = b.statuses?.length ? b.statuses : [QuarantineStatus.Quarantine, QuarantineStatus.Suspected];
@@ -142,12 +147,14 @@ export async function releaseBulk(q: Q, b: BulkRelease): Promise<number> {
     .where('updated_at', '>=', b.from)
     .where('updated_at', '<=', b.to);
   if (b.reasons?.length) update = update.where('failure_reason', 'in', b.reasons.map((r) => failureReasonCode(r)!));
-  const r = await update.executeTakeFirst();
-  return Number(r.numUpdatedRows);
+  const released = await update.returning(['address']).execute();
+  const detail = `bulk release of ${b.domain.toLowerCase()}, changed ${new Date(b.from).toISOString()} to ${new Date(b.to).toISOString()}`;
+  await auditQuarantine(q, released.map((r) => ({ address: r.address, actor, action: `→ ${QUARANTINE_STATUS_LABELS[QuarantineStatus.Valid]}`, detail })));
+  return released.length;
 }
 
 /** Adds known-bad addresses (Campaign's advice before a new platform's first sends). */
-export async function addToQuarantine(q: Q, address: string, status: 'quarantine' | 'denylisted', reason: FailureReason, text: string | null): Promise<QuarantineView> {
+export async function addToQuarantine(q: Q, address: string, status: 'quarantine' | 'denylisted', reason: FailureReason, text: string | null, actor = 'system'): Promise<QuarantineView> {
   const check = checkAddress(address);
   if (!check.ok) throw invalidInput(`"${address}" is not a valid email address`);
   const key = quarantineKey(check.address);
@@ -165,6 +172,7 @@ export async function addToQuarantine(q: Q, address: string, status: 'quarantine
   };
   const { address: _a, created_at: _c, ...update } = row;
   const saved = await q.insertInto('quarantine').values(row).onConflict((oc) => oc.column('address').doUpdateSet(update)).returningAll().executeTakeFirstOrThrow();
+  await auditQuarantine(q, [{ address: key, actor, action: `added as ${QUARANTINE_STATUS_LABELS[row.status]}`, detail: `${reason}${text ? `: ${text}` : ''}` }]);
   return toQuarantineView(saved);
 }
 

@@ -4,3 +4,4 @@ export { applyQuarantineFacts, quarantineKey, type AddressFact, type QuarantineC
 export { OutageGuard, type OutageGuardPolicy } from './outage-guard.ts';
 export { listQuarantine, getQuarantineEntry, releaseAddress, releaseBulk, addToQuarantine, quarantineStats, releaseExpiredErrors, toQuarantineView, type QuarantineView, type QuarantineFilter, type BulkRelease } from './admin.ts';
 export { listIncidents, resolveIncident, type IncidentView } from './incidents.ts';
+export { auditQuarantine, quarantineAuditOf, type QuarantineAuditEntry, type NewQuarantineAudit } from './audit.ts';

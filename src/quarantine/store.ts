@@ -9,7 +9,8 @@ import type { Q, QuarantineTable } from '../db/index.ts';
 import { failureReasonCode, failureReasonFromCode, failureTypeCode, failureTypeFromCode } from '../deliveries/log-status.ts';
 import { domainOf } from '../mail/address.ts';
 import { nextQuarantineEntry, type QuarantineEntry, type QuarantineFact, type QuarantinePolicy } from './rules.ts';
-import { QuarantineStatus } from './status.ts';
+import { QUARANTINE_STATUS_LABELS, QuarantineStatus } from './status.ts';
+import { auditQuarantine, type NewQuarantineAudit } from './audit.ts';
 
 export interface AddressFact {
   address: string;
@@ -50,7 +51,7 @@ export async function applyQuarantineFacts(q: Q, facts: AddressFact[], policy: Q
     const rows = await q.selectFrom('quarantine').selectAll().where('address', 'in', keys.slice(i, i + 2000)).execute();
     for (const r of rows) current.set(r.address, { entry: toEntry(r), createdAt: Number(r.created_at), deliveryId: r.delivery_id === null ? null : Number(r.delivery_id) });
   }
-  const touched = new Map<string, { before: QuarantineStatus | null; deliveryId: number | null }>();
+  const touched = new Map<string, { before: QuarantineStatus | null; deliveryId: number | null; fact: QuarantineFact }>();
   for (const f of facts) {
     const key = quarantineKey(f.address);
     const cur = current.get(key);
@@ -60,7 +61,8 @@ export async function applyQuarantineFacts(q: Q, facts: AddressFact[], policy: Q
     if (next.status === QuarantineStatus.Quarantine && cur?.entry.status !== QuarantineStatus.Quarantine && hold(domain)) {
       next = { ...next, status: QuarantineStatus.Suspected };
     }
-    if (!touched.has(key)) touched.set(key, { before: cur?.entry.status ?? null, deliveryId: f.deliveryId });
+    if (!touched.has(key)) touched.set(key, { before: cur?.entry.status ?? null, deliveryId: f.deliveryId, fact: f.fact });
+    else touched.get(key)!.fact = f.fact;
     current.set(key, { entry: next, createdAt: cur?.createdAt ?? f.fact.at, deliveryId: f.deliveryId ?? cur?.deliveryId ?? null });
   }
   const now = Date.now();
@@ -85,5 +87,14 @@ export async function applyQuarantineFacts(q: Q, facts: AddressFact[], policy: Q
     await q.insertInto('quarantine').values(row).onConflict((oc) => oc.column('address').doUpdateSet(update)).execute();
     if (t.before !== entry.status) changes.push({ address: key, deliveryId: t.deliveryId, before: t.before, after: entry.status });
   }
+  await auditQuarantine(q, changes.map((c) => auditEntry(c, touched.get(c.address)!.fact)));
   return changes;
+}
+
+/** The audit line of a status change the system made: who (the recipient, for an unsubscription) and why. */
+function auditEntry(c: QuarantineChange, fact: QuarantineFact): NewQuarantineAudit {
+  const from = c.before === null ? 'new' : QUARANTINE_STATUS_LABELS[c.before];
+  const why = fact.kind === 'error' ? `${fact.failureType} · ${fact.failureReason}: ${fact.text}` : 'text' in fact ? fact.text : fact.kind;
+  const delivery = c.deliveryId === null ? '' : ` (delivery ${c.deliveryId})`;
+  return { address: c.address, actor: fact.kind === 'unsubscribe' ? 'recipient' : 'system', action: `${from} → ${QUARANTINE_STATUS_LABELS[c.after]}`, detail: `${why}${delivery}`, at: fact.at };
 }

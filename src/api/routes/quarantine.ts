@@ -6,13 +6,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { addToQuarantine, getQuarantineEntry, listIncidents, listQuarantine, quarantineStats, quarantineStatusFromName, releaseAddress, releaseBulk, resolveIncident, type QuarantineStatus } from '../../quarantine/index.ts';
+import { addToQuarantine, getQuarantineEntry, listIncidents, listQuarantine, quarantineStats, quarantineAuditOf, quarantineStatusFromName, releaseAddress, releaseBulk, resolveIncident, type QuarantineStatus } from '../../quarantine/index.ts';
 import { FAILURE_REASONS, isFailureReason, type FailureReason } from '../../mail/failure.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
-import { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, quarantineEntrySchema as entrySchema, quarantinePageSchema, quarantineStatsSchema } from '../quarantine-schemas.ts';
+import { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, quarantineEntrySchema as entrySchema, quarantineEntryDetailSchema as entryDetailSchema, quarantinePageSchema, quarantineStatsSchema } from '../quarantine-schemas.ts';
 
 const when = z.union([z.string().datetime({ offset: true }), z.coerce.number()]).transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
 const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
@@ -51,8 +51,8 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
   }, async () => quarantineStats(ctx.db.kysely));
 
   r.get('/quarantine/entry', {
-    schema: { tags, summary: 'One address', querystring: z.object({ address: z.string() }), response: { 200: entrySchema, 404: errorSchema } },
-  }, async (req) => getQuarantineEntry(ctx.db.kysely, req.query.address));
+    schema: { tags, summary: 'One address, with its audit trail (who changed its status, and why)', querystring: z.object({ address: z.string() }), response: { 200: entryDetailSchema, 404: errorSchema } },
+  }, async (req) => ({ ...(await getQuarantineEntry(ctx.db.kysely, req.query.address)), history: await quarantineAuditOf(ctx.db.kysely, req.query.address) }));
 
   r.post('/quarantine', {
     schema: {
@@ -61,11 +61,11 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
       body: z.object({ address: z.string(), status: z.enum(['quarantine', 'denylisted']).default('quarantine'), reason: z.enum(FAILURE_REASONS as [FailureReason, ...FailureReason[]]).default('User unknown'), text: z.string().max(1000).optional() }),
       response: { 200: entrySchema, 400: errorSchema },
     },
-  }, async (req) => addToQuarantine(ctx.db.kysely, req.body.address, req.body.status, req.body.reason, req.body.text ?? `added by ${actor(req)}`));
+  }, async (req) => addToQuarantine(ctx.db.kysely, req.body.address, req.body.status, req.body.reason, req.body.text ?? `added by ${actor(req)}`, actor(req)));
 
   r.post('/quarantine/release', {
     schema: { tags, summary: 'Set one address back to Valid', body: z.object({ address: z.string() }), response: { 200: entrySchema, 404: errorSchema } },
-  }, async (req) => releaseAddress(ctx.db.kysely, req.body.address));
+  }, async (req) => releaseAddress(ctx.db.kysely, req.body.address, actor(req)));
 
   r.post('/quarantine/release-bulk', {
     schema: {
@@ -76,7 +76,7 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
     },
   }, async (req) => {
     const b = req.body;
-    const count = await releaseBulk(ctx.db.kysely, { domain: b.domain, from: b.from, to: b.to, statuses: statusesOf(b.statuses?.join(',')), reasons: reasonsOf(b.reasons?.join(',')), dryRun: b.dryRun });
+    const count = await releaseBulk(ctx.db.kysely, { domain: b.domain, from: b.from, to: b.to, statuses: statusesOf(b.statuses?.join(',')), reasons: reasonsOf(b.reasons?.join(',')), dryRun: b.dryRun }, actor(req));
     return { count, dryRun: b.dryRun };
   });
 
