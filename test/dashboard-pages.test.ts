@@ -287,6 +287,25 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     // The complaint shows on the log.
     await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${complainer}`);
     await page.getByText(/^Complaint received \(abuse\)/).waitFor();
+    // Rates against the providers' limits: 1 complaint in 29 sent is far above Gmail's 0.3 %.
+    await page.goto(`${e.app.url}/deliveries/${main.id}`);
+    await page.locator('[data-rate=complaints][data-level=over]').waitFor();
+    assert.match(await page.locator('[data-rate=complaints] .rate-value').innerText(), /^3\.45 %$/);
+    assert.match((await page.getByTestId('rate-alarm').allInnerTexts()).join('\n'), /Complaint rate 3\.45 %: 11\.5 times Gmail's and Yahoo's limit of 0\.3 %/);
+    await page.locator('[data-rate=hard][data-level=over]').waitFor();
+    // Per domain: delivered, deferred and failed, not only failures.
+    const domainRow = (d: string) => page.locator(`[data-table=domains] tr[data-domain="${d}"]`).innerText();
+    assert.match(await domainRow('reject.test'), /reject\.test\s+8\s+0\s+0\s+8\s+0\s+100 %/);
+    assert.match(await domainRow('grey.test'), /grey\.test\s+4\s+0\s+4\s+0\s+0/);
+    assert.match(await domainRow('accept.test'), /accept\.test\s+30\s+29\s+0\s+1\s+0/);
+    // Throughput in buckets that fit a short delivery, with the rate and what is left.
+    const tp = (await e.api('GET', `/deliveries/${main.id}/throughput`)).body;
+    assert.ok(tp.bucketSeconds < 60, `seconds-wide buckets for a short delivery: ${tp.bucketSeconds}`);
+    assert.equal(tp.points.reduce((a: number, p: { sent: number; failed: number }) => a + p.sent + p.failed, 0), 38);
+    assert.equal(tp.remaining, 4);
+    assert.match(await page.getByTestId('throughput-summary').innerText(), /Now [\d,.]+ messages per minute\s+4 left to process\s+all of them wait for a retry/);
+    await page.getByText(/Messages per (5|10|15|30) seconds that became Sent or Failed/).waitFor();
+
     // A delivery whose analysis found errors says so, and Confirm says why it cannot be used.
     await page.goto(`${e.app.url}/deliveries/${broken.id}`);
     await page.getByTestId('analysis-errors').getByText(/lack a field the content needs: city/).waitFor();
@@ -309,7 +328,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.match(audit, /Created\s+with 42 recipients/);
     assert.doesNotMatch(audit, /toDeliver|analysis-started|[{}]/);
     await page.goto(`${e.app.url}/deliveries/${main.id}/analysis`);
-    assert.equal(await page.locator('.lines code.cmd', { hasText: 'estafeta dkim create shop.example --selector s1' }).count(), 1);
+    await page.locator('.lines code.cmd', { hasText: /^estafeta dkim create shop\.example --selector s1$/ }).waitFor();
 
     // Quarantine: what deliveries exclude by default, newest error first; cards filter.
     await page.goto(`${e.app.url}/quarantine`);

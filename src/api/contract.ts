@@ -18,6 +18,7 @@ import type {
   deliveryListItemSchema,
   deliveryListSchema,
   deliverySchema,
+  domainsSchema,
   eventSchema,
   failuresSchema,
   kpisSchema,
@@ -58,6 +59,7 @@ export type RecipientsImported = z.infer<typeof recipientsImportedSchema>;
 export type Throughput = z.infer<typeof throughputSchema>;
 export type ThroughputPoint = Throughput['points'][number];
 export type Failures = z.infer<typeof failuresSchema>;
+export type DomainBreakdown = z.infer<typeof domainsSchema>;
 export type AuditEntry = z.infer<typeof auditSchema>;
 export type AuditTrail = z.infer<typeof auditTrailSchema>;
 

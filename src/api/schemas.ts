@@ -139,7 +139,17 @@ export const deliveryListSchema = z.object({ deliveries: z.array(deliveryListIte
 
 export const recipientsImportedSchema = z.object({ recipients: z.number(), imported: z.number() });
 
-export const throughputSchema = z.object({ points: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })) });
+export const throughputSchema = z.object({
+  bucketSeconds: z.number().describe('width of each point: seconds for a short delivery, minutes or hours for a long one'),
+  points: z.array(z.object({ minute: z.string().describe('start of the bucket'), sent: z.number(), failed: z.number() })),
+  currentPerMinute: z.number().describe('messages that became Sent or Failed per minute lately; 0 once finished'),
+  remaining: z.number().describe('to deliver, not yet Sent or Failed'),
+  estimatedEndAt: z.string().nullable().describe('when the remaining messages are done at the current rate (the validity period may end it sooner)'),
+});
+
+export const domainsSchema = z.object({
+  domains: z.array(z.object({ domain: z.string(), recipients: z.number(), sent: z.number(), deferred: z.number().describe('waiting for a retry after a soft error'), failed: z.number(), waiting: z.number().describe('not tried yet, or relayed without an outcome'), failedPercent: z.number().describe('failed / (sent + failed)') })),
+});
 
 export const failuresSchema = z.object({
   total: z.number(),

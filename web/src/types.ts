@@ -20,6 +20,7 @@ export type {
   DeliveryListItem,
   DeliveryListStreamEvent,
   DeliveryStreamEvent,
+  DomainBreakdown,
   InboundMailDetail,
   Failures,
   Kpis,

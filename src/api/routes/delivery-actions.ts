@@ -6,9 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
-import { getFailureBreakdown, getKpis, getLinkReport, getThroughput } from '../../reports/index.ts';
+import { getDomainBreakdown, getFailureBreakdown, getKpis, getLinkReport, getThroughputReport } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
-import { analysisSchema, auditTrailSchema, deliverySchema, errorSchema, failuresSchema, idParams, kpisSchema, linkReportSchema, throughputSchema } from '../schemas.ts';
+import { analysisSchema, auditTrailSchema, deliverySchema, domainsSchema, errorSchema, failuresSchema, idParams, kpisSchema, linkReportSchema, throughputSchema } from '../schemas.ts';
 import { actor } from './deliveries.ts';
 
 export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
@@ -59,13 +59,22 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
   r.get('/deliveries/:id/throughput', {
     schema: {
       tags,
-      summary: 'Messages per minute that became Sent or Failed, over the delivery\'s life',
+      summary: "Messages that became Sent or Failed over the delivery's life, in buckets that fit its length, with the current rate and an estimated end",
       params: idParams,
       response: { 200: throughputSchema, 404: errorSchema },
     },
+  }, async (req) => getThroughputReport(ctx.db.kysely, req.params.id));
+
+  r.get('/deliveries/:id/domains', {
+    schema: {
+      tags,
+      summary: 'Per recipient domain (largest first, 20 at most): delivered, deferred, failed and waiting',
+      params: idParams,
+      response: { 200: domainsSchema, 404: errorSchema },
+    },
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
-    return { points: await getThroughput(ctx.db.kysely, req.params.id) };
+    return { domains: await getDomainBreakdown(ctx.db.kysely, req.params.id) };
   });
 
   r.get('/deliveries/:id/failures', {
