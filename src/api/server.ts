@@ -22,6 +22,7 @@ import { authRoutes } from './routes/auth.ts';
 import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { dkimRoutes } from './routes/dkim.ts';
+import { webhookRoutes } from './routes/webhooks.ts';
 import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
@@ -111,6 +112,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(bounceRoutes, ctx);
     await v1.register(mtaRoutes, ctx);
     await v1.register(dkimRoutes, ctx);
+    await v1.register(webhookRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;
 }

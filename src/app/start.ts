@@ -17,6 +17,7 @@ import { Sender } from '../sender/index.ts';
 import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
+import { WebhookDispatcher } from '../webhooks/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
@@ -76,6 +77,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const metrics = createMetrics(db, () => engine);
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
+  let webhooks: WebhookDispatcher | null = null;
   let inbound: Listener | null = null;
   let inboundProcessor: InboundProcessor | null = null;
 
@@ -102,6 +104,15 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       guard: new OutageGuard(() => quarantinePolicy.value.outageGuard),
       engagementTiming: () => engagement.value.timing,
       signals,
+    });
+    // Webhooks post the events the feedback service has applied, in their own loop.
+    webhooks = new WebhookDispatcher({
+      db,
+      logger: logger.child({ component: 'webhooks' }),
+      secret,
+      timeoutMs: parseDuration(config.webhooks.timeout),
+      retry: { initialMs: parseDuration(config.webhooks.retryInitial), maxMs: parseDuration(config.webhooks.retryMax), retryForMs: parseDuration(config.webhooks.retryFor) },
+      batchSize: config.webhooks.batchSize,
     });
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
     timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, quarantinePolicy.value.quarantine).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
@@ -217,12 +228,16 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   signals.on('spool:changed', () => engine?.wake());
   signals.on('inbound:stored', () => inboundProcessor?.wake());
   signals.on('outcomes:written', () => feedback?.wake());
-  signals.on('logs:updated', () => sender?.wake());
+  signals.on('logs:updated', () => {
+    sender?.wake();
+    webhooks?.wake();
+  });
   signals.on('qualifications:changed', () => void reloadQualifications());
 
   await engine?.start();
   sender?.start();
   feedback?.start();
+  webhooks?.start();
   inboundProcessor?.start();
   tracking?.start();
   logger.info({ roles: config.roles, database: db.dialect, url }, 'Estafeta started');
@@ -253,6 +268,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       await sender?.stop();
       await engine?.stop();
       await feedback?.stop();
+      await webhooks?.stop();
       await dkim.close();
       await db.close();
     },

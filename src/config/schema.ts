@@ -4,12 +4,21 @@
  * separate data under policy/; this file only says where to find it.
  */
 import { z } from 'zod';
+import { parseDuration } from '../lib/duration.ts';
 
 export const ROLES = ['api', 'sender', 'mta', 'inbound', 'feedback'] as const;
 export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(0).max(65535);
 const duration = z.union([z.string(), z.number()]);
+/** A duration checked at load ("10s", "24h", or milliseconds), so a typo is refused with the key's name. */
+const checkedDuration = duration.refine((v) => {
+  try {
+    return parseDuration(v) >= 0;
+  } catch {
+    return false;
+  }
+}, 'must be a duration such as 10s, 5m or 24h');
 
 export const configSchema = z.object({
   database: z.object({
@@ -96,6 +105,17 @@ export const configSchema = z.object({
     idleTimeout: duration.default('60s'),
     /** A connection open this long is answered 421 4.4.2 and closed however busy it is, so a slow drip cannot hold it. */
     sessionTimeout: duration.default('10m'),
+  }).prefault({}),
+  webhooks: z.object({
+    /** A receiver that has not answered within this is a failed attempt. */
+    timeout: checkedDuration.default('10s'),
+    /** How long an endpoint is retried without one 2xx answer before it is disabled (at least 24 h in production). */
+    retryFor: checkedDuration.default('24h'),
+    /** First retry after a failure, doubling up to retryMax. */
+    retryInitial: checkedDuration.default('1s'),
+    retryMax: checkedDuration.default('1h'),
+    /** Events per POST at most (a slow receiver gets them in batches). */
+    batchSize: z.number().int().positive().max(1000).default(100),
   }).prefault({}),
   policy: z.object({
     /** Operator policy files that layer over the shipped ones in policy/. Never overwritten by upgrades. */

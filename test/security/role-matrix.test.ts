@@ -35,6 +35,8 @@ function documented(method: string, template: string): Need {
   if (template.startsWith('/api/v1/auth/')) return 'viewer';
   if (/^\/api\/v1\/(users|api-keys)(\/|$)/.test(template)) return 'admin';
   if (template.startsWith('/api/v1/dkim/') && method !== 'GET') return 'admin';
+  // Webhooks send every recipient's events to a URL of the caller's choice, with a secret.
+  if (/^\/api\/v1\/webhooks(\/|$)/.test(template) && method !== 'GET') return 'admin';
   return method === 'GET' ? 'viewer' : 'operator';
 }
 

@@ -1,0 +1,7 @@
+/** Webhooks: endpoints, signed event documents, and the dispatcher that posts them. */
+export { WebhookDispatcher, sendTestEvent, type DispatcherOptions } from './dispatcher.ts';
+export { createEndpoint, listEndpoints, getEndpoint, deleteEndpoint, enableEndpoint, replayEndpoint, recentAttempts, checkUrl, ATTEMPTS_KEPT, type EndpointView, type AttemptView } from './store.ts';
+export { signatureHeader, verifySignature, SIGNATURE_HEADER } from './signature.ts';
+export { DEFAULT_RETRY, retryDelayMs, givenUp, type RetryPolicy } from './retry.ts';
+export { DOCUMENT_VERSION, type EventDocument } from './documents.ts';
+export type { PostResult } from './post.ts';
