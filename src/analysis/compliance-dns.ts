@@ -55,7 +55,7 @@ export async function checkSpf(dns: DnsLookup, o: { fromDomain: string; bounceDo
   if (onBounce.kind === 'none') {
     return [line(o.unmet, 'spf-missing', `${bounce}, the return path's domain, has no SPF record${fromNote}: receivers see SPF "none". Publish a TXT record at ${bounce} such as "v=spf1 ${o.ips.length ? o.ips.map((ip) => `${isIP(ip.address) === 6 ? 'ip6' : 'ip4'}:${ip.address}`).join(' ') : 'ip4:<your sending IP>'} -all".`)];
   }
-  const where = bounce === from ? from : `${bounce} (aligned with ${from} through ${org})`;
+  const where = bounce === from ? from : `${bounce} (aligned with ${from}${org === from ? '' : ` through ${org}`})`;
   if (!o.ips.length) {
     return [line('info', 'spf-aligned', `SPF: ${where} publishes "${onBounce.text}". No sending IPs are configured (policy/sending-ips.yaml), so whether it authorizes the address mail leaves from was not checked.`)];
   }

@@ -11,6 +11,9 @@
  *   adaptive-rules.yaml     the shipped rules, an hour of suspension becoming five seconds
  *   mx-rules.yaml           connection limits for the simulated providers
  *   sending-ips.yaml        two sending IPs on loopback (providers limit per sending IP)
+ *   compliance.yaml         the bulk-sender requirements stay warnings (http on loopback)
+ *
+ * And the DNS the demo's sender would publish (demoDnsRecords), added to the simulator's.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +21,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { SHIPPED_POLICY_DIR } from '../config/policy-file.ts';
 import { parseDuration } from '../lib/duration.ts';
+import { reverseName } from '../lib/dns-lookup.ts';
+import type { SimDnsRecord } from '../sim/index.ts';
 
 /**
  * Deferrals that a retry fixes within seconds are retried after 3 s, then up to 6 s (the
@@ -91,6 +96,28 @@ export function demoSendingIps(): unknown {
   return { pools: { default: { ips: DEMO_SENDING_IPS.map((address, i) => ({ address, helo: `mta${i + 1}.demo.estafeta.localhost` })) } } };
 }
 
+/** The demo sender's domain, and its return path's (a subdomain, so SPF aligns with From). */
+export const DEMO_FROM_DOMAIN = 'shop.example';
+export const DEMO_BOUNCE_DOMAIN = `bounces.${DEMO_FROM_DOMAIN}`;
+
+/**
+ * What shop.example would publish, so the analysis's compliance lines pass in the demo: SPF
+ * for the two sending IPs on the From and return-path domains, DMARC (p=none, monitoring),
+ * and forward-confirmed reverse DNS of each IP, named as its HELO.
+ */
+export function demoDnsRecords(): SimDnsRecord[] {
+  const spf = `v=spf1 ${DEMO_SENDING_IPS.map((ip) => `ip4:${ip}`).join(' ')} -all`;
+  return [
+    { name: DEMO_FROM_DOMAIN, type: 'TXT', data: spf },
+    { name: DEMO_BOUNCE_DOMAIN, type: 'TXT', data: spf },
+    { name: `_dmarc.${DEMO_FROM_DOMAIN}`, type: 'TXT', data: `v=DMARC1; p=none; rua=mailto:dmarc-reports@${DEMO_FROM_DOMAIN}` },
+    ...DEMO_SENDING_IPS.flatMap((ip, i): SimDnsRecord[] => [
+      { name: reverseName(ip), type: 'PTR', domain: `mta${i + 1}.demo.estafeta.localhost` },
+      { name: `mta${i + 1}.demo.estafeta.localhost`, type: 'A', address: ip },
+    ]),
+  ];
+}
+
 /** Writes the policy files into a new temporary directory and returns its path. */
 export function writeDemoPolicyDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-demo-policy-'));
@@ -99,6 +126,9 @@ export function writeDemoPolicyDir(): string {
     'adaptive-rules.yaml': demoAdaptiveRules(),
     'mx-rules.yaml': { rules: MX_RULES },
     'sending-ips.yaml': demoSendingIps(),
+    // The demo answers on http://localhost and has no DKIM key: at 10,000 recipients those
+    // would be errors that refuse confirmation. A real deployment keeps the shipped 5,000.
+    'compliance.yaml': { bulkRecipients: 1_000_000 },
   };
   // JSON is valid YAML; the files are for Estafeta, not for reading.
   for (const [name, doc] of Object.entries(files)) writeFileSync(join(dir, name), JSON.stringify(doc, null, 2));
