@@ -3,7 +3,8 @@
  * the benchmarks. `startSimulator` starts a DNS server answering for the simulated domains
  * and one smtp-server per simulated MX host (each on its own 127.0.N.M address, all on one
  * port), behaving as the provider profiles say, and sends DSNs, complaints and auto-replies
- * back to the bounce address of accepted messages.
+ * back to the bounce address of accepted messages; with `engagement`, simulated recipients
+ * also open and click the tracked URLs of accepted mail.
  *
  * Nothing in the MTA needs to know about it: point the MTA's resolver at `dns.host:dns.port`
  * and its MX port at `smtpPort`.
@@ -13,11 +14,12 @@ import type { SMTPServer } from 'smtp-server';
 import { AsyncFeedback, type AsyncMail, type AsyncStats } from './async-feedback.ts';
 import { DeliveryCounters, type RecipientCounts, type RecipientSummary, type ReplyTally } from './counters.ts';
 import { startSimDns, type SimDnsRecord } from './dns-server.ts';
+import { Engagement, type EngagementOptions, type EngagementStats } from './engagement.ts';
 import { ConnectionLimiter, Greylist, RateLimiter, type ConnectionStats } from './limits.ts';
 import { startMxServer, type ReceivedMessage } from './mx-server.ts';
 import { assignMxHosts, loadSimProfiles, parseSimProfiles, type BrokenDomain, type MxHost, type SimProfiles } from './profiles.ts';
 
-export type { AsyncMail, AsyncStats, ConnectionStats, ReceivedMessage, RecipientCounts, RecipientSummary, ReplyTally, SimDnsRecord, SimProfiles };
+export type { AsyncMail, AsyncStats, EngagementOptions, EngagementStats, ConnectionStats, ReceivedMessage, RecipientCounts, RecipientSummary, ReplyTally, SimDnsRecord, SimProfiles };
 export { DEFAULT_PROFILES_FILE, SimProfileError, loadSimProfiles, parseSimProfiles } from './profiles.ts';
 
 export interface SimulatorOptions {
@@ -37,6 +39,11 @@ export interface SimulatorOptions {
   keepMessages?: boolean;
   /** Delay between accepting a message and sending its async mail (default 1000 ms). */
   asyncDelayMs?: number;
+  /**
+   * Simulated recipients open, click and unsubscribe through the URLs of accepted mail
+   * (engagement.ts): off unless given; `true` uses the defaults (real-time delays).
+   */
+  engagement?: boolean | Omit<EngagementOptions, 'logger'>;
   /** Recipients counted one by one before only totals grow (default 5,000,000). */
   maxTrackedRecipients?: number;
   logger?: Logger;
@@ -51,6 +58,8 @@ export interface SimCounts {
   recipients: RecipientSummary;
   connections: ConnectionStats;
   async: AsyncStats;
+  /** Null when engagement is off. */
+  engagement: EngagementStats | null;
 }
 
 export interface SimMxHost {
@@ -84,6 +93,8 @@ export interface Simulator {
   flushAsync(): void;
   /** Resolves when no async mail is queued or being sent. */
   settle(): Promise<void>;
+  /** Resolves when no open, click or unsubscription is waiting or running (at once when off). */
+  settleEngagement(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,6 +111,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const counters = new DeliveryCounters(options.maxTrackedRecipients);
   const connections = new ConnectionLimiter();
   const feedback = new AsyncFeedback({ delayMs: options.asyncDelayMs ?? 1000, inbound: options.inbound ?? null, logger });
+  const engagement = options.engagement ? new Engagement({ ...(options.engagement === true ? {} : options.engagement), logger }) : null;
   const kept: ReceivedMessage[] = [];
   const ctx = {
     counters,
@@ -107,6 +119,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     rates: new RateLimiter(),
     greylist: new Greylist(),
     feedback,
+    engagement,
     keepMessages: options.keepMessages ?? false,
     onMessage: (m: ReceivedMessage) => kept.push(m),
     logger,
@@ -117,6 +130,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   try {
     ({ servers, port: smtpPort } = await startAllMx(hosts, options.smtpPort ?? 2525, ctx));
   } catch (err) {
+    engagement?.stop();
     await dns.stop();
     throw err;
   }
@@ -136,14 +150,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       recipients: counters.recipientSummary(),
       connections: connections.stats(),
       async: feedback.stats(),
+      engagement: engagement?.stats() ?? null,
     }),
     recipient: (address) => counters.recipient(address),
     messages: () => [...kept],
     outbox: () => feedback.outbox(),
     flushAsync: () => feedback.flush(),
     settle: () => feedback.settle(),
+    settleEngagement: () => engagement?.settle() ?? Promise.resolve(),
     async stop() {
       feedback.stop();
+      engagement?.stop();
       await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       await dns.stop();
     },

@@ -3,7 +3,8 @@
  * provider it belongs to: connection limits per sending IP, rate limits, greylisting,
  * random deferrals and drops, per-recipient fates with the provider's reply texts, slow
  * answers, and STARTTLS offered or not. Accepted messages are counted and, by fate,
- * handed to the async feedback (DSN, ARF, auto-reply).
+ * handed to the async feedback (DSN, ARF, auto-reply) and, when on, to the simulated
+ * recipients' opens and clicks (engagement.ts).
  *
  * It does not parse message bodies (see `capture.ts`) and does not decide fates (`fate.ts`).
  * ENHANCEDSTATUSCODES is not advertised so that smtp-server does not prefix its own codes:
@@ -18,6 +19,7 @@ import { buildAutoReply } from './auto-reply.ts';
 import { captureMessage, headerValue } from './capture.ts';
 import type { DeliveryCounters, RefusalReason } from './counters.ts';
 import { buildDsn } from './dsn.ts';
+import type { Engagement } from './engagement.ts';
 import { happens, recipientFate, type Fate } from './fate.ts';
 import type { ConnectionLimiter, Greylist, RateLimiter } from './limits.ts';
 import type { MxHost, ProviderReplies } from './profiles.ts';
@@ -47,6 +49,8 @@ export interface MxServerContext {
   rates: RateLimiter;
   greylist: Greylist;
   feedback: AsyncFeedback;
+  /** Simulated opens and clicks of accepted mail; null when off. */
+  engagement: Engagement | null;
   keepMessages: boolean;
   onMessage(message: ReceivedMessage): void;
   logger: Logger;
@@ -146,7 +150,7 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
       const st = state(session);
       const accepted = st.accepted;
       st.accepted = [];
-      const needBody = ctx.keepMessages || accepted.some((a) => a.fate.outcome === 'complain');
+      const needBody = ctx.keepMessages || ctx.engagement !== null || accepted.some((a) => a.fate.outcome === 'complain');
       captureMessage(stream, needBody)
         .then(async (msg) => {
           await wait(provider.delaysMs.data + (accepted.some((a) => a.fate.slow) ? provider.slowMs : 0));
@@ -177,6 +181,9 @@ export async function startMxServer(host: MxHost, port: number, ctx: MxServerCon
                   : () => buildAutoReply(copy, provider.dsnStyle);
             ctx.feedback.schedule(kind, copy, build);
           }
+          // A mailbox that will bounce the message later never shows it to anyone.
+          const readers = accepted.filter((a) => a.fate.outcome !== 'bounceLater').map((a) => a.address);
+          if (ctx.engagement && readers.length) ctx.engagement.accepted(provider.engagement, readers, msg.raw);
           if (ctx.keepMessages) {
             ctx.onMessage({
               queueId: id, provider: provider.name, mxHost: host.name, sendingIp: st.ip, heloName: session.hostNameAppearsAs,

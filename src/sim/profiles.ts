@@ -63,6 +63,50 @@ const fatesSchema = z
   })
   .refine((f) => Object.values(f).reduce((a, b) => a + b, 0) <= 100, 'the percentages add up to more than 100');
 
+/** A delay drawn from a log-normal distribution: most near the median, a long tail up to max. */
+const delaySchema = (median: number, max: number) =>
+  z
+    .strictObject({ medianSeconds: z.number().positive().default(median), maxSeconds: z.number().positive().default(max) })
+    .refine((d) => d.maxSeconds >= d.medianSeconds, 'maxSeconds must be at least medianSeconds')
+    .prefault({});
+
+/** An IPv4 range written as a.b.c.d/n, from which a machine's source address is picked. */
+const cidr4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/([89]|[12]\d|3[0-2])$/, 'must be an IPv4 range such as "17.0.0.0/8"');
+
+/**
+ * How the provider's recipients engage with accepted mail (see engagement.ts): people open
+ * and click after a delay; a privacy proxy fetches the images of some at delivery (Apple Mail
+ * Privacy Protection); a link scanner follows every link of some at delivery (Safe Links).
+ * Delays are real-world seconds; the simulator's time scale compresses them.
+ */
+const engagementSchema = z
+  .strictObject({
+    /** Percent of recipients who open the message (load its images) themselves. */
+    openPercent: percent.default(0),
+    /** Percent of those openers who click one or two links. */
+    clickPercent: percent.default(0),
+    /** Percent of those openers who unsubscribe with the one-click POST (RFC 8058). */
+    unsubscribePercent: percent.default(0),
+    openDelay: delaySchema(900, 14_400),
+    /** From the open to the first click; a second click follows after another such delay. */
+    clickDelay: delaySchema(20, 600),
+    /** From the open to the one-click unsubscription. */
+    unsubscribeDelay: delaySchema(30, 900),
+    /** Percent of recipients whose images a privacy proxy fetches at delivery. */
+    machineOpen: z
+      .strictObject({ percent: percent.default(0), userAgent: z.string().default('Mozilla/5.0'), network: cidr4.default('17.0.0.0/8') })
+      .prefault({}),
+    /** Percent of messages whose links a security scanner follows, all of them, at delivery. */
+    scanner: z
+      .strictObject({
+        percent: percent.default(0),
+        userAgent: z.string().default('Mozilla/5.0 (compatible; Microsoft-URLAnalyzer/1.0; +SafeLinks)'),
+        network: cidr4.default('40.107.0.0/16'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 const providerSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be lower-case letters, digits and dashes'),
   domains: z.array(hostname).min(1, 'a provider serves at least one domain'),
@@ -98,6 +142,7 @@ const providerSchema = z.strictObject({
   /** Style of the asynchronous bounce mails (DSN) this provider sends. */
   dsnStyle: z.enum(['postfix', 'exim', 'exchange']).default('postfix'),
   replies: repliesSchema.prefault({}),
+  engagement: engagementSchema,
 });
 
 const brokenSchema = z.strictObject({
@@ -141,6 +186,7 @@ export type ProviderReplies = ProviderProfile['replies'];
 export type FateShares = ProviderProfile['fates'];
 export type BrokenDomain = SimProfiles['brokenDomains'][number];
 export type DsnStyle = ProviderProfile['dsnStyle'];
+export type EngagementProfile = ProviderProfile['engagement'];
 
 /** A simulated MX host with its resolved loopback address. */
 export interface MxHost {
