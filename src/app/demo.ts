@@ -14,7 +14,7 @@ import { configSchema, type Config } from '../config/index.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import { createApiKey, newPassword } from '../auth/index.ts';
 import { startEstafeta, type App } from './start.ts';
-import { DEMO_RETRY, DEMO_SENDING_IPS, writeDemoPolicyDir } from './demo-policy.ts';
+import { DEMO_BOUNCE_DOMAIN, DEMO_RETRY, DEMO_SENDING_IPS, demoDnsRecords, writeDemoPolicyDir } from './demo-policy.ts';
 
 export interface DemoWorldOptions {
   /** Database URL; default a new `sqlite:./data/demo-<timestamp>.db`. */
@@ -56,7 +56,7 @@ export function demoConfig(o: { database: string; httpHost: string; httpPort: nu
       commandTimeout: '20s',
       retry: DEMO_RETRY,
     },
-    bounces: { domain: 'bounces.demo.estafeta.localhost', listen: { host: '127.0.0.1', port: o.bouncePort } },
+    bounces: { domain: DEMO_BOUNCE_DOMAIN, listen: { host: '127.0.0.1', port: o.bouncePort } },
     policy: { dir: o.policyDir },
   });
 }
@@ -70,6 +70,8 @@ export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorl
   // needs the simulator's ports: pick a free port for the listener first.
   const bouncePort = await freePort('127.0.0.1');
   const sim = await startSimulator({ dnsPort: 0, smtpPort: 0, inbound: { host: '127.0.0.1', port: bouncePort }, asyncDelayMs: o.asyncDelayMs ?? 500, logger: logger.child({ component: 'sim' }) });
+  // SPF, DMARC and reverse DNS of the demo's sender, so its analysis shows them passing.
+  sim.dns.addRecords(demoDnsRecords());
   const policyDir = writeDemoPolicyDir();
   const admin = { user: 'admin', password: process.env.ESTAFETA_ADMIN_PASSWORD || newPassword() };
   let app: App;
