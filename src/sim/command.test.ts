@@ -68,3 +68,10 @@ test('bad arguments are refused with the usage', () => {
   assert.throws(() => parseSimCommandArgs(['--what']), /Unknown option '--what'.*Usage/s);
   assert.deepEqual(parseSimCommandArgs(['--inbound', '127.0.0.1:2526', '--json']).inbound, '127.0.0.1:2526');
 });
+
+test('engagement is off unless --engagement or --time-scale asks for it', () => {
+  assert.equal(parseSimCommandArgs([]).engagement, undefined);
+  assert.deepEqual([parseSimCommandArgs(['--engagement']).engagement, parseSimCommandArgs(['--engagement']).timeScale], [true, undefined]);
+  assert.deepEqual([parseSimCommandArgs(['--time-scale', '0.01']).engagement, parseSimCommandArgs(['--time-scale', '0.01']).timeScale], [true, 0.01]);
+  assert.throws(() => parseSimCommandArgs(['--time-scale', '0']), /--time-scale must be a positive number/);
+});

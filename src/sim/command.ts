@@ -27,6 +27,10 @@ export interface SimCommandOptions {
   /** "host:port" of Estafeta's bounce listener; absent keeps async mails in memory. */
   inbound?: string;
   asyncDelayMs?: number;
+  /** Simulated opens, clicks and unsubscriptions of accepted mail (off by default). */
+  engagement?: boolean;
+  /** Multiplies the engagement delays (default 1: real time). */
+  timeScale?: number;
   json?: boolean;
   logLevel?: string;
 }
@@ -43,6 +47,8 @@ export function parseSimCommandArgs(argv: string[]): SimCommandOptions {
     profiles: { type: 'string' },
     inbound: { type: 'string' },
     'async-delay-ms': { type: 'string' },
+    engagement: { type: 'boolean' },
+    'time-scale': { type: 'string' },
     json: { type: 'boolean' },
     'log-level': { type: 'string' },
   } as const;
@@ -62,6 +68,8 @@ export function parseSimCommandArgs(argv: string[]): SimCommandOptions {
   if (values.inbound !== undefined) parseHostPort(values.inbound);
   const delay = values['async-delay-ms'] === undefined ? undefined : Number(values['async-delay-ms']);
   if (delay !== undefined && !(delay >= 0)) throw new Error(`--async-delay-ms must be a number of milliseconds\n${SIM_COMMAND_USAGE}`);
+  const timeScale = values['time-scale'] === undefined ? undefined : Number(values['time-scale']);
+  if (timeScale !== undefined && !(timeScale > 0)) throw new Error(`--time-scale must be a positive number such as 0.01\n${SIM_COMMAND_USAGE}`);
   return {
     dnsPort: port('dns-port', values['dns-port']),
     smtpPort: port('smtp-port', values['smtp-port']),
@@ -70,6 +78,8 @@ export function parseSimCommandArgs(argv: string[]): SimCommandOptions {
     profiles: values.profiles,
     inbound: values.inbound,
     asyncDelayMs: delay,
+    engagement: values.engagement || timeScale !== undefined || undefined,
+    timeScale,
     json: values.json,
     logLevel: values['log-level'],
   };
@@ -87,7 +97,7 @@ export async function runSimulatorCommand(args: string[] | SimCommandOptions = [
   const host = o.host ?? '127.0.0.1';
   const logger = pino({ level: o.logLevel ?? 'warn' }, pino.destination(2));
   const inbound = o.inbound ? parseHostPort(o.inbound) : null;
-  const sim = await startSimulator({ host, dnsPort: o.dnsPort ?? 5300, smtpPort: o.smtpPort ?? 2525, profilesFile: o.profiles, inbound, asyncDelayMs: o.asyncDelayMs, logger });
+  const sim = await startSimulator({ host, dnsPort: o.dnsPort ?? 5300, smtpPort: o.smtpPort ?? 2525, profilesFile: o.profiles, inbound, asyncDelayMs: o.asyncDelayMs, engagement: o.engagement ? { timeScale: o.timeScale } : false, logger });
   let http: Server;
   try {
     http = await serveCounts(sim, host, o.httpPort ?? 8026);
@@ -104,6 +114,7 @@ export async function runSimulatorCommand(args: string[] | SimCommandOptions = [
     mxHosts: sim.mxHosts(),
     countsUrl,
     inbound,
+    engagement: o.engagement ? { timeScale: o.timeScale ?? 1 } : null,
   };
   if (o.json) process.stdout.write(JSON.stringify(info) + '\n');
   else process.stdout.write(describe(info));
@@ -124,7 +135,7 @@ export async function runSimulatorCommand(args: string[] | SimCommandOptions = [
   if (!o.json) process.stdout.write(`Simulator stopped: ${totals.messages} messages accepted, ${totals.deferred} recipients deferred, ${totals.rejected} rejected.\n`);
 }
 
-function describe(info: { dns: { host: string; port: number }; smtpPort: number; mxHosts: ReturnType<Simulator['mxHosts']>; brokenDomains: ReturnType<Simulator['brokenDomains']>; countsUrl: string; inbound: { host: string; port: number } | null }): string {
+function describe(info: { dns: { host: string; port: number }; smtpPort: number; mxHosts: ReturnType<Simulator['mxHosts']>; brokenDomains: ReturnType<Simulator['brokenDomains']>; countsUrl: string; inbound: { host: string; port: number } | null; engagement: { timeScale: number } | null }): string {
   const byProvider = new Map<string, typeof info.mxHosts>();
   for (const h of info.mxHosts) byProvider.set(h.provider, [...(byProvider.get(h.provider) ?? []), h]);
   const lines = [
@@ -135,6 +146,7 @@ function describe(info: { dns: { host: string; port: number }; smtpPort: number;
     `  Broken      ${info.brokenDomains.map((b) => `${b.domain} (${b.kind})`).join(', ') || 'none'}`,
     `  Counts      ${info.countsUrl}`,
     `  Async mail  ${info.inbound ? `delivered to ${info.inbound.host}:${info.inbound.port}` : `kept in memory (${info.countsUrl.replace(/counts$/, 'outbox')})`}`,
+    `  Engagement  ${info.engagement ? `recipients open and click tracked links (delays x${info.engagement.timeScale}); Estafeta needs ESTAFETA_TRUSTED_PROXIES=127.0.0.1 to see the proxies' addresses` : 'off (--engagement to have recipients open and click)'}`,
     '',
     `Point Estafeta at it: ESTAFETA_DNS_SERVERS=${info.dns.host}:${info.dns.port} ESTAFETA_MX_PORT=${info.smtpPort}`,
     'Recipients like unknown-x@gmail.sim, full-x@yahoo.sim or bounce-later-x@outlook.sim choose their fate (see the profiles file).',

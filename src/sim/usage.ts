@@ -10,5 +10,10 @@ export const SIM_COMMAND_USAGE = `Usage: estafeta sim [options]
   --profiles FILE     provider profiles (default src/sim/profiles.yaml)
   --inbound HOST:PORT deliver DSNs, complaints and auto-replies there (default: keep in memory)
   --async-delay-ms N  delay before a DSN / complaint / auto-reply is sent (default 1000)
+  --engagement        simulated recipients open, click and unsubscribe through the
+                      tracking URLs of accepted mail, privacy proxies and scanners too
+                      (default off; the demo turns it on)
+  --time-scale X      multiply the engagement delays, e.g. 0.01 (default 1: real time;
+                      implies --engagement)
   --json              print one JSON line instead of text
   --log-level LEVEL   pino level for the simulator's log on stderr (default warn)`;
