@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,10 +17,11 @@ import { simArgs } from '../src/cli/commands/sim.ts';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
-function estafeta(args: string[]) {
+function estafeta(args: string[], cwd?: string) {
   // A clean environment for the settings the demo chooses itself.
   const env = { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: '', ESTAFETA_BOUNCE_PORT: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  // From another folder: name tsx's loader by its full URL.
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -31,7 +32,8 @@ function estafeta(args: string[]) {
 
 test('estafeta demo --json sends a sample delivery through the simulator and prints its final KPIs', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-demo-test-'));
-  const run = estafeta(['demo', '--recipients', '300', '--json', '--exit', '--port', '0', '--database', `sqlite:${join(dir, 'demo.db')}`]);
+  // The default database: a new file in ./data/demo/ of the folder it runs in.
+  const run = estafeta(['demo', '--recipients', '300', '--json', '--exit', '--port', '0'], dir);
   try {
     const code = await run.exited;
     assert.equal(code, 0, run.stderr());
@@ -51,6 +53,37 @@ test('estafeta demo --json sends a sample delivery through the simulator and pri
     assert.ok(out.excluded['Bad-quality address'] >= 1 && out.excluded.Double >= 1, JSON.stringify(out.excluded));
     assert.ok(typeof out.elapsedSeconds === 'number' && out.elapsedSeconds > 0);
     assert.ok(out.simulator.asyncMails.arf > 0 && out.simulator.asyncMails.dsn > 0, JSON.stringify(out.simulator));
+    const files = readdirSync(join(dir, 'data', 'demo'));
+    assert.equal(files.length, 1, `one database, closed (no -wal, -shm or .pid left): ${files.join(' ')}`);
+    assert.match(files[0], /^demo-\d{8}T\d{6}\.db$/);
+    assert.equal(out.database, `sqlite:${join(dir, 'data', 'demo', files[0])}`);
+  } finally {
+    run.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a demo stopped by Ctrl-C closes its database and says where it is; demo --clean removes ended ones', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'estafeta-demo-clean-'));
+  // A database an older version left directly in ./data/.
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(join(dir, 'data', 'demo-20250101T000000.db'), '');
+  const run = estafeta(['demo', '--recipients', '5000', '--port', '0'], dir);
+  try {
+    const until = Date.now() + 60_000;
+    while (!/Sending /.test(run.stderr()) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    run.child.kill('SIGINT');
+    assert.equal(await run.exited, 130, run.stderr());
+    assert.match(run.stderr(), /The demo was interrupted\. This demo's database is data\/demo\/demo-\d{8}T\d{6}\.db \([\d.]+ MB\)/);
+    assert.match(run.stderr(), /Remove them:  estafeta demo --clean   \(this one and 1 older one/);
+    const files = readdirSync(join(dir, 'data', 'demo'));
+    assert.equal(files.length, 1, `closed: no -wal, -shm or .pid left: ${files.join(' ')}`);
+
+    const clean = estafeta(['demo', '--clean'], dir);
+    assert.equal(await clean.exited, 0, clean.stderr());
+    assert.match(clean.stdout(), /^removed 2 demo databases \([\d.]+ MB\) from /);
+    assert.deepEqual(readdirSync(join(dir, 'data', 'demo')), []);
+    assert.deepEqual(readdirSync(join(dir, 'data')), ['demo']);
   } finally {
     run.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });

@@ -15,9 +15,10 @@ import { startSimulator, type Simulator } from '../sim/index.ts';
 import { createApiKey, newPassword } from '../auth/index.ts';
 import { startEstafeta, type App } from './start.ts';
 import { DEMO_BOUNCE_DOMAIN, DEMO_RETRY, DEMO_SENDING_IPS, demoDnsRecords, writeDemoPolicyDir } from './demo-policy.ts';
+import { claimDemoFile, newDemoFile } from './demo-files.ts';
 
 export interface DemoWorldOptions {
-  /** Database URL; default a new `sqlite:./data/demo-<timestamp>.db`. */
+  /** Database URL; default a new `sqlite:./data/demo/demo-<timestamp>.db` (demo-files.ts). */
   database?: string;
   httpHost?: string;
   /** HTTP port; default 8025, or a free port when 8025 is taken. 0 = any free port. */
@@ -33,6 +34,8 @@ export interface DemoWorld {
   /** Base URL: the dashboard at `/`, the API at `/api/v1`. */
   url: string;
   database: string;
+  /** The SQLite file when the demo made its own (the default), else null. */
+  databaseFile: string | null;
   admin: { user: string; password: string };
   /** Operator API key the demo itself uses to drive the delivery. */
   apiKey: string;
@@ -63,7 +66,10 @@ export function demoConfig(o: { database: string; httpHost: string; httpPort: nu
 
 export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorld> {
   const logger = o.logger ?? pino({ level: process.env.ESTAFETA_LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  const database = o.database ?? `sqlite:./data/demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}.db`;
+  const databaseFile = o.database ? null : newDemoFile();
+  const database = o.database ?? `sqlite:${databaseFile}`;
+  // While it runs, `estafeta demo --clean` in another terminal leaves its file alone.
+  const claim = databaseFile ? claimDemoFile(databaseFile) : null;
   const httpHost = o.httpHost ?? '127.0.0.1';
   const httpPort = o.httpPort ?? ((await isFree(httpHost, 8025)) ? 8025 : 0);
   // The simulator needs the bounce listener's address before Estafeta starts, and Estafeta
@@ -81,6 +87,9 @@ export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorl
   } catch (err) {
     await sim.stop();
     rmSync(policyDir, { recursive: true, force: true });
+    claim?.release();
+    // A demo that did not start leaves no database behind.
+    if (databaseFile) for (const f of [databaseFile, `${databaseFile}-wal`, `${databaseFile}-shm`]) rmSync(f, { force: true });
     throw err;
   }
   const apiKey = (await createApiKey(app.db.kysely, { name: 'demo', role: 'operator', createdBy: 'estafeta demo' })).key;
@@ -89,13 +98,18 @@ export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorl
     sim,
     url: app.url!,
     database,
+    databaseFile,
     admin,
     apiKey,
     logger,
     async stop() {
-      await app.stop();
-      await sim.stop();
-      rmSync(policyDir, { recursive: true, force: true });
+      try {
+        await app.stop();
+        await sim.stop();
+      } finally {
+        rmSync(policyDir, { recursive: true, force: true });
+        claim?.release();
+      }
     },
   };
 }

@@ -13,6 +13,7 @@ export interface DemoCommandOptions {
   exit?: boolean;
   port?: string | number;
   database?: string;
+  clean?: boolean;
 }
 
 export function demoCommand(): Command {
@@ -22,6 +23,7 @@ export function demoCommand(): Command {
     .option('--json', 'no progress bar; print the final KPIs as one JSON object and exit')
     .option('--exit', 'exit once the delivery is final instead of keeping the dashboard up')
     .option('--port <port>', 'HTTP port of the dashboard and API (default 8025, or a free one)')
-    .option('--database <url>', 'database (default a new ./data/demo-<timestamp>.db)')
+    .option('--database <url>', 'database (default a new ./data/demo/demo-<timestamp>.db)')
+    .option('--clean', 'remove the databases of demos that have ended (./data/demo/), then exit')
     .action(async (o: DemoCommandOptions) => (await import('./demo-run.ts')).runDemoCommand(o));
 }
