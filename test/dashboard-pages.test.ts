@@ -306,6 +306,42 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.match(await page.getByTestId('throughput-summary').innerText(), /Now [\d,.]+ messages per minute\s+4 left to process\s+all of them wait for a retry/);
     await page.getByText(/Messages per (5|10|15|30) seconds that became Sent or Failed/).waitFor();
 
+    // The logs list: complaints and auto-replies on their rows and filterable, a total, the
+    // next try of waiting messages, filters in the URL, and a CSV of what the filters show.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs`);
+    await page.getByTestId('logs-total').getByText('42 logs match').waitFor();
+    await page.locator(`tr[data-log="${complainer}"] [data-flag=complaint]`).waitFor();
+    await page.locator(`tr[data-log="${away}"] [data-flag=auto-reply]`).waitFor();
+    assert.match(await page.locator(`tr[data-log="${greyLog}"] [data-col=next-attempt]`).innerText(), /^\d+ \w{3} \d\d:\d\d:\d\d$/);
+    await page.getByLabel('Feedback').selectOption('complained');
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-log]').length === 1);
+    assert.match(page.url(), /flag=complained/);
+    await page.reload();
+    await page.getByTestId('logs-total').getByText('1 log match').waitFor();
+    assert.equal(await page.getByLabel('Feedback').inputValue(), 'complained', 'the filter came back from the URL');
+    await page.getByLabel('Feedback').selectOption('auto-replied');
+    await page.waitForFunction((id) => document.querySelectorAll('tr[data-log]').length === 1 && document.querySelector(`tr[data-log="${id}"]`), away);
+    await page.getByLabel('Feedback').selectOption('');
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByTestId('logs-total').getByText('9 logs match').waitFor();
+    const csvHref = await page.getByTestId('logs-csv').getAttribute('href');
+    assert.match(csvHref ?? '', /logs\.csv\?status=failed$/);
+    const csv = await page.evaluate(async (href) => {
+      const r = await fetch(href!);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, csvHref);
+    assert.equal(csv.status, 200);
+    assert.match(csv.type ?? '', /^text\/csv/);
+    const lines = csv.text.trim().split('\r\n');
+    assert.equal(lines.length, 1 + 9, csv.text);
+    assert.match(lines[0], /^address,status,failure type,failure reason,attempts,last reply,next attempt/);
+    assert.ok(lines.slice(1).every((l) => /,Failed,Hard,User unknown,/.test(l)), csv.text);
+    assert.equal((await fetch(`${e.app.url}${csvHref}`)).status, 401, 'the export needs a signed-in user or a key');
+    const qcsv = await e.api('GET', '/quarantine');
+    assert.equal(qcsv.status, 200);
+    const quarantineCsv = await (await fetch(`${e.app.url}/api/v1/quarantine.csv?status=denylisted`, { headers: { authorization: `Bearer ${e.adminKey}` } })).text();
+    assert.equal(quarantineCsv.trim().split('\r\n').length, 1 + 2, quarantineCsv);
+
     // A delivery whose analysis found errors says so, and Confirm says why it cannot be used.
     await page.goto(`${e.app.url}/deliveries/${broken.id}`);
     await page.getByTestId('analysis-errors').getByText(/lack a field the content needs: city/).waitFor();

@@ -25,6 +25,7 @@ import type {
   linkReportSchema,
   logDetailSchema,
   logPageSchema,
+  logRowSchema,
   logSchema,
   recipientsImportedSchema,
   throughputSchema,
@@ -66,6 +67,7 @@ export type AuditTrail = z.infer<typeof auditTrailSchema>;
 // Delivery logs: /deliveries/:id/logs, /logs
 export type LogEntry = z.infer<typeof logSchema>;
 export type LogPage = z.infer<typeof logPageSchema>;
+export type LogRow = z.infer<typeof logRowSchema>;
 export type LogEvent = z.infer<typeof eventSchema>;
 export type LogDetail = z.infer<typeof logDetailSchema>;
 

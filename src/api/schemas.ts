@@ -159,7 +159,12 @@ export const failuresSchema = z.object({
 
 export const auditTrailSchema = z.object({ entries: z.array(auditSchema) });
 
-export const logPageSchema = z.object({ logs: z.array(logSchema), next: z.number().nullable() });
+/** A row of the logs list: the log, when its next try is, and whether automatic replies came back. */
+export const logRowSchema = logSchema.extend({
+  nextAttemptAt: z.string().nullable().describe('for a message waiting for a retry: when the MTA tries again'),
+  autoReplies: z.number().describe('automatic replies (out of office…) received for this message'),
+});
+export const logPageSchema = z.object({ logs: z.array(logRowSchema), next: z.number().nullable(), total: z.number().describe('logs that pass the filters, all pages') });
 
 export const logDetailSchema = logSchema.extend({ messageId: z.string().describe('the Message-ID its message carries'), history: z.array(eventSchema) });
 

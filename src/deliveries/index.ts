@@ -5,7 +5,7 @@ export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './
 export { beginAnalysis, completeAnalysis, failAnalysis, recoverInterruptedAnalyses, startSending, acknowledgePause, acknowledgeStop, finishDelivery, leaseDelivery, releaseDeliveryLeases, type AnalysisOutcome } from './progress.ts';
 export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, failUnbuiltLogs, writeLogState, type NewLog, type LogWrite } from './log-writes.ts';
 export { readCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
-export { listLogs, getLog, getLogRecipient, toLogView, type LogView, type LogFilter } from './logs.ts';
+export { listLogs, countLogs, getLog, getLogRecipient, toLogView, type LogView, type LogFilter } from './logs.ts';
 export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';
 export { audit, listAudit, type AuditEntry } from './audit.ts';
 export { compileTemplate, missingFields, type CompiledTemplate } from './template.ts';

@@ -36,6 +36,10 @@ export interface LogFilter {
   domain?: string;
   /** Part of the address, case-insensitive. */
   search?: string;
+  /** Only logs whose recipient complained (an ARF report). */
+  complained?: boolean;
+  /** Only logs with at least one event of one of these types (e.g. auto-replied). */
+  withEvent?: string[];
   /** Keyset cursor: logs with an id greater than this. */
   after?: number;
   limit?: number;
@@ -66,19 +70,34 @@ export function toLogView(r: Selectable<DeliveryLogsTable>): LogView {
   };
 }
 
-export async function listLogs(q: Q, deliveryId: number, filter: LogFilter = {}): Promise<{ logs: LogView[]; next: number | null }> {
-  const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
-  let query = q.selectFrom('delivery_logs').selectAll().where('delivery_id', '=', deliveryId);
+/** The logs of a delivery that pass the filter (no order, no paging). */
+function filtered(q: Q, deliveryId: number, filter: LogFilter) {
+  let query = q.selectFrom('delivery_logs').where('delivery_id', '=', deliveryId);
   if (filter.statuses?.length) query = query.where('status', 'in', filter.statuses);
   if (filter.failureTypes?.length) query = query.where('failure_type', 'in', filter.failureTypes.map(failureTypeCode));
   if (filter.failureReasons?.length) query = query.where('failure_reason', 'in', filter.failureReasons.map((r) => failureReasonCode(r)!));
   if (filter.domain) query = query.where('domain', '=', filter.domain.toLowerCase());
   if (filter.search) query = query.where((eb) => eb(eb.fn('lower', ['address']), 'like', `%${filter.search!.toLowerCase().replace(/[%_]/g, '')}%`));
+  if (filter.complained) query = query.where('complained_at', 'is not', null);
+  // Through the events' (log_id) index: one lookup per candidate log, not a scan of the events.
+  if (filter.withEvent?.length) query = query.where((eb) => eb.exists(eb.selectFrom('events').select('events.id').whereRef('events.log_id', '=', 'delivery_logs.id').where('events.type', 'in', filter.withEvent!)));
+  return query;
+}
+
+export async function listLogs(q: Q, deliveryId: number, filter: LogFilter = {}): Promise<{ logs: LogView[]; next: number | null }> {
+  const limit = Math.max(1, Math.min(filter.limit ?? 100, 1000));
+  let query = filtered(q, deliveryId, filter).selectAll();
   if (filter.after) query = query.where('id', '>', filter.after);
   const rows = await query.orderBy('id').limit(limit + 1).execute();
   const more = rows.length > limit;
   const page = more ? rows.slice(0, limit) : rows;
   return { logs: page.map(toLogView), next: more ? Number(page[page.length - 1].id) : null };
+}
+
+/** How many logs of a delivery pass the filter (the list's total). */
+export async function countLogs(q: Q, deliveryId: number, filter: LogFilter = {}): Promise<number> {
+  const row = await filtered(q, deliveryId, { ...filter, after: undefined }).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 export async function getLog(q: Q, id: number): Promise<LogView> {

@@ -28,6 +28,7 @@ export type {
   LogEntry,
   LogEvent,
   LogPage,
+  LogRow,
   MtaQueues,
   Principal,
   QuarantineEntry,

@@ -1,8 +1,9 @@
 /**
- * The quarantine: list and filter addresses, release one, release in bulk by domain and time
+ * The quarantine: list and filter addresses (and export them as CSV, streamed), release one, release in bulk by domain and time
  * window (dry run first, to show how many), add known-bad addresses, and the outage guard's
  * incidents with their resolution.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import { addToQuarantine, getQuarantineEntry, listIncidents, listQuarantine, qua
 import { FAILURE_REASONS, isFailureReason, type FailureReason } from '../../mail/failure.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { ApiContext } from '../context.ts';
+import { csvLine } from '../csv.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
 import { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, quarantineEntrySchema as entrySchema, quarantineEntryDetailSchema as entryDetailSchema, quarantinePageSchema, quarantineStatsSchema } from '../quarantine-schemas.ts';
@@ -24,26 +26,44 @@ export async function quarantineRoutes(app: FastifyInstance, ctx: ApiContext): P
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['quarantine'];
 
+  const filterQuery = z.object({
+    status: z.string().optional().describe('comma-separated: with-errors, valid, quarantine, denylisted, suspected'),
+    domain: z.string().optional(),
+    reason: z.string().optional().describe('comma-separated failure reasons'),
+    from: when.optional().describe('last change at or after (ISO 8601 or epoch ms)'),
+    to: when.optional(),
+    q: z.string().optional().describe('part of the address'),
+    order: z.enum(['address', 'recent']).default('address').describe('address: A to Z; recent: newest error first'),
+  });
+  const filterOf = (qs: z.infer<typeof filterQuery>) => ({ statuses: statusesOf(qs.status), domain: qs.domain, reasons: reasonsOf(qs.reason), from: qs.from, to: qs.to, search: qs.q, order: qs.order });
+
   r.get('/quarantine', {
     schema: {
       tags,
       summary: 'Addresses in the quarantine table',
-      querystring: z.object({
-        status: z.string().optional().describe('comma-separated: with-errors, valid, quarantine, denylisted, suspected'),
-        domain: z.string().optional(),
-        reason: z.string().optional().describe('comma-separated failure reasons'),
-        from: when.optional().describe('last change at or after (ISO 8601 or epoch ms)'),
-        to: when.optional(),
-        q: z.string().optional().describe('part of the address'),
+      querystring: filterQuery.extend({
         after: z.string().optional().describe('the next of the previous page'),
         limit: z.coerce.number().int().min(1).max(1000).default(100),
-        order: z.enum(['address', 'recent']).default('address').describe('address: A to Z; recent: newest error first'),
       }),
       response: { 200: quarantinePageSchema, 400: errorSchema },
     },
-  }, async (req) => {
-    const qs = req.query;
-    return listQuarantine(ctx.db.kysely, { statuses: statusesOf(qs.status), domain: qs.domain, reasons: reasonsOf(qs.reason), from: qs.from, to: qs.to, search: qs.q, after: qs.after, limit: qs.limit, order: qs.order });
+  }, async (req) => listQuarantine(ctx.db.kysely, { ...filterOf(req.query), after: req.query.after, limit: req.query.limit }));
+
+  r.get('/quarantine.csv', {
+    schema: { tags, summary: 'The quarantine as CSV, with the same filters as the list, streamed (any size)', querystring: filterQuery, response: { 400: errorSchema } },
+  }, async (req, reply) => {
+    const filter = filterOf(req.query);
+    const db = ctx.db.kysely;
+    async function* rows(): AsyncGenerator<string> {
+      yield csvLine(['address', 'domain', 'status', 'failure type', 'failure reason', 'errors', 'last error at', 'error text', 'delivery', 'updated at']);
+      for (let after: string | undefined; ; ) {
+        const page = await listQuarantine(db, { ...filter, after, limit: 1000 });
+        for (const q of page.entries) yield csvLine([q.address, q.domain, q.statusLabel, q.failureType ?? '', q.failureReason ?? '', q.errorCount, q.lastErrorAt ?? '', q.errorText ?? '', q.deliveryId ?? '', q.updatedAt]);
+        if (page.next === null) return;
+        after = page.next;
+      }
+    }
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="quarantine.csv"').send(Readable.from(rows()) as never);
   });
 
   r.get('/quarantine/stats', {

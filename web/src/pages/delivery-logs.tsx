@@ -1,18 +1,24 @@
 // The delivery logs: one row per recipient, searched by address and filtered by status,
-// failure type, reason and domain, paged by keyset (each page is an index range on the
-// server, so the hundredth page of a million rows costs what the first does).
+// failure type, reason, domain, complaints and automatic replies; the filters live in the URL
+// (a view can be shared), the total says how many logs match, waiting messages show their
+// next try, and the CSV export downloads exactly what the filters show (streamed by the
+// server, so a million rows work). Paged by keyset: the hundredth page costs what the first
+// does. The list reads again when the delivery's figures move.
 import { useEffect, useState } from 'react';
 import { get, qs } from '../api.ts';
 import { Card, Empty, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
-import { navigate } from '../router.tsx';
+import { navigate, useLocation } from '../router.tsx';
 import type { DeliveryDetail, LogPage } from '../types.ts';
 import { LogDetail } from './log-detail.tsx';
 
 const STATUSES: [string, string][] = [['', 'Any status'], ['pending', 'Pending'], ['taken', 'Taken into account'], ['sent', 'Sent'], ['failed', 'Failed'], ['ignored', 'Ignored'], ['cancelled', 'Delivery cancelled']];
 const TYPES = ['Hard', 'Soft', 'Ignored', 'Not defined'];
 const REASONS = ['User unknown', 'Invalid domain', 'Unreachable', 'Account disabled', 'Mailbox full', 'Not connected', 'Refused', 'Address not specified', 'Bad-quality address', 'Denylisted address', 'Address in quarantine', 'Double', 'Error ignored', 'Not defined'];
+const FLAGS: [string, string][] = [['', 'Any'], ['complained', 'Complaints'], ['auto-replied', 'Automatic replies']];
+const FIELDS = ['q', 'status', 'failureType', 'failureReason', 'domain', 'flag'] as const;
+type Filters = Record<(typeof FIELDS)[number], string>;
 const PAGE = 50;
 
 function useDebounced<T>(value: T, ms: number): T {
@@ -25,32 +31,39 @@ function useDebounced<T>(value: T, ms: number): T {
 }
 
 export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
-  const [search, setSearch] = useState('');
-  const [status, setStatus] = useState('');
-  const [failureType, setFailureType] = useState('');
-  const [failureReason, setFailureReason] = useState('');
-  const [domain, setDomain] = useState('');
-  const [cursors, setCursors] = useState<number[]>([0]);
-  const q = useDebounced(search.trim(), 300);
-  const dom = useDebounced(domain.trim(), 300);
-  const filters = { status, failureType, failureReason, domain: dom, q };
+  const { query } = useLocation();
+  const fromUrl = Object.fromEntries(FIELDS.map((k) => [k, query.get(k) ?? ''])) as Filters;
+  // Typing in the text fields updates the URL after a pause; the selects at once.
+  const [text, setText] = useState({ q: fromUrl.q, domain: fromUrl.domain });
+  const typed = useDebounced(text, 300);
+  const filters: Filters = { ...fromUrl };
   const key = JSON.stringify(filters);
+  const base = `/deliveries/${d.id}/logs`;
+  const go = (next: Partial<Filters>, path = base) => navigate(`${path}${qs({ ...filters, ...next })}`, true);
+  useEffect(() => {
+    if (typed.q.trim() !== fromUrl.q || typed.domain.trim() !== fromUrl.domain) go({ q: typed.q.trim(), domain: typed.domain.trim() }, logId !== undefined ? `${base}/${logId}` : base);
+  }, [typed.q, typed.domain]); // eslint-disable-line react-hooks/exhaustive-deps
+  const [cursors, setCursors] = useState<number[]>([0]);
   useEffect(() => setCursors([0]), [key]);
   const after = cursors[cursors.length - 1];
-  const { data, error, loading, reload } = useLoad(() => get<LogPage>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after]);
+  // New outcomes, complaints or replies make the list read again (no Refresh button).
+  const moved = `${d.kpis.processed}:${d.kpis.takenIntoAccount}:${d.kpis.complaints}:${d.kpis.softBouncesPendingRetry}:${d.state}`;
+  const { data, error, loading } = useLoad(() => get<LogPage>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after, moved]);
   const page = cursors.length;
   const reasons = [...new Set([...Object.keys(d.kpis.failuresByReason), ...REASONS])];
+  const select = (k: keyof Filters) => (e: { target: { value: string } }) => go({ [k]: e.target.value });
+  const open = (id: number) => navigate(`${base}/${id}${qs(filters)}`);
 
   return (
     <Card>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>
           Address
-          <input type="search" name="q" placeholder="Search an address" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input type="search" name="q" placeholder="Search an address" value={text.q} onChange={(e) => setText({ ...text, q: e.target.value })} />
         </label>
         <label>
           Status
-          <select name="status" value={status} onChange={(e) => setStatus(e.target.value)}>
+          <select name="status" value={filters.status} onChange={select('status')}>
             {STATUSES.map(([v, l]) => (
               <option key={v} value={v}>
                 {l}
@@ -60,7 +73,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
         </label>
         <label>
           Failure type
-          <select name="failureType" value={failureType} onChange={(e) => setFailureType(e.target.value)}>
+          <select name="failureType" value={filters.failureType} onChange={select('failureType')}>
             <option value="">Any type</option>
             {TYPES.map((t) => (
               <option key={t}>{t}</option>
@@ -69,7 +82,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
         </label>
         <label>
           Failure reason
-          <select name="failureReason" value={failureReason} onChange={(e) => setFailureReason(e.target.value)}>
+          <select name="failureReason" value={filters.failureReason} onChange={select('failureReason')}>
             <option value="">Any reason</option>
             {reasons.map((r) => (
               <option key={r}>{r}</option>
@@ -78,11 +91,21 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
         </label>
         <label>
           Domain
-          <input name="domain" placeholder="example.com" value={domain} onChange={(e) => setDomain(e.target.value)} />
+          <input name="domain" placeholder="example.com" value={text.domain} onChange={(e) => setText({ ...text, domain: e.target.value })} />
         </label>
-        <button type="button" onClick={reload} disabled={loading}>
-          Refresh
-        </button>
+        <label>
+          Feedback
+          <select name="flag" value={filters.flag} onChange={select('flag')}>
+            {FLAGS.map(([v, l]) => (
+              <option key={v} value={v}>
+                {l}
+              </option>
+            ))}
+          </select>
+        </label>
+        <a className="button" href={`/api/v1/deliveries/${d.id}/logs.csv${qs(filters)}`} download={`delivery-${d.id}-logs.csv`} data-testid="logs-csv">
+          Export CSV
+        </a>
       </form>
       <ErrorBanner error={error} />
       {data && !data.logs.length ? (
@@ -91,40 +114,44 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
         <table className={`grid logs fixed ${loading ? 'loading' : ''}`} aria-busy={loading}>
           <thead>
             <tr>
-              <th className="w-addr">Address</th>
-              <th className="w-status">Status</th>
-              <th className="w-failure">Failure</th>
-              <th className="num w-count">Attempts</th>
+              <th className="w-addr-logs">Address</th>
+              <th className="w-status-logs">Status</th>
+              <th className="w-failure-logs">Failure</th>
+              <th className="num w-tries">Tries</th>
               <th>Last reply</th>
-              <th className="w-date">Updated</th>
+              <th className="w-when">Next try</th>
+              <th className="w-when">Updated</th>
             </tr>
           </thead>
           <tbody>
             {data?.logs.map((l) => (
               <tr key={l.id} data-log={l.id}>
                 <td className="addr" title={l.address}>
-                  <a href={`/deliveries/${d.id}/logs/${l.id}`} onClick={(e) => { e.preventDefault(); navigate(`/deliveries/${d.id}/logs/${l.id}`); }} className="mono">
+                  <a href={`${base}/${l.id}${qs(filters)}`} onClick={(e) => { e.preventDefault(); open(l.id); }} className="mono">
                     {l.address || <em className="muted">(no address)</em>}
                   </a>
                 </td>
-                <td className="nowrap">
+                <td className="wrap">
                   <StatusBadge status={l.status} label={l.statusLabel} />
+                  {l.complainedAt && <span className="badge tone-red flag-badge" title={`complaint ${when(l.complainedAt)}`} data-flag="complaint">Complaint</span>}
+                  {l.autoReplies > 0 && <span className="badge tone-violet flag-badge" title="an automatic reply came back (out of office…)" data-flag="auto-reply">Auto-reply</span>}
                 </td>
-                <td className="nowrap small">{l.failureType ? `${l.failureType} · ${l.failureReason ?? 'Not defined'}` : ''}</td>
+                <td className="small" title={l.failureType ? `${l.failureType} · ${l.failureReason ?? 'Not defined'}` : undefined}>{l.failureType ? `${l.failureType} · ${l.failureReason ?? 'Not defined'}` : ''}</td>
                 <td className="num">{n(l.attempts)}</td>
                 <td className="reply mono small" title={l.reply ?? ''}>
                   {l.reply ?? ''}
                 </td>
-                <td className="nowrap small">{when(l.updatedAt)}</td>
+                <td className="small" data-col="next-attempt">{l.nextAttemptAt ? when(l.nextAttemptAt) : ''}</td>
+                <td className="small">{when(l.updatedAt)}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
       <div className="table-foot">
-        <span className="muted small">
-          Page {page}
-          {data ? ` · rows ${n((page - 1) * PAGE + (data.logs.length ? 1 : 0))}–${n((page - 1) * PAGE + data.logs.length)}` : ''}
+        <span className="muted small" data-testid="logs-total">
+          {data ? `${n(data.total)} log${data.total === 1 ? '' : 's'} match` : ''}
+          {data && data.total > PAGE ? ` · page ${n(page)}, rows ${n((page - 1) * PAGE + (data.logs.length ? 1 : 0))}–${n((page - 1) * PAGE + data.logs.length)}` : ''}
         </span>
         <button type="button" disabled={page === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
           Previous
@@ -133,7 +160,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
           Next
         </button>
       </div>
-      {logId !== undefined && <LogDetail id={logId} onClose={() => navigate(`/deliveries/${d.id}/logs`)} />}
+      {logId !== undefined && <LogDetail id={logId} onClose={() => navigate(`${base}${qs(filters)}`)} />}
     </Card>
   );
 }
