@@ -191,9 +191,21 @@ export async function endpointTarget(q: Q, instanceSecret: string, id: number): 
   };
 }
 
-/** Enabled endpoints whose next attempt is due and that no live process holds. */
+/**
+ * Enabled endpoints whose next attempt is due, that no live process holds, and that have
+ * events after their cursor (so an idle endpoint costs a read per poll, not a write).
+ */
 export async function dueEndpointIds(q: Q, now: number): Promise<number[]> {
-  const rows = await q.selectFrom('webhook_endpoints').select('id').where('enabled', '=', 1).where('next_attempt_at', '<=', now).where('lease_until', '<', now).orderBy('id').execute();
+  const last = await q.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  const rows = await q
+    .selectFrom('webhook_endpoints')
+    .select('id')
+    .where('enabled', '=', 1)
+    .where('next_attempt_at', '<=', now)
+    .where('lease_until', '<', now)
+    .where('cursor', '<', Number(last?.id ?? 0))
+    .orderBy('id')
+    .execute();
   return rows.map((r) => Number(r.id));
 }
 
