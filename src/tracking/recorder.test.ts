@@ -17,6 +17,16 @@ async function stored(db: Db, type?: string) {
   return (await q.execute()).map((r) => ({ type: r.type, logId: Number(r.log_id), key: r.key, payload: JSON.parse(r.payload) as Record<string, unknown> }));
 }
 
+/** Polls until `fn` holds (the machine may be busy: a fixed sleep would be flaky), for at most 5 s. */
+async function until(what: string, fn: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  while (!(await fn())) {
+    if (Date.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+  return Date.now() - t0;
+}
+
 async function withRecorder(options: { flushMs?: number; burstMs?: number; maxBuffered?: number; start?: boolean }, fn: (r: TrackingRecorder, db: Db) => Promise<void>) {
   const { db, cleanup } = await createTestDb();
   const r = new TrackingRecorder({ db, logger: silentLogger, agents: () => agents, burstMs: () => options.burstMs ?? 300, flushMs: options.flushMs ?? 50, maxBuffered: options.maxBuffered });
@@ -34,7 +44,8 @@ test('an open is answered before it is written, and written within a flush inter
     assert.equal(r.open(hit(7, { userAgent: 'python-requests/2.32', ip: '198.51.100.1' })), true);
     assert.equal((await stored(db)).length, 0, 'not written while the request is answered');
     assert.equal(r.buffered, 1);
-    await sleep(250);
+    const ms = await until('the open written', async () => (await stored(db)).length === 1);
+    assert.ok(ms < 1000, `written after ${ms} ms`);
     const [e] = await stored(db);
     assert.equal(e.type, 'opened');
     assert.equal(e.logId, 7);
@@ -44,11 +55,17 @@ test('an open is answered before it is written, and written within a flush inter
   }));
 
 test('a click is held for the burst window before it is written', () =>
-  withRecorder({ flushMs: 50, burstMs: 600 }, async (r, db) => {
+  withRecorder({ flushMs: 50, burstMs: 1000 }, async (r, db) => {
+    const t0 = Date.now();
     r.click(hit(7), 1, null);
-    await sleep(300);
-    assert.equal((await stored(db, 'clicked')).length, 0, 'still held at half the window');
-    await sleep(700);
+    r.open(hit(8));
+    await until('the open written', async () => (await stored(db, 'opened')).length === 1);
+    await sleep(200);
+    // Only meaningful while the window lasts (a stalled machine may already be past it).
+    if (Date.now() - t0 < 900) assert.equal((await stored(db, 'clicked')).length, 0, 'the click is still held while the open is written');
+    await until('the click written', async () => (await stored(db, 'clicked')).length === 1);
+    const after = Date.now() - t0;
+    assert.ok(after >= 1000, `written ${after} ms after the click, before its burst window ended`);
     const clicks = await stored(db, 'clicked');
     assert.equal(clicks.length, 1);
     assert.equal(clicks[0].payload.linkId, 1);
@@ -63,7 +80,7 @@ test('two links of one log within the window are both marked a burst; the same l
     r.click(hit(8, { at: t }), 1, null);
     r.click(hit(8, { at: t + 100 }), 1, null);
     r.click(hit(9, { at: t }), 2, null);
-    await sleep(800);
+    await until('five clicks written', async () => (await stored(db, 'clicked')).length === 5);
     const clicks = await stored(db, 'clicked');
     assert.equal(clicks.length, 5);
     const burst = (logId: number) => clicks.filter((c) => c.logId === logId).map((c) => c.payload.burst);
@@ -78,7 +95,7 @@ test('links of one log further apart than the window are not a burst', () =>
     r.click(hit(7), 1, null);
     await sleep(400);
     r.click(hit(7), 2, null);
-    await sleep(600);
+    await until('two clicks written', async () => (await stored(db, 'clicked')).length === 2);
     assert.deepEqual((await stored(db, 'clicked')).map((c) => c.payload.burst), [undefined, undefined]);
   }));
 
