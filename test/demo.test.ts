@@ -53,6 +53,11 @@ test('estafeta demo --json sends a sample delivery through the simulator and pri
     assert.ok(out.excluded['Bad-quality address'] >= 1 && out.excluded.Double >= 1, JSON.stringify(out.excluded));
     assert.ok(typeof out.elapsedSeconds === 'number' && out.elapsedSeconds > 0);
     assert.ok(out.simulator.asyncMails.arf > 0 && out.simulator.asyncMails.dsn > 0, JSON.stringify(out.simulator));
+    // The simulated recipients engage: privacy proxies open at delivery and scanners follow
+    // links at once (both counted as machines'), people open within seconds in the demo.
+    assert.ok(k.machineOpens > 0 && k.machineClicks > 0, `machine opens ${k.machineOpens}, clicks ${k.machineClicks}`);
+    assert.ok(k.opens > 0 && k.uniqueOpens > 0, `people's opens ${k.opens}`);
+    assert.ok(out.simulator.engagement.machineOpen > 0 && out.simulator.engagement.open > 0, JSON.stringify(out.simulator.engagement));
     const files = readdirSync(join(dir, 'data', 'demo'));
     assert.equal(files.length, 1, `one database, closed (no -wal, -shm or .pid left): ${files.join(' ')}`);
     assert.match(files[0], /^demo-\d{8}T\d{6}\.db$/);

@@ -37,7 +37,7 @@ export interface DemoResult {
   excluded: Record<string, number>;
   /** Seconds spent in each phase; `sending` is from confirmation to Finished. */
   timings: { analysis: number; sending: number; settling: number };
-  simulator: { accepted: number; deferred: number; rejected: number; asyncMails: Record<string, number> };
+  simulator: { accepted: number; deferred: number; rejected: number; asyncMails: Record<string, number>; engagement: Record<string, number> | null };
 }
 
 export interface DemoRunOptions {
@@ -113,7 +113,7 @@ export async function runDemoDelivery(world: DemoWorld, o: DemoRunOptions): Prom
     kpis,
     excluded: analysis.counts?.excludedByReason ?? {},
     timings: { analysis: secs(t1 - t0), sending: secs(t2 - t1), settling: secs(Date.now() - t2) },
-    simulator: { accepted: counts.totals.received, deferred: counts.totals.deferred, rejected: counts.totals.rejected, asyncMails: counts.async.byKind },
+    simulator: { accepted: counts.totals.received, deferred: counts.totals.deferred, rejected: counts.totals.rejected, asyncMails: counts.async.byKind, engagement: counts.engagement?.byKind ?? null },
   };
 }
 

@@ -2,7 +2,9 @@
  * `estafeta demo`: the ISP simulator and a whole Estafeta in one process, wired to each
  * other, on a fresh SQLite file. Estafeta resolves MX through the simulator's DNS, sends
  * to its MX port from a 127.0.0.x address, and the simulator sends DSNs, complaints and
- * auto-replies back to Estafeta's bounce listener. Nothing in Estafeta is special-cased:
+ * auto-replies back to Estafeta's bounce listener, and its simulated recipients open, click
+ * and unsubscribe through the tracking URLs of the mail they got (people, privacy proxies
+ * and link scanners: src/sim/engagement.ts). Nothing in Estafeta is special-cased:
  * the demo only chooses configuration (`demoConfig`) and policy files (`demo-policy.ts`).
  *
  * The sample delivery itself is run through the HTTP API in `demo-run.ts`.
@@ -43,11 +45,19 @@ export interface DemoWorld {
   stop(): Promise<void>;
 }
 
+/**
+ * The simulated recipients' delays (src/sim/engagement.ts) compressed 120 times: an open a
+ * quarter of an hour after delivery comes after 7.5 s, the slowest within two minutes.
+ */
+export const DEMO_ENGAGEMENT_TIME_SCALE = 1 / 120;
+
 /** Estafeta's configuration for the demo: everything points at the simulator. */
 export function demoConfig(o: { database: string; httpHost: string; httpPort: number; bouncePort: number; sim: Simulator; policyDir: string }): Config {
   return configSchema.parse({
     database: { url: o.database },
-    http: { host: o.httpHost, port: o.httpPort },
+    // The simulated privacy proxies and scanners say who they are in X-Forwarded-For (they
+    // all come from loopback): trusting it lets Estafeta tell their opens and clicks apart.
+    http: { host: o.httpHost, port: o.httpPort, trustedProxies: ['127.0.0.1'] },
     log: { level: 'warn' },
     dns: { servers: [`${o.sim.dns.host}:${o.sim.dns.port}`], timeoutMs: 2000 },
     mta: {
@@ -71,11 +81,14 @@ export async function startDemoWorld(o: DemoWorldOptions = {}): Promise<DemoWorl
   // While it runs, `estafeta demo --clean` in another terminal leaves its file alone.
   const claim = databaseFile ? claimDemoFile(databaseFile) : null;
   const httpHost = o.httpHost ?? '127.0.0.1';
-  const httpPort = o.httpPort ?? ((await isFree(httpHost, 8025)) ? 8025 : 0);
+  const wantedPort = o.httpPort ?? ((await isFree(httpHost, 8025)) ? 8025 : 0);
+  // The tracking and unsubscribe URLs in sent mail are built from the configured port
+  // (start.ts), so "any free port" is chosen here rather than left to listen().
+  const httpPort = wantedPort === 0 ? await freePort(httpHost) : wantedPort;
   // The simulator needs the bounce listener's address before Estafeta starts, and Estafeta
   // needs the simulator's ports: pick a free port for the listener first.
   const bouncePort = await freePort('127.0.0.1');
-  const sim = await startSimulator({ dnsPort: 0, smtpPort: 0, inbound: { host: '127.0.0.1', port: bouncePort }, asyncDelayMs: o.asyncDelayMs ?? 500, logger: logger.child({ component: 'sim' }) });
+  const sim = await startSimulator({ dnsPort: 0, smtpPort: 0, inbound: { host: '127.0.0.1', port: bouncePort }, asyncDelayMs: o.asyncDelayMs ?? 500, engagement: { timeScale: DEMO_ENGAGEMENT_TIME_SCALE }, logger: logger.child({ component: 'sim' }) });
   // SPF, DMARC and reverse DNS of the demo's sender, so its analysis shows them passing.
   sim.dns.addRecords(demoDnsRecords());
   const policyDir = writeDemoPolicyDir();
