@@ -65,7 +65,7 @@ export function deliveriesCommand(client: Client): Command {
     .option('--json', 'print the created delivery as JSON')
     .action(async (o) => {
       const api = client();
-      const body: DeliveryBody = o.file ? JSON.parse(readText(o.file)) : {};
+      const body = (o.file ? parseJsonFile(o.file, readText(o.file)) : {}) as DeliveryBody;
       if (o.label) body.label = o.label;
       if (o.from || o.fromName) body.from = { name: o.fromName ?? body.from?.name ?? '', address: o.from ?? body.from?.address };
       if (o.replyTo) body.replyTo = o.replyTo;

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { idOf } from '../args.ts';
+import { dateTime, moment, num } from '../words.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { AdaptationCreated, AdaptationList, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
 
@@ -19,9 +20,9 @@ export function mtaCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const r = await client().get<MtaQueues>('/mta/queues');
       if (o.json) return printJson(r);
-      process.stdout.write(`spool: ${r.spool.total} messages (${r.spool.due} due, ${r.spool.leased} being sent, ${r.spool.held} paused or stopped)${r.running ? '' : ' — no MTA runs in the API process'}\n`);
+      process.stdout.write(`spool: ${num(r.spool.total)} messages (${num(r.spool.due)} due, ${num(r.spool.leased)} being sent, ${num(r.spool.held)} paused or stopped)${r.running ? '' : ' — no MTA runs in the API process'}\n`);
       if (r.mtaProcesses > 1) process.stdout.write(`${r.mtaProcesses} MTA processes share every MX rule: the rates below are this process's share\n`);
-      printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, q.suspendedUntil ?? '']));
+      printTable(['site', 'sending IP', 'rule', 'queued', 'conns', 'per path', 'rate/min', 'factor', 'suspended until'], r.queues.map((q) => [q.site, q.source ?? 'default', q.rule, q.queued, q.connections, q.maxConnectionsPerPath, q.messagesPerMinute ?? (q.messagesPerHour ? Math.round(q.messagesPerHour / 60) : '-'), q.factor, moment(q.suspendedUntil)]));
     });
 
   cmd
@@ -37,7 +38,7 @@ export function mtaCommand(client: () => ApiClient): Command {
       if (o.delivery) q.set('delivery', String(idOf('delivery', o.delivery)));
       const { messages } = await client().get<SpooledMessages>(`/mta/messages?${q}`);
       if (o.json) return printJson(messages);
-      printTable(['id', 'recipient', 'state', 'attempts', 'next attempt', 'why'], messages.map((m) => [m.id, m.rcptTo, m.state, m.attempts, m.nextAttemptAt, (m.waitReason ?? m.lastReply ?? '').slice(0, 70)]));
+      printTable(['id', 'recipient', 'state', 'attempts', 'next attempt', 'why'], messages.map((m) => [m.id, m.rcptTo, m.state, m.attempts, moment(m.nextAttemptAt), (m.waitReason ?? m.lastReply ?? '').slice(0, 70)]));
     });
 
   cmd
@@ -48,7 +49,7 @@ export function mtaCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const { adaptations } = await client().get<AdaptationList>(`/mta/adaptations?all=${o.all ? 'true' : 'false'}`);
       if (o.json) return printJson(adaptations);
-      printTable(['id', 'site', 'sending IP', 'rule', 'action', 'since', 'until', 'why'], adaptations.map((a) => [a.id, a.site, a.source ?? 'all', a.rule, a.action === 'throttle' ? `throttle ×${a.factor}` : a.action, a.since, a.cancelledAt ? `cancelled ${a.cancelledAt}` : a.until, a.reason.slice(0, 60)]));
+      printTable(['id', 'site', 'sending IP', 'rule', 'action', 'since', 'until', 'why'], adaptations.map((a) => [a.id, a.site, a.source ?? 'all', a.rule, a.action === 'throttle' ? `throttle ×${a.factor}` : a.action, dateTime(a.since), a.cancelledAt ? `cancelled ${dateTime(a.cancelledAt)}` : moment(a.until), a.reason.slice(0, 60)]));
     });
 
   cmd

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { idOf } from '../args.ts';
-import { plural } from '../words.ts';
+import { dateTime, num, plural } from '../words.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
@@ -34,7 +34,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
       for (const [k, v] of [['status', o.status], ['domain', o.domain], ['reason', o.reason], ['from', o.from], ['to', o.to], ['q', o.search]]) if (v) q.set(k, v);
       const r = await client().get<QuarantinePage>(`/quarantine?${q}`);
       if (o.json) return printJson(r);
-      printTable(['address', 'status', 'reason', 'errors', 'last error', 'text'], r.entries.map((e) => [e.address, e.statusLabel, e.failureReason ?? '', e.errorCount, e.lastErrorAt ?? '', (e.errorText ?? '').slice(0, 50)]));
+      printTable(['address', 'status', 'reason', 'errors', 'last error', 'text'], r.entries.map((e) => [e.address, e.statusLabel, e.failureReason ?? '', e.errorCount, dateTime(e.lastErrorAt), (e.errorText ?? '').slice(0, 50)]));
     });
 
   cmd
@@ -44,7 +44,8 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const r = await client().get<QuarantineStats>('/quarantine/stats');
       if (o.json) return printJson(r);
-      printTable(['status', 'addresses'], Object.entries(r));
+      // The API names statuses in camelCase (withErrors): as words here.
+      printTable(['status', 'addresses'], Object.entries(r).map(([status, n]) => [status.replace(/([a-z])([A-Z])/g, (_m, a: string, b: string) => `${a} ${b.toLowerCase()}`).replace(/^./, (c) => c.toUpperCase()), num(n)]));
     });
 
   cmd
@@ -86,7 +87,7 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const { incidents } = await client().get<IncidentList>('/quarantine/incidents');
       if (o.json) return printJson(incidents);
-      printTable(['id', 'domain', 'since', 'hard bounces', 'usually', 'held', 'suspected now', 'resolution'], incidents.map((i) => [i.id, i.domain, i.startedAt, `${i.hardRate} %`, `${i.baselineRate} %`, i.held, i.suspectedNow, i.resolution ?? 'open']));
+      printTable(['id', 'domain', 'since', 'hard bounces', 'usually', 'held', 'suspected now', 'resolution'], incidents.map((i) => [i.id, i.domain, dateTime(i.startedAt), `${i.hardRate} %`, `${i.baselineRate} %`, i.held, i.suspectedNow, i.resolution ?? 'open']));
     });
 
   cmd
@@ -142,7 +143,7 @@ export function bouncesCommand(client: () => ApiClient): Command {
       if (o.status) q.set('status', o.status);
       const { mails } = await client().get<InboundMailList>(`/bounces/inbound?${q}`);
       if (o.json) return printJson(mails);
-      printTable(['id', 'received', 'kind', 'status', 'log', 'subject'], mails.map((m) => [m.id, m.receivedAt, m.kind ?? '', m.status, m.logId ?? '', subjectOf(m.detail).slice(0, 50)]));
+      printTable(['id', 'received', 'kind', 'status', 'log', 'subject'], mails.map((m) => [m.id, dateTime(m.receivedAt), m.kind ?? '', m.status, m.logId ?? '', subjectOf(m.detail).slice(0, 50)]));
     });
   return cmd;
 }

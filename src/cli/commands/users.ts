@@ -8,6 +8,7 @@ import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
 import { readSecret } from '../prompt.ts';
+import { dateTime } from '../words.ts';
 import type { ApiKeyCreated, ApiKeyList, UserAccount, UserList } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
@@ -26,7 +27,7 @@ export function usersCommand(client: Client): Command {
   cmd.command('list').description('every user with their role and last sign-in').option('--json', JSON_HELP).action(async (o) => {
     const { users } = await client().get<UserList>('/users');
     if (o.json) return printJson(users);
-    printTable(['id', 'name', 'role', 'last sign-in'], users.map((u) => [u.id, u.name, u.role, u.lastLoginAt]));
+    printTable(['id', 'name', 'role', 'last sign-in'], users.map((u) => [u.id, u.name, u.role, dateTime(u.lastLoginAt) || 'never']));
   });
   cmd
     .command('create <name>')
@@ -86,7 +87,7 @@ export function apiKeysCommand(client: Client): Command {
   cmd.command('list').description('every API key: name, role, first characters, last use (never the key)').option('--json', JSON_HELP).action(async (o) => {
     const { apiKeys } = await client().get<ApiKeyList>('/api-keys');
     if (o.json) return printJson(apiKeys);
-    printTable(['id', 'name', 'role', 'starts with', 'created by', 'last used'], apiKeys.map((k) => [k.id, k.name, k.role, `${k.prefix}...`, k.createdBy, k.lastUsedAt]));
+    printTable(['id', 'name', 'role', 'starts with', 'created by', 'last used'], apiKeys.map((k) => [k.id, k.name, k.role, `${k.prefix}...`, k.createdBy, dateTime(k.lastUsedAt) || 'never']));
   });
   cmd
     .command('create <name>')
