@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import { RequestLog } from './request-log.ts';
-import { validationInWords } from './validation-message.ts';
+import { partInWords, validationInWords } from './validation-message.ts';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -46,7 +46,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
       try {
         return validate(data);
       } catch {
-        return { error: Object.assign(new Error(`${route.httpPart ?? 'request'}: a value has the wrong type`), { statusCode: 400, code: 'INVALID_INPUT' }) };
+        return { error: Object.assign(new Error(`${partInWords(route.httpPart)} has a value of the wrong type (an object where text or a number is expected)`), { statusCode: 400, code: 'INVALID_INPUT' }) };
       }
     };
   });

@@ -32,7 +32,7 @@ function fieldName(context: string | undefined, instancePath: string): string {
   if (context === 'querystring') return path ? `the query parameter ${path}` : 'the query string';
   if (context === 'params') return path ? `the ${path} in the URL` : 'the URL';
   if (context === 'headers') return path ? `the header ${path}` : 'the headers';
-  return path || 'the body';
+  return path || (context === 'body' || context === undefined ? 'the body' : 'the request');
 }
 
 const ZOD_DEFAULT = /^(Invalid input|Too small|Too big|Invalid option|Invalid [A-Za-z ]+$|Unrecognized key|Invalid string|Invalid$)/;
@@ -79,6 +79,11 @@ export function issueInWords(context: string | undefined, issue: ValidationIssue
     default:
       return message ? `${field}: ${message}` : `${field} is not valid`;
   }
+}
+
+/** A part of the request in words: "the body", "the query string", "the URL". */
+export function partInWords(context: string | undefined): string {
+  return fieldName(context, '');
 }
 
 /** Every problem of a refused request, one sentence each. */
