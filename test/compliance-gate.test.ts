@@ -40,27 +40,33 @@ test('a bulk delivery without DMARC and with an http public URL is refused; a co
     publicUrl,
     policy: { dir: fastRetryPolicyDir({ 'compliance.yaml': 'bulkRecipients: 3\n' }) },
   });
-  let estafeta = await startTestEstafeta(config('http://estafeta.shop.test'));
   try {
-    const { id, report } = await analyzed(estafeta, 'news@nodmarc.test');
-    const errors = report.lines.filter((l) => l.level === 'error').map((l) => l.code);
-    assert.deepEqual(errors.sort(), ['dkim-no-key', 'dmarc-missing', 'spf-not-aligned', 'unsubscribe-not-https'], JSON.stringify(report.lines, null, 1));
-    assert.match(report.lines.find((l) => l.code === 'dmarc-missing')!.message, /nodmarc\.test has no DMARC record/);
-    assert.match(report.lines.find((l) => l.code === 'unsubscribe-not-https')!.message, /not https \(http:\/\/estafeta\.shop\.test\)/);
-    const confirm = await estafeta.api('POST', `/deliveries/${id}/confirm`);
-    assert.ok(confirm.status >= 400 && confirm.status < 500, `confirmation refused: ${confirm.status} ${JSON.stringify(confirm.body)}`);
-    await estafeta.stop();
+    const plain = await startTestEstafeta(config('http://estafeta.shop.test'));
+    try {
+      const { id, report } = await analyzed(plain, 'news@nodmarc.test');
+      const errors = report.lines.filter((l) => l.level === 'error').map((l) => l.code);
+      assert.deepEqual(errors.sort(), ['dkim-no-key', 'dmarc-missing', 'spf-not-aligned', 'unsubscribe-not-https'], JSON.stringify(report.lines, null, 1));
+      assert.match(report.lines.find((l) => l.code === 'dmarc-missing')!.message, /nodmarc\.test has no DMARC record/);
+      assert.match(report.lines.find((l) => l.code === 'unsubscribe-not-https')!.message, /not https \(http:\/\/estafeta\.shop\.test\)/);
+      const confirm = await plain.api('POST', `/deliveries/${id}/confirm`);
+      assert.ok(confirm.status >= 400 && confirm.status < 500, `confirmation refused: ${confirm.status} ${JSON.stringify(confirm.body)}`);
+    } finally {
+      await plain.stop();
+    }
 
-    estafeta = await startTestEstafeta(config('https://estafeta.shop.test'));
-    const key = await estafeta.api('POST', '/dkim/keys', { domain: 'shop.test', selector: 's1' });
-    assert.equal(key.status, 201, JSON.stringify(key.body));
-    dns.addRecords({ name: key.body.dns.name, type: 'TXT', data: key.body.dns.value });
-    const good = await analyzed(estafeta, 'news@shop.test');
-    assert.equal(good.report.errors, 0, JSON.stringify(good.report.lines, null, 1));
-    const levels = Object.fromEntries(good.report.lines.map((l) => [l.code, l.level]));
-    for (const code of ['bulk-sender', 'spf-aligned', 'dkim-aligned', 'dmarc', 'unsubscribe-one-click', 'ptr-not-configured', 'complaint-rate']) assert.equal(levels[code], 'info', code);
+    const secure = await startTestEstafeta(config('https://estafeta.shop.test'));
+    try {
+      const key = await secure.api('POST', '/dkim/keys', { domain: 'shop.test', selector: 's1' });
+      assert.equal(key.status, 201, JSON.stringify(key.body));
+      dns.addRecords({ name: key.body.dns.name, type: 'TXT', data: key.body.dns.value });
+      const good = await analyzed(secure, 'news@shop.test');
+      assert.equal(good.report.errors, 0, JSON.stringify(good.report.lines, null, 1));
+      const levels = Object.fromEntries(good.report.lines.map((l) => [l.code, l.level]));
+      for (const code of ['bulk-sender', 'spf-aligned', 'dkim-aligned', 'dmarc', 'unsubscribe-one-click', 'ptr-not-configured', 'complaint-rate']) assert.equal(levels[code], 'info', code);
+    } finally {
+      await secure.stop();
+    }
   } finally {
-    await estafeta.stop();
     await dns.stop();
   }
 });
