@@ -130,6 +130,11 @@ const OVERFLOW = String.raw`(() => {
     if (!clips && ['auto', 'scroll', 'hidden'].includes(cs.overflowX) && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' hides ' + (el.scrollWidth - el.clientWidth) + ' px');
     if ((el.tagName === 'BUTTON' || el.classList.contains('button') || el.tagName === 'TH') && el.scrollWidth > el.clientWidth + 1) out.push(name(el) + ' is cut');
   }
+  // A button inside a cell that clips its content must fit in the cell.
+  for (const b of document.querySelectorAll('main td button, main td .button, dialog[open] td button')) {
+    const td = b.closest('td');
+    if (b.getBoundingClientRect().right > td.getBoundingClientRect().right + 1 || td.scrollWidth > td.clientWidth) out.push(name(b) + ' sticks out of its cell');
+  }
   const right = document.querySelector('main').getBoundingClientRect().right;
   for (const el of document.querySelectorAll('main table, main .card, main button')) {
     const r = el.getBoundingClientRect().right;
@@ -241,6 +246,8 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       page.on('pageerror', (err) => errors.push(err.message));
       page.on('response', (r) => r.status() === 404 && r.url().includes('/api/') && notFound.push(r.url()));
       await page.goto(e.app.url!);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.screenshot({ path: join(shots, `sign-in${suffix}.png`) });
       await page.getByLabel('User name').fill('admin');
       await page.getByLabel('Password').fill(TEST_ADMIN_PASSWORD);
       await page.getByRole('button', { name: 'Sign in' }).click();

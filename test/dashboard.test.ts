@@ -3,8 +3,8 @@
  * create a delivery with a CSV upload, analyze and confirm it, watch its KPIs change live
  * without a reload while smtp-server sinks accept, refuse and greylist, filter the logs and
  * open one log's history, release a quarantined address, and check that a viewer cannot
- * confirm. Screenshots go to a temporary folder, or to docs/screenshots with
- * SCREENSHOTS=docs/screenshots (how the README's pictures are made).
+ * confirm. Its screenshots go to a temporary folder (FLOW_SCREENSHOTS=dir to keep them); the
+ * README's pictures are made by test/dashboard-pages.test.ts, on richer data and at two widths.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ import { startTestEstafeta, TEST_ADMIN_PASSWORD } from './helpers/estafeta.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MX = { accept: '127.0.4.11', reject: '127.0.4.12', grey: '127.0.4.13' };
-const shots = resolve(process.env.SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'estafeta-shots-')));
+const shots = resolve(process.env.FLOW_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'estafeta-shots-')));
 
 function csv(): string {
   const rows = ['email,firstName'];

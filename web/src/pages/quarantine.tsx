@@ -172,9 +172,8 @@ export function QuarantinePage() {
                   <td>
                     <span className={`badge tone-${q.status === 'valid' ? 'green' : q.status === 'with-errors' || q.status === 'suspected' ? 'amber' : 'red'}`}>{q.statusLabel}</span>
                   </td>
-                  <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? ''}` : undefined}>
-                    {q.failureReason ?? ''}
-                    {q.failureType ? <span className="tag">{q.failureType}</span> : null}
+                  <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : undefined}>
+                    {q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : q.failureReason ?? ''}
                   </td>
                   <td className="num">{n(q.errorCount)}</td>
                   <td className="small" data-col="last-error">{when(q.lastErrorAt ?? q.updatedAt)}</td>
