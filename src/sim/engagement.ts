@@ -61,8 +61,18 @@ interface Action {
   method: 'GET' | 'POST';
   userAgent: string;
   forwardedFor: string | null;
-  /** Scheduled `afterMs` after this one is sent, not before: a person's second click. */
-  then?: { action: Omit<Action, 'due'>; afterMs: number };
+  /**
+   * Actions scheduled `afterMs` after this one is sent, not before: a person's clicks after
+   * the open, the next link a scanner follows. Timed from the real send so that a busy
+   * moment delaying one request never reorders a person's steps or squeezes them into a
+   * scanner-like burst, nor spreads a scanner's burst.
+   */
+  then?: FollowUp[];
+}
+
+interface FollowUp {
+  action: Omit<Action, 'due'>;
+  afterMs: number;
 }
 
 /** What a message offers to engage with. */
@@ -88,6 +98,8 @@ const PEOPLE_NETWORKS = ['198.51.100.0/24', '203.0.113.0/24'];
 // Estafeta counts two clicks of one message within a second as a scanner's burst; a person's
 // second click never comes sooner than this, whatever the time scale.
 const MIN_HUMAN_CLICK_GAP_MS = 1500;
+// And a person reads a little before clicking, whatever the time scale.
+const MIN_READ_MS = 300;
 const SCANNER_START_MS = [50, 300];
 const SCANNER_STEP_MS = 60;
 
@@ -151,28 +163,32 @@ export class Engagement {
     if (t.allLinks.length && chance('scanner') * 100 < profile.scanner.percent) {
       const ip = addressIn(profile.scanner.network, chance('scanner-ip'));
       const start = acceptedAt + SCANNER_START_MS[0] + Math.floor(chance('scanner-at') * (SCANNER_START_MS[1] - SCANNER_START_MS[0]));
-      t.allLinks.forEach((url, i) => this.add({ kind: 'scannerClick', due: start + i * SCANNER_STEP_MS, url, method: 'GET', userAgent: profile.scanner.userAgent, forwardedFor: ip }));
+      const link = (i: number): Omit<Action, 'due'> => ({
+        kind: 'scannerClick', url: t.allLinks[i], method: 'GET', userAgent: profile.scanner.userAgent, forwardedFor: ip,
+        then: i + 1 < t.allLinks.length ? [{ action: link(i + 1), afterMs: SCANNER_STEP_MS }] : undefined,
+      });
+      this.add({ ...link(0), due: start });
     }
     if (chance('open') * 100 >= profile.openPercent) return;
     const person = { userAgent: pick('browser', BROWSERS), forwardedFor: addressIn(pick('net', PEOPLE_NETWORKS), chance('ip')) };
     const openAt = acceptedAt + this.delayMs(profile.openDelay, chance('open-delay'), chance('open-delay2'));
-    // A person's images load when the message is opened; with no image the open is invisible
-    // but the clicks that follow still happen.
-    for (const url of t.images) this.add({ kind: 'open', due: openAt, url, method: 'GET', ...person });
+    const steps: FollowUp[] = [];
     if (t.links.length && chance('click') * 100 < profile.clickPercent) {
       const count = t.links.length > 1 && chance('two-clicks') < 0.35 ? 2 : 1;
       const first = Math.floor(chance('link') * t.links.length);
-      const click = (i: number) => ({ kind: 'click' as const, url: t.links[(first + i) % t.links.length], method: 'GET' as const, ...person });
+      const click = (i: number): Omit<Action, 'due'> => ({ kind: 'click', url: t.links[(first + i) % t.links.length], method: 'GET', ...person });
       const gap = (i: number) => this.delayMs(profile.clickDelay, chance(`click-delay${i}`), chance(`click-delay${i}b`));
-      // The second click is timed from the moment the first is actually sent, so that a busy
-      // moment delaying the first never squeezes the two into a scanner-like burst.
-      const then = count === 2 ? { action: click(1), afterMs: Math.max(gap(1), MIN_HUMAN_CLICK_GAP_MS) } : undefined;
-      this.add({ ...click(0), due: openAt + Math.max(gap(0), 1), then });
+      const second = count === 2 ? [{ action: click(1), afterMs: Math.max(gap(1), MIN_HUMAN_CLICK_GAP_MS) }] : undefined;
+      steps.push({ action: { ...click(0), then: second }, afterMs: Math.max(gap(0), MIN_READ_MS) });
     }
     if (t.oneClick && chance('unsubscribe') * 100 < profile.unsubscribePercent) {
-      const at = openAt + this.delayMs(profile.unsubscribeDelay, chance('unsub-delay'), chance('unsub-delay2'));
-      this.add({ kind: 'unsubscribe', due: at, url: t.oneClick, method: 'POST', ...person });
+      const afterMs = Math.max(this.delayMs(profile.unsubscribeDelay, chance('unsub-delay'), chance('unsub-delay2')), MIN_READ_MS);
+      steps.push({ action: { kind: 'unsubscribe', url: t.oneClick, method: 'POST', ...person }, afterMs });
     }
+    // A person's images load when the message is opened, and what they do next follows the
+    // first image; with no image the open is invisible but the next steps still happen.
+    if (t.images.length) t.images.forEach((url, i) => this.add({ kind: 'open', due: openAt, url, method: 'GET', ...person, then: i === 0 ? steps : undefined }));
+    else for (const step of steps) this.add({ ...step.action, due: openAt + step.afterMs });
   }
 
   stats(): EngagementStats {
@@ -247,7 +263,7 @@ export class Engagement {
   private pump(): void {
     while (!this.stopped && this.active < this.concurrency && this.queue.length && this.queue[0].due <= Date.now()) {
       const action = this.queue.shift()!;
-      if (action.then) this.add({ ...action.then.action, due: Date.now() + action.then.afterMs });
+      for (const next of action.then ?? []) this.add({ ...next.action, due: Date.now() + next.afterMs });
       this.active++;
       this.request(action).finally(() => {
         this.active--;
