@@ -76,7 +76,7 @@ export function checkOneClick(o: { publicUrl: { url: string; configured: boolean
     {
       level: o.unmet,
       code: 'unsubscribe-not-https',
-      message: `The public URL is not https (${base}): messages go out without List-Unsubscribe-Post, so Gmail and Yahoo cannot offer one-click unsubscribe.${unset} Put Estafeta behind a TLS reverse proxy and set publicUrl (ESTAFETA_PUBLIC_URL) to its https address (docs/DELIVERABILITY.md).${volume}`,
+      message: `The public URL is not https (${base}): messages go out without List-Unsubscribe-Post, so Gmail and Yahoo cannot offer one-click unsubscribe.${unset} Put Estafeta behind a TLS reverse proxy and set publicUrl (ESTAFETA_PUBLIC_URL) to its https address (README: "Unsubscribe links and TLS").${volume}`,
     },
   ];
 }
