@@ -99,7 +99,7 @@ export function QuarantinePage() {
       {stats.data && (
         <div className="kpis compact status-cards" role="group" aria-label="Filter by status">
           <button type="button" className={`kpi kpi-button ${applied.status === EXCLUDED ? 'selected' : ''}`} aria-pressed={applied.status === EXCLUDED} onClick={() => show({ status: EXCLUDED })} data-card="excluded">
-            <span className="kpi-label">Excluded from deliveries</span>
+            <span className="kpi-label">Quarantined or denylisted</span>
             <span className="kpi-value">{n(excludedTotal)}</span>
           </button>
           {CARDS.map(([k, label, tone]) => (
