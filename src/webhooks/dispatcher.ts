@@ -29,6 +29,14 @@ export interface DispatcherOptions {
   batchSize: number;
   /** How often the table is looked at when nothing woke the loop. */
   pollMs?: number;
+  /**
+   * How long after being applied an event waits before it is sent. On PostgreSQL event ids
+   * come from a sequence and two writers may commit out of id order: a later id applied
+   * while an earlier one is still uncommitted would move the cursor past it. Writers'
+   * transactions are short, so after this long the earlier one is visible (and, being
+   * unapplied or applied later, stops the batch there). SQLite has one writer: 0.
+   */
+  settleMs?: number;
 }
 
 type Outcome = 'idle' | 'more' | 'failed';
@@ -79,7 +87,12 @@ export class WebhookDispatcher {
   /** Posts batch after batch to one endpoint until it has nothing more or fails. */
   private async serve(id: number): Promise<void> {
     while (!this.stopping) {
-      const target = await endpointTarget(this.o.db.kysely, this.o.secret, id).catch(() => null);
+      let target: EndpointTarget | null;
+      try {
+        target = await endpointTarget(this.o.db.kysely, this.o.secret, id);
+      } catch {
+        return; // deleted meanwhile
+      }
       if (!target) {
         await disableEndpoint(this.o.db.kysely, id, 'its secret does not open with this instance secret (was ESTAFETA_SECRET changed?)');
         this.o.logger.error({ endpoint: id }, 'webhook endpoint disabled: its secret does not open with the instance secret');
@@ -102,11 +115,12 @@ export class WebhookDispatcher {
       .orderBy('id')
       .limit(scan)
       .execute();
-    // Up to the first event not applied yet: later ones wait for it, so the order holds even
-    // when several feedback workers apply out of order.
+    // Up to the first event not applied yet (or applied too recently, see settleMs): later
+    // ones wait for it, so the order holds even when several feedback workers apply out of order.
+    const settled = Date.now() - (this.o.settleMs ?? (this.o.db.dialect === 'postgres' ? 2000 : 0));
     const ready: RawEvent[] = [];
     for (const r of rows) {
-      if (r.applied_at === null) break;
+      if (r.applied_at === null || Number(r.applied_at) > settled) break;
       ready.push(r as RawEvent);
     }
     if (!ready.length) return 'idle';
