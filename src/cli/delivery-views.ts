@@ -121,23 +121,32 @@ export function showLog(l: LogDetail): void {
 
 /**
  * What a delivery that has not finished waits for: "4 messages wait for a retry; the next at
- * 13:05; the validity ends Sat 18:00". Empty while messages are simply being sent.
+ * 13:05; the validity ends Sat 18:00", or why messages that did not bounce do not move
+ * (`stalled`: nothing became final for a while). Empty while messages are simply being sent.
  */
-export async function waitingInWords(api: ApiClient, d: DeliveryDetail, now = Date.now()): Promise<string> {
+export async function waitingInWords(api: ApiClient, d: DeliveryDetail, o: { stalled: boolean }, now = Date.now()): Promise<string> {
   const k = d.kpis;
   const ends = d.validUntil ? `the validity ends ${moment(d.validUntil, now)}` : '';
+  const waiting = k.pending + k.takenIntoAccount;
+  if (d.state === 'pause-requested' || d.state === 'paused') return 'paused: resume it with "estafeta deliveries resume"';
+  if (waiting === 0) return k.toDeliver && k.processed + k.cancelled >= k.toDeliver ? 'every message is final; waiting for the delivery to close' : '';
+  // While messages flow, the bar says enough; the queue is read only when something waits.
+  if (k.softBouncesPendingRetry === 0 && !o.stalled) return '';
+  // The soonest message in the MTA's queue: when it is tried next, and why it waits.
+  let first: SpooledMessages['messages'][number] | undefined;
+  try {
+    first = (await api.get<SpooledMessages>(`/mta/messages?delivery=${d.id}&limit=1`)).messages[0];
+  } catch {
+    // A viewer may not read the MTA's queue: the count and the validity still say enough.
+  }
+  const next = first ? `the next at ${moment(first.nextAttemptAt, now)}` : '';
   if (k.softBouncesPendingRetry > 0) {
-    let next = '';
-    try {
-      const { messages } = await api.get<SpooledMessages>(`/mta/messages?delivery=${d.id}&limit=1`);
-      if (messages[0]) next = `the next at ${moment(messages[0].nextAttemptAt, now)}`;
-    } catch {
-      // A viewer may not read the MTA's queue: the count and the validity still say enough.
-    }
     const n = k.softBouncesPendingRetry;
     return [`${plural(n, 'message')} wait${n === 1 ? 's' : ''} for a retry`, next, ends].filter(Boolean).join('; ');
   }
-  if (d.state === 'pause-requested' || d.state === 'paused') return 'paused: resume it with "estafeta deliveries resume"';
-  if (k.toDeliver && k.processed + k.cancelled >= k.toDeliver) return 'every message is final; waiting for the delivery to close';
+  // Not bounced, yet not moving: held by a suspension or a rate limit, say so.
+  if (first && new Date(first.nextAttemptAt).getTime() > now + 30_000) {
+    return [`${plural(waiting, 'message')} not final yet`, `${next}${first.waitReason ? ` (${first.waitReason})` : ''}`, ends].filter(Boolean).join('; ');
+  }
   return '';
 }

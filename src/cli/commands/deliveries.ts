@@ -178,10 +178,17 @@ export function deliveriesCommand(client: Client): Command {
         return o.json ? printJson(k) : showKpis(k);
       }
       const bar = progressBar('Sending');
+      // Sitting at 80 % for hours says nothing: say what the rest waits for, read every 5 s.
+      let detail = '';
+      let detailAt = 0;
+      let processed = -1;
+      let movedAt = Date.now();
       for (;;) {
         const d = await api.get<DeliveryDetail>(`/deliveries/${id}`);
-        // Sitting at 80 % for hours says nothing: say what the rest waits for.
-        bar.update(d.kpis.processed, d.kpis.toDeliver, await waitingInWords(api, d));
+        const now = Date.now();
+        if (d.kpis.processed !== processed) [processed, movedAt] = [d.kpis.processed, now];
+        if (now - detailAt >= 5000) [detail, detailAt] = [await waitingInWords(api, d, { stalled: now - movedAt > 10_000 }), now];
+        bar.update(d.kpis.processed, d.kpis.toDeliver, detail);
         if (['finished', 'stopped', 'failed', 'paused'].includes(d.state)) {
           bar.stop();
           return o.json ? printJson(d.kpis) : showDelivery(d);
@@ -214,7 +221,10 @@ export function deliveriesCommand(client: Client): Command {
       if (o.json) return printJson(r);
       if (!r.logs.length) return void process.stdout.write('no logs match\n');
       printTable(['log', 'address', 'status', 'failure', 'attempts', 'updated', 'last reply'], r.logs.map((l) => [l.id, l.address, l.statusLabel, failure(l.failureType, l.failureReason), l.attempts, dateTime(l.updatedAt), (l.reply ?? '').slice(0, 60)]));
-      process.stdout.write(r.next ? `${plural(r.logs.length, 'log')} shown; the next ones: --after ${r.next}\n` : `${plural(r.logs.length, 'log')}\n`);
+      // The total of the filter, when the API gives it (newer APIs do).
+      const total = (r as { total?: unknown }).total;
+      const of = typeof total === 'number' && total > r.logs.length ? ` of ${num(total)}` : '';
+      process.stdout.write(r.next ? `${plural(r.logs.length, 'log')}${of} shown; the next ones: --after ${r.next}\n` : `${plural(r.logs.length, 'log')}${of}\n`);
     });
 
   cmd
