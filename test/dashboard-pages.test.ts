@@ -305,6 +305,8 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.match(await domainRow('reject.test'), /reject\.test\s+8\s+0\s+0\s+8\s+0\s+100 %/);
     assert.match(await domainRow('grey.test'), /grey\.test\s+4\s+0\s+4\s+0\s+0/);
     assert.match(await domainRow('accept.test'), /accept\.test\s+30\s+29\s+0\s+1\s+0/);
+    const domainsCsv = await page.evaluate(async (href) => (await fetch(href!)).text(), await page.getByTestId('domains-csv').getAttribute('href'));
+    assert.match(domainsCsv, /^domain,recipients,delivered,deferred,failed,waiting,failed %\r\naccept\.test,30,29,0,1,0,3\.33\r\n/);
     // Throughput in buckets that fit a short delivery, with the rate and what is left.
     const tp = (await e.api('GET', `/deliveries/${main.id}/throughput`)).body;
     assert.ok(tp.bucketSeconds < 60, `seconds-wide buckets for a short delivery: ${tp.bucketSeconds}`);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { confirmDelivery, getDeliveryRow, listAudit, pauseDelivery, resumeDelivery, stopDelivery, assertAction } from '../../deliveries/index.ts';
 import { getDomainBreakdown, getFailureBreakdown, getKpis, getLinkReport, getThroughputReport } from '../../reports/index.ts';
 import type { ApiContext } from '../context.ts';
+import { csvLine } from '../csv.ts';
 import { analysisSchema, auditTrailSchema, deliverySchema, domainsSchema, errorSchema, failuresSchema, idParams, kpisSchema, linkReportSchema, throughputSchema } from '../schemas.ts';
 import { actor } from './deliveries.ts';
 
@@ -87,6 +88,24 @@ export async function deliveryActionRoutes(app: FastifyInstance, ctx: ApiContext
   }, async (req) => {
     await getDeliveryRow(ctx.db.kysely, req.params.id);
     return getFailureBreakdown(ctx.db.kysely, req.params.id);
+  });
+
+  r.get('/deliveries/:id/domains.csv', {
+    schema: { tags, summary: 'Every recipient domain as CSV: recipients, delivered, deferred, failed, waiting', params: idParams, response: { 404: errorSchema } },
+  }, async (req, reply) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    const rows = await getDomainBreakdown(ctx.db.kysely, req.params.id, Number.MAX_SAFE_INTEGER);
+    const body = [csvLine(['domain', 'recipients', 'delivered', 'deferred', 'failed', 'waiting', 'failed %']), ...rows.map((r) => csvLine([r.domain, r.recipients, r.sent, r.deferred, r.failed, r.waiting, r.failedPercent]))].join('');
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="delivery-${req.params.id}-domains.csv"`).send(body as never);
+  });
+
+  r.get('/deliveries/:id/failures.csv', {
+    schema: { tags, summary: 'Failures by type and reason as CSV', params: idParams, response: { 404: errorSchema } },
+  }, async (req, reply) => {
+    await getDeliveryRow(ctx.db.kysely, req.params.id);
+    const f = await getFailureBreakdown(ctx.db.kysely, req.params.id);
+    const body = [csvLine(['failure type', 'failure reason', 'failed', '% of failures']), ...f.byReason.map((r) => csvLine([r.failureType, r.failureReason, r.count, r.percentOfFailures]))].join('');
+    return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="delivery-${req.params.id}-failures.csv"`).send(body as never);
   });
 
   r.get('/deliveries/:id/audit', {

@@ -167,7 +167,7 @@ export function Overview({ d }: { d: DeliveryDetail }) {
         )}
         {t && t.points.some((p) => p.sent || p.failed) ? <ThroughputChart points={t.points} bucketSeconds={t.bucketSeconds} /> : <Empty>No message has reached a final status yet.</Empty>}
       </Card>
-      <Card title="Failures by type and reason">
+      <Card title="Failures by type and reason" actions={<a className="button small-link" href={`/api/v1/deliveries/${d.id}/failures.csv`} download>Export CSV</a>}>
           {atAnalysis > 0 && !k.failed ? (
             <Empty>No sending failure. The recipients the analysis could not personalize are in the analysis report.</Empty>
           ) : failures?.byReason.length ? (
@@ -179,7 +179,7 @@ export function Overview({ d }: { d: DeliveryDetail }) {
             <Empty>No failure.</Empty>
           )}
       </Card>
-      <Card title="Per recipient domain">
+      <Card title="Per recipient domain" actions={<a className="button small-link" href={`/api/v1/deliveries/${d.id}/domains.csv`} download data-testid="domains-csv">Export CSV (every domain)</a>}>
           {domains?.domains.length ? (
             <table className="grid" data-table="domains">
               <thead>
