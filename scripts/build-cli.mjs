@@ -64,7 +64,8 @@ export async function ensureCliBuild() {
     target: 'node20',
     packages: 'external',
     sourcemap: 'linked',
-    logLevel: 'error',
+    // A failure is thrown: bin/estafeta.js then runs the sources through tsx, which reports it.
+    logLevel: 'silent',
     plugins: [keepSourceUrls],
   });
   writeFileSync(join(temp, 'package.json'), '{"type":"module"}\n');
@@ -109,6 +110,6 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   } catch (err) {
     if (!process.argv.includes('--if-possible')) throw err;
     // bin/estafeta.js tries again at its first run, and runs through tsx if it cannot.
-    process.stderr.write(`estafeta: the CLI was not compiled (${err.message}); it will run through tsx\n`);
+    process.stderr.write(`estafeta: the CLI was not compiled (${err.message.split('\n').slice(0, 2).join(' ')}); it will run through tsx\n`);
   }
 }
