@@ -17,6 +17,8 @@ import { startSmallDelivery } from './helpers/small-delivery.ts';
 import { verifySignature } from '../src/webhooks/index.ts';
 
 const MX = '127.0.3.41';
+/** Greylists each recipient once, refuses unknown-* with 550 5.1.1. */
+const MX_GREY = '127.0.3.42';
 
 interface Receiver {
   url: string;
@@ -58,14 +60,30 @@ async function startReceiver(): Promise<Receiver> {
 
 let dns: SimDns;
 let sink: Sink;
+let grey: Sink;
 let e: TestEstafeta;
 let rx: Receiver;
 let endpointId: number;
 
 before(async () => {
-  const port = await freePort([MX]);
-  dns = await startSimDns({ port: 0, records: [{ name: 'hooks.test', type: 'MX', exchange: 'mx.hooks.test', priority: 10 }, { name: 'mx.hooks.test', type: 'A', address: MX }] });
+  const port = await freePort([MX, MX_GREY]);
+  dns = await startSimDns({
+    port: 0,
+    records: [
+      { name: 'hooks.test', type: 'MX', exchange: 'mx.hooks.test', priority: 10 },
+      { name: 'mx.hooks.test', type: 'A', address: MX },
+      { name: 'grey.test', type: 'MX', exchange: 'mx.grey.test', priority: 10 },
+      { name: 'mx.grey.test', type: 'A', address: MX_GREY },
+    ],
+  });
   sink = await startSink(MX, port);
+  const seen = new Set<string>();
+  grey = await startSink(MX_GREY, port, (rcpt) => {
+    if (rcpt.startsWith('unknown')) return { code: 550, text: '5.1.1 <' + rcpt + '>: Recipient address rejected: User unknown' };
+    if (seen.has(rcpt)) return null;
+    seen.add(rcpt);
+    return { code: 451, text: '4.7.1 Greylisted, please try again later' };
+  });
   // Retries from 250 ms, at most 1 s apart, given up after 6 s without a 2xx.
   e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, webhooks: { retryInitial: '250ms', retryMax: '1s', retryFor: '6s' } });
   rx = await startReceiver();
@@ -74,6 +92,7 @@ before(async () => {
 after(async () => {
   await e?.stop();
   await sink?.stop();
+  await grey?.stop();
   await dns?.stop();
   await new Promise((r) => rx?.server.close(r));
 });
@@ -191,4 +210,26 @@ test('a receiver that never recovers has its endpoint disabled after the retry p
   await waitFor('the held event', async () => rx.events.some((ev) => ev.recipient === 'j@hooks.test'), 20_000);
   assert.equal((await e.api('DELETE', `/webhooks/${endpointId}`)).status, 204);
   assert.equal((await e.api('GET', `/webhooks/${endpointId}`)).status, 404);
+});
+
+test("an endpoint for every type sees each message's events in order: deferred then delivered; bounced with its reason", async () => {
+  const created = await e.api('POST', '/webhooks', { url: rx.url });
+  assert.equal(created.status, 201);
+  rx.secret = created.body.secret;
+  rx.answer = 200;
+  rx.events.length = 0;
+  const { id } = await startSmallDelivery(e, { from: 'news@shop.test', recipients: ['k@grey.test', 'l@grey.test', 'unknown-m@grey.test'] });
+  const mine = () => rx.events.filter((ev) => ev.deliveryId === id);
+  await waitFor('both greylisted messages delivered and the unknown one bounced', async () => mine().filter((ev) => ev.type === 'delivered').length >= 2 && mine().some((ev) => ev.type === 'bounced'), 60_000);
+  for (const r of ['k@grey.test', 'l@grey.test']) {
+    assert.deepEqual(mine().filter((ev) => ev.recipient === r).map((ev) => ev.type), ['deferred', 'delivered'], r);
+  }
+  const deferred = mine().find((ev) => ev.type === 'deferred')!;
+  assert.match(deferred.reply as string, /^451/);
+  const bounced = mine().find((ev) => ev.type === 'bounced')!;
+  assert.equal(bounced.recipient, 'unknown-m@grey.test');
+  assert.equal(bounced.status, 'failed');
+  assert.equal(bounced.failureType, 'Hard');
+  assert.equal(bounced.failureReason, 'User unknown');
+  assert.equal(rx.badSignatures, 0);
 });
