@@ -44,8 +44,8 @@ export function quarantineCommand(client: () => ApiClient): Command {
     .action(async (o) => {
       const r = await client().get<QuarantineStats>('/quarantine/stats');
       if (o.json) return printJson(r);
-      // The API names statuses in camelCase (withErrors): as words here.
-      printTable(['status', 'addresses'], Object.entries(r).map(([status, n]) => [status.replace(/([a-z])([A-Z])/g, (_m, a: string, b: string) => `${a} ${b.toLowerCase()}`).replace(/^./, (c) => c.toUpperCase()), num(n)]));
+      // The API names statuses as machine names (with-errors): as words here.
+      printTable(['status', 'addresses'], Object.entries(r).map(([status, n]) => [status.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase()), num(n)]));
     });
 
   cmd
