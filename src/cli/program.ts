@@ -2,7 +2,9 @@
  * The `estafeta` program: its global options and every command, without parsing anything
  * (main.ts parses; the help test walks it). Commands that run the platform (start, demo,
  * sim, users reset-password) load it inside their action, so that `estafeta --help` and the
- * commands that only talk to the API start in a fraction of a second.
+ * commands that only talk to the API start in a fraction of a second. A new command is a
+ * file in commands/ and one addCommand line here; program.test.ts fails on any command or
+ * option without help text.
  */
 import { Command } from 'commander';
 import { VERSION } from '../app/version.ts';
