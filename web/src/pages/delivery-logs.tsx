@@ -4,7 +4,7 @@
 // next try, and the CSV export downloads exactly what the filters show (streamed by the
 // server, so a million rows work). Paged by keyset: the hundredth page costs what the first
 // does. The list reads again when the delivery's figures move.
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { get, qs } from '../api.ts';
 import { Card, Empty, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { n, when } from '../format.ts';
@@ -30,6 +30,21 @@ function useDebounced<T>(value: T, ms: number): T {
   return v;
 }
 
+/** The value, changed at most once per `ms`: the last change is applied when the time is up. */
+function useThrottled<T>(value: T, ms: number): T {
+  const [v, setV] = useState(value);
+  const last = useRef(0);
+  useEffect(() => {
+    const wait = Math.max(0, last.current + ms - Date.now());
+    const t = setTimeout(() => {
+      last.current = Date.now();
+      setV(value);
+    }, wait);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return v;
+}
+
 export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   const { query } = useLocation();
   const fromUrl = Object.fromEntries(FIELDS.map((k) => [k, query.get(k) ?? ''])) as Filters;
@@ -46,9 +61,17 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   const [cursors, setCursors] = useState<number[]>([0]);
   useEffect(() => setCursors([0]), [key]);
   const after = cursors[cursors.length - 1];
-  // New outcomes, complaints or replies make the list read again (no Refresh button).
-  const moved = `${d.kpis.processed}:${d.kpis.takenIntoAccount}:${d.kpis.complaints}:${d.kpis.softBouncesPendingRetry}:${d.state}`;
+  // New outcomes, complaints or replies make the list read again (no Refresh button), at most
+  // every 3 seconds however fast the delivery's figures move.
+  const moved = useThrottled(`${d.kpis.processed}:${d.kpis.takenIntoAccount}:${d.kpis.complaints}:${d.kpis.softBouncesPendingRetry}:${d.state}`, 3000);
   const { data, error, loading } = useLoad(() => get<LogPage>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after, moved]);
+  // Dim the table only while other filters or another page load, not for a background refresh.
+  const wanted = `${key}|${after}`;
+  const [shown, setShown] = useState(wanted);
+  useEffect(() => {
+    if (!loading) setShown(wanted);
+  }, [loading]); // eslint-disable-line react-hooks/exhaustive-deps
+  const dim = loading && shown !== wanted;
   const page = cursors.length;
   const reasons = [...new Set([...Object.keys(d.kpis.failuresByReason), ...REASONS])];
   const select = (k: keyof Filters) => (e: { target: { value: string } }) => go({ [k]: e.target.value });
@@ -111,7 +134,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
       {data && !data.logs.length ? (
         <Empty>{d.kpis.targeted ? 'No log matches these filters.' : 'No delivery log yet: logs are written by the analysis.'}</Empty>
       ) : (
-        <table className={`grid logs fixed ${loading ? 'loading' : ''}`} aria-busy={loading}>
+        <table className={`grid logs fixed ${dim ? 'loading' : ''}`} aria-busy={dim}>
           <thead>
             <tr>
               <th className="w-addr-logs">Address</th>
