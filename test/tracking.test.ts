@@ -59,6 +59,7 @@ test('unsubscribe, opens and clicks: from the received messages back to the KPIs
 
   await t.test('the received HTML carries tracked links, the untracked link and a pixel; the text part stays readable', () => {
     const l = links('reader');
+    assert.ok(l.filter((u) => u.includes('/t/c/')).every((u) => u.startsWith(`${base}/t/c/`)), 'links lead to the port the API listens on, not :0');
     assert.equal(l.filter((u) => u.includes('/t/c/')).length, 2, l.join('\n'));
     assert.ok(l.includes('https://shop.example/raw'), 'a link marked data-estafeta-track="off" is left as written');
     assert.ok(l.some((u) => u.includes('/unsubscribe/')), 'the unsubscribe link leads to the unsubscribe page, untracked');

@@ -127,6 +127,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     engine = mta.engine;
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+  // Links in messages use the public URL; without one configured, the port is known only once
+  // the API listens (port 0 picks one), so it is filled in then, before the sender starts.
+  const compose = { secret, publicUrl, bounceDomain: config.bounces.domain };
   // DKIM: signs in the sender before spooling; its workers start only when a key signs.
   const dkim = new DkimSigner({ db, logger: logger.child({ component: 'dkim' }), secret });
   if (has('sender')) {
@@ -139,7 +142,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
       },
       signals,
-      compose: { secret, publicUrl, bounceDomain: config.bounces.domain },
+      compose,
       batchSize: config.sender.batchSize,
       window: config.sender.window,
     });
@@ -219,6 +222,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     });
     const server = http;
     url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);
+    if (!config.publicUrl && config.http.port === 0) compose.publicUrl = url.replace('://0.0.0.0:', '://127.0.0.1:');
     // Only once the ports are ours: a start that fails creates no user and prints no password.
     await ensureAdmin(db.kysely, logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   }
