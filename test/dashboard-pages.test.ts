@@ -135,6 +135,11 @@ const OVERFLOW = String.raw`(() => {
     const td = b.closest('td');
     if (b.getBoundingClientRect().right > td.getBoundingClientRect().right + 1 || td.scrollWidth > td.clientWidth) out.push(name(b) + ' sticks out of its cell');
   }
+  // A row's actions stay on one line: buttons stacked in a cell are a column too narrow.
+  for (const box of document.querySelectorAll('main td .actions')) {
+    const tops = new Set([...box.querySelectorAll('button')].map((b) => Math.round(b.getBoundingClientRect().top)));
+    if (tops.size > 1) out.push(name(box) + ' stacks its buttons on ' + tops.size + ' lines');
+  }
   const right = document.querySelector('main').getBoundingClientRect().right;
   for (const el of document.querySelectorAll('main table, main .card, main button')) {
     const r = el.getBoundingClientRect().right;

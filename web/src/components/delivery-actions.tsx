@@ -44,24 +44,27 @@ export function DeliveryActions({ id, label, state, kpis, analysisErrors, compac
 
   if (!actions.length) return null;
   return (
-    <div className={`actions ${compact ? 'compact' : ''}`}>
-      {actions.map((a) => (
-        <button
-          key={a}
-          type="button"
-          className={a === 'confirm' ? 'primary' : a === 'stop' ? 'danger' : ''}
-          disabled={readOnly || busy !== null || (a === 'confirm' && blocked !== null)}
-          title={why(a)}
-          aria-label={compact ? `${ACTION_LABELS[a]} delivery ${id}` : undefined}
-          data-action={a}
-          onClick={() => (NEEDS_CONFIRMATION.includes(a) ? setAsking(a) : run(a))}
-        >
-          {busy === a ? `${ACTION_LABELS[a]}…` : ACTION_LABELS[a]}
-        </button>
-      ))}
-      {!compact && readOnly && <span className="muted">Read-only: the viewer role cannot act on deliveries.</span>}
-      {!compact && !readOnly && blocked && actions.includes('confirm') && <span className="small error-text" data-testid="confirm-blocked">{blocked}</span>}
-      {error && (compact ? <span className="inline-error" role="alert">{error}</span> : <ErrorBanner error={error} />)}
+    <div className="actions-box">
+      <div className={`actions ${compact ? 'compact' : ''}`}>
+        {actions.map((a) => (
+          <button
+            key={a}
+            type="button"
+            className={a === 'confirm' ? 'primary' : a === 'stop' ? 'danger' : ''}
+            disabled={readOnly || busy !== null || (a === 'confirm' && blocked !== null)}
+            title={why(a)}
+            aria-label={compact ? `${ACTION_LABELS[a]} delivery ${id}` : undefined}
+            data-action={a}
+            onClick={() => (NEEDS_CONFIRMATION.includes(a) ? setAsking(a) : run(a))}
+          >
+            {busy === a ? `${ACTION_LABELS[a]}…` : ACTION_LABELS[a]}
+          </button>
+        ))}
+        {!compact && readOnly && <span className="muted">Read-only: the viewer role cannot act on deliveries.</span>}
+        {!compact && !readOnly && blocked && actions.includes('confirm') && <span className="small error-text" data-testid="confirm-blocked">{blocked}</span>}
+      </div>
+      {/* Under the buttons, so a long refusal wraps instead of widening the list's column. */}
+      {error && (compact ? <div className="inline-error" role="alert">{error}</div> : <ErrorBanner error={error} />)}
       <Dialog
         open={asking !== null}
         title={asking === 'confirm' ? 'Confirm the delivery' : 'Stop the delivery'}

@@ -114,40 +114,44 @@ export function DeliveriesPage() {
               </tr>
             </thead>
             <tbody>
-              {rows.map((d) => (
-                <tr key={d.id} data-delivery={d.id}>
-                  <td className="label-cell">
-                    <Link to={`/deliveries/${d.id}`} className="strong" title={d.label || undefined}>
-                      {d.label || `Delivery ${d.id}`}
-                    </Link>
-                    <div className="small muted nowrap">
-                      #{d.id} · {d.startedAt ? `started ${when(d.startedAt)}` : `created ${when(d.createdAt)}`}
-                    </div>
-                    {d.lastError && <div className="small error-text clip" title={d.lastError}>{d.lastError}</div>}
-                  </td>
-                  <td>
-                    <StateBadge state={d.state} label={d.stateLabel} />
-                  </td>
-                  <td>
-                    {d.analysisErrors && !d.startedAt ? (
-                      <span className="badge tone-red" data-col="analysis-errors" title="Personalization or content errors found by the analysis block the confirmation">
-                        Analysis: {n(d.analysisErrors)} error{d.analysisErrors === 1 ? '' : 's'}
-                      </span>
-                    ) : (
-                      <>
-                        <ProgressBar kpis={d.kpis} compact />
-                        <div className="small muted nowrap" data-col="to-deliver">{n(d.kpis.processed)} of {n(d.kpis.toDeliver)} processed</div>
-                      </>
-                    )}
-                  </td>
-                  <td className="num strong" data-col="success">{pct(d.kpis.successPercent)}</td>
-                  <td className="num" data-col="sent">{n(d.kpis.sent)}</td>
-                  <td className="num" data-col="failed">{n(d.kpis.failed)}</td>
-                  <td className="actions-col">
-                    <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} analysisErrors={d.analysisErrors} compact />
-                  </td>
-                </tr>
-              ))}
+              {rows.map((d) => {
+                const notSent = Boolean(d.analysisErrors) && !d.startedAt;
+                return (
+                  <tr key={d.id} data-delivery={d.id}>
+                    <td className="label-cell">
+                      <Link to={`/deliveries/${d.id}`} className="strong" title={d.label || undefined}>
+                        {d.label || `Delivery ${d.id}`}
+                      </Link>
+                      <div className="small muted nowrap">
+                        #{d.id} · {d.startedAt ? `started ${when(d.startedAt)}` : `created ${when(d.createdAt)}`}
+                      </div>
+                      {d.lastError && <div className="small error-text clip" title={d.lastError}>{d.lastError}</div>}
+                    </td>
+                    <td>
+                      <StateBadge state={d.state} label={d.stateLabel} />
+                    </td>
+                    <td>
+                      {notSent ? (
+                        <span className="badge tone-red" data-col="analysis-errors" title="Personalization or content errors found by the analysis block the confirmation">
+                          Analysis: {n(d.analysisErrors)} error{d.analysisErrors === 1 ? '' : 's'}
+                        </span>
+                      ) : (
+                        <>
+                          <ProgressBar kpis={d.kpis} compact />
+                          <div className="small muted nowrap" data-col="to-deliver">{n(d.kpis.processed)} of {n(d.kpis.toDeliver)} processed</div>
+                        </>
+                      )}
+                    </td>
+                    {/* Recipients the analysis could not personalize are not sending failures. */}
+                    <td className="num strong" data-col="success">{notSent ? '–' : pct(d.kpis.successPercent)}</td>
+                    <td className="num" data-col="sent">{notSent ? '–' : n(d.kpis.sent)}</td>
+                    <td className="num" data-col="failed">{notSent ? '–' : n(d.kpis.failed)}</td>
+                    <td className="actions-col">
+                      <DeliveryActions id={d.id} label={d.label} state={d.state} kpis={d.kpis} analysisErrors={d.analysisErrors} compact />
+                    </td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         )}

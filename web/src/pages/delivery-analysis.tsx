@@ -8,6 +8,8 @@ import { bytes, duration, n, when } from '../format.ts';
 import type { DeliveryDetail } from '../types.ts';
 
 const ICON = { info: 'ℹ', warning: '⚠', error: '✖' } as const;
+/** Errors first (they block the confirmation), then warnings, then information; the server's order within each. */
+const SEVERITY = { error: 0, warning: 1, info: 2 } as const;
 
 export function AnalysisTab({ d }: { d: DeliveryDetail }) {
   const a = d.analysis;
@@ -41,7 +43,7 @@ export function AnalysisTab({ d }: { d: DeliveryDetail }) {
       <Card title="Checks" actions={<span className="small muted">Analyzed {when(a.finishedAt)} in {duration(a.durationMs)}</span>}>
         {a.lines.length ? (
           <ul className="lines">
-            {a.lines.map((l, i) => (
+            {[...a.lines].sort((x, y) => SEVERITY[x.level] - SEVERITY[y.level]).map((l, i) => (
               <li key={i} className={`line ${l.level}`}>
                 <span className="line-icon" aria-label={l.level}>
                   {ICON[l.level]}
