@@ -27,7 +27,9 @@ const nested = (depth: number) => JSON.parse(`${'['.repeat(depth)}${']'.repeat(d
 test('a header of 50,000 distinct columns is refused at once, naming the limit', async () => {
   const r = await read(`${header(50_000)}\na@x.test\n`);
   assert.match(r.error ?? '', /^row 1 of the CSV has more than 500 columns; the limit is 500 columns per row/);
-  assert.ok(r.ms < 1000, `refused in ${Math.round(r.ms)} ms`);
+  // About 30 ms on a quiet machine; the bound leaves room for a loaded one (the quadratic
+  // check this guards against takes minutes on this header).
+  assert.ok(r.ms < 5000, `refused in ${Math.round(r.ms)} ms`);
 });
 
 test('500 columns are read; 501 are refused, in the header or in any row', async () => {
