@@ -369,6 +369,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     await brokenRow.locator('[data-col=analysis-errors]').waitFor();
     assert.equal(await brokenRow.locator('button[data-action=confirm]').isDisabled(), true);
     assert.equal(await page.locator(`tr[data-delivery="${waiting.id}"] button[data-action=confirm]`).isDisabled(), false, 'a clean analysis leaves Confirm enabled');
+    assert.equal(await page.locator(`tr[data-delivery="${main.id}"] [data-col=complaint-alarm]`).innerText(), '▲ Complaints 3.45 %', 'a complaint rate above the limit shows in the list too');
 
     // The audit trail and the analysis hints in words; commands as code.
     await page.goto(`${e.app.url}/deliveries/${main.id}/audit`);

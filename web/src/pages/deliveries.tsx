@@ -5,7 +5,8 @@ import { useCallback, useEffect, useMemo, useState } from 'react';
 import { get, qs } from '../api.ts';
 import { DeliveryActions } from '../components/delivery-actions.tsx';
 import { Card, Empty, ErrorBanner, ProgressBar, StateBadge } from '../components/ui.tsx';
-import { n, pct, when } from '../format.ts';
+import { n, pct, pct2, ratePct, when } from '../format.ts';
+import { COMPLAINT_RATE } from '../thresholds.ts';
 import { useEventStream } from '../live.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
@@ -129,6 +130,13 @@ export function DeliveriesPage() {
                     </td>
                     <td>
                       <StateBadge state={d.state} label={d.stateLabel} />
+                      {ratePct(d.kpis.complaints, d.kpis.sent) > COMPLAINT_RATE.limit && (
+                        <div>
+                          <span className="badge tone-red flag-badge" data-col="complaint-alarm" title={`above ${COMPLAINT_RATE.limitSource} of ${COMPLAINT_RATE.limit} %`}>
+                            ▲ Complaints {pct2(ratePct(d.kpis.complaints, d.kpis.sent))}
+                          </span>
+                        </div>
+                      )}
                     </td>
                     <td>
                       {notSent ? (
