@@ -33,7 +33,8 @@ import type {
 import type { apiKeyCreatedSchema, apiKeyListSchema, apiKeySchema, principalSchema, roleSchema, signedInSchema, userAccountSchema, userListSchema } from './access-schemas.ts';
 import type { dkimKeyListSchema, dkimKeySchema } from './dkim-schemas.ts';
 import type { inboundMailDetailSchema, inboundMailListSchema, inboundMailSchema, qualificationListSchema, qualificationSchema } from './bounce-schemas.ts';
-import type { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, incidentSchema, quarantineEntrySchema, quarantinePageSchema, quarantineStatsSchema } from './quarantine-schemas.ts';
+import type { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, incidentSchema, quarantineEntryDetailSchema, quarantineEntrySchema, quarantinePageSchema, quarantineStatsSchema } from './quarantine-schemas.ts';
+import type { webhookAttemptSchema, webhookCreatedSchema, webhookDetailSchema, webhookEndpointSchema, webhookListSchema, webhookReplayedSchema, webhookTestResultSchema } from './webhook-schemas.ts';
 import type { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, adaptationSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessageSchema, spooledMessagesSchema } from './mta-schemas.ts';
 
 // Access: /auth, /users, /api-keys
@@ -89,6 +90,7 @@ export interface DeliveryListStreamEvent {
 
 // Quarantine: /quarantine
 export type QuarantineEntry = z.infer<typeof quarantineEntrySchema>;
+export type QuarantineEntryDetail = z.infer<typeof quarantineEntryDetailSchema>;
 export type QuarantinePage = z.infer<typeof quarantinePageSchema>;
 export type QuarantineStats = z.infer<typeof quarantineStatsSchema>;
 export type BulkRelease = z.infer<typeof bulkReleaseSchema>;
@@ -118,3 +120,12 @@ export type AdaptationCancelled = z.infer<typeof adaptationCancelledSchema>;
 export type SendingIps = z.infer<typeof sendingIpsSchema>;
 export type SendingIp = SendingIps['pools'][number]['ips'][number];
 export type MxRules = z.infer<typeof mxRulesSchema>;
+
+// Webhooks: /webhooks
+export type WebhookEndpoint = z.infer<typeof webhookEndpointSchema>;
+export type WebhookAttempt = z.infer<typeof webhookAttemptSchema>;
+export type WebhookCreated = z.infer<typeof webhookCreatedSchema>;
+export type WebhookDetail = z.infer<typeof webhookDetailSchema>;
+export type WebhookList = z.infer<typeof webhookListSchema>;
+export type WebhookReplayed = z.infer<typeof webhookReplayedSchema>;
+export type WebhookTestResult = z.infer<typeof webhookTestResultSchema>;
