@@ -16,6 +16,7 @@ import { migration0009 } from './migrations/0009-names.ts';
 import { migration0010 } from './migrations/0010-tracking.ts';
 import { migration0011 } from './migrations/0011-webhooks.ts';
 import { migration0012 } from './migrations/0012-quarantine-audit.ts';
+import { migration0013 } from './migrations/0013-streams.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -32,6 +33,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0010-tracking', (db) => migration0010(db)],
   ['0011-webhooks', migration0011],
   ['0012-quarantine-audit', migration0012],
+  ['0013-streams', migration0013],
 ];
 
 export async function migrateToLatest(db: Db): Promise<string[]> {

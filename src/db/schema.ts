@@ -43,6 +43,10 @@ export interface DeliveriesTable {
   sender_until: number | null;
   last_error: string | null;
   ip_pool: string | null;
+  /** 'bulk' (a delivery) or 'stream' (a message stream: never finished, messages sent one by one). */
+  kind: Generated<string>;
+  /** A stream's options, JSON (streams/options.ts); null for a delivery. */
+  stream_options: string | null;
 }
 
 export interface DeliveryTargetsTable {
@@ -325,7 +329,18 @@ export interface WebhookAttemptsTable {
   at: number;
 }
 
+export interface IdempotencyKeysTable {
+  /** Who called: "api-key:<id>" or "user:<id>". */
+  principal: string;
+  key: string;
+  status: number;
+  /** The first answer, JSON. */
+  response: string;
+  created_at: number;
+}
+
 export interface Database {
+  idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_attempts: WebhookAttemptsTable;
   mta_processes: MtaProcessesTable;
