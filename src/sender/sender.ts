@@ -138,6 +138,9 @@ export class Sender {
         this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'stopped' });
         return false;
       case DeliveryState.InProgress:
+        // A stream's messages arrive one by one through the send API, Taken at once: it has no
+        // Pending logs to send and is never done (it never finishes).
+        if (row.kind === 'stream') return false;
         return this.progress(row, now);
       default:
         return false;
