@@ -1,9 +1,10 @@
 /**
- * How `estafeta deliveries ...` prints a delivery, its KPIs, one log with its history, and
- * what a delivery that is not moving waits for, in words and aligned tables. Only
- * formatting: the commands fetch, these print (`--json` prints the API's answer instead).
+ * How `estafeta deliveries ...` prints a delivery, its KPIs (sending, then engagement), its
+ * tracked links, one log with its history, and what a delivery that is not moving waits for,
+ * in words and aligned tables. Only formatting: the commands fetch, these print (`--json`
+ * prints the API's answer instead).
  */
-import type { Analysis, DeliveryDetail, Kpis, LogDetail, SpooledMessages } from '../api/contract.ts';
+import type { Analysis, DeliveryDetail, Kpis, LinkReport, LogDetail, SpooledMessages } from '../api/contract.ts';
 import type { ApiClient } from './client.ts';
 import { printPairs, printTable } from './format.ts';
 import { dateTime, failure, fromNow, moment, num, percent, plural } from './words.ts';
@@ -17,6 +18,7 @@ export function showDelivery(d: DeliveryDetail): void {
     ['From', d.from.name ? `${d.from.name} <${d.from.address}>` : d.from.address],
     ['Subject', d.subject],
     ['Recipients', num(d.recipients)],
+    ['Tracking', trackingInWords(d)],
     ['Validity', `${Math.round((d.validitySeconds / 3600) * 10) / 10} h${d.validUntil ? ` (until ${moment(d.validUntil)})` : ''}`],
     ['Created', dateTime(d.createdAt)],
     ['Started', dateTime(d.startedAt) || 'not yet'],
@@ -26,7 +28,16 @@ export function showDelivery(d: DeliveryDetail): void {
   showKpis(d.kpis);
 }
 
-/** The KPIs as a table of counts with their share of the messages to deliver, then failures by reason. */
+/** "opens and clicks tracked (HTML links; text links as written)", or that nothing is. */
+export function trackingInWords(d: Pick<DeliveryDetail, 'tracking' | 'trackTextLinks'>): string {
+  if (!d.tracking) return 'off (no open pixel, links as written)';
+  return `opens and clicks (${d.trackTextLinks ? 'HTML and text links' : 'HTML links; text links as written'})`;
+}
+
+/**
+ * The KPIs as a table of counts with their share of the messages to deliver, then the
+ * engagement (rates over sent, as docs/TRACKING.md defines them), then failures by reason.
+ */
 export function showKpis(k: Kpis): void {
   const share = (n: number) => (k.toDeliver ? percent((n / k.toDeliver) * 100) : '');
   const waiting = k.pending + k.takenIntoAccount;
@@ -39,14 +50,42 @@ export function showKpis(k: Kpis): void {
     ['Not final yet', num(waiting), share(waiting)],
     ['  of which soft bounces waiting for a retry', num(k.softBouncesPendingRetry), share(k.softBouncesPendingRetry)],
     ['Cancelled', num(k.cancelled), share(k.cancelled)],
-    ['Complaints', num(k.complaints), share(k.complaints)],
-    ['Unsubscribes', num(k.unsubscribes), share(k.unsubscribes)],
     ['Addresses quarantined', num(k.quarantined), ''],
   ]);
+  process.stdout.write('\nEngagement\n');
+  showEngagement(k);
   const reasons = Object.entries(k.failuresByReason).sort((a, b) => b[1] - a[1]);
   if (!reasons.length) return;
   process.stdout.write('\nFailures by reason\n');
   printTable(['reason', 'messages', 'of failures'], reasons.map(([reason, n]) => [reason, num(n), k.failed ? percent((n / k.failed) * 100) : '']));
+}
+
+/**
+ * Opens, clicks, unsubscriptions and complaints, with their rates over the messages sent.
+ * Machines' opens and clicks (privacy proxies, link scanners) are on rows of their own that
+ * say so: they are in no rate, and a reader of the table should not have to know that.
+ */
+export function showEngagement(k: Kpis): void {
+  const rate = (p: number) => (k.sent ? percent(p) : '');
+  printTable(['', 'count', 'of sent'], [
+    ['Opened, by people (unique)', num(k.uniqueOpens), rate(k.openRatePercent)],
+    ['  opens by people, all', num(k.opens), ''],
+    ['Clicked, by people (unique)', num(k.uniqueClicks), rate(k.clickRatePercent)],
+    ['  clicks by people, all', num(k.clicks), ''],
+    ['  click-to-open (unique clicks of unique opens)', '', k.uniqueOpens ? percent(k.clickToOpenPercent) : ''],
+    ['Unsubscriptions', num(k.unsubscribes), rate(k.unsubscribePercent)],
+    ['Complaints', num(k.complaints), rate(k.complaintPercent)],
+    ['Machine opens (privacy proxies, prefetches; not in the rates)', num(k.machineOpens), ''],
+    ['Machine clicks (link scanners; not in the rates)', num(k.machineClicks), ''],
+  ]);
+}
+
+/** A delivery's tracked links, most clicked first as the API orders them, with their share of the clickers. */
+export function showLinks(r: LinkReport): void {
+  if (!r.links.length) return void process.stdout.write('no tracked links: tracking is off, or the content has no http(s) link\n');
+  const cut = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+  printTable(['label', 'URL', 'part', 'clicks', 'unique clicks', 'of clickers'], r.links.map((l) => [cut(l.label || '(no text)', 30), cut(l.url, 60), l.part === 'html' ? 'HTML' : 'text', num(l.clicks), num(l.uniqueClicks), r.uniqueClicks ? percent(l.percentOfClickers) : '']));
+  process.stdout.write(`${plural(r.uniqueClicks, 'recipient')} clicked at least one link (people only; machines' clicks are not counted here)\n`);
 }
 
 export function showAnalysis(a: Analysis): void {
@@ -60,9 +99,16 @@ export function showAnalysis(a: Analysis): void {
 
 const FINAL = new Set(['sent', 'failed', 'ignored', 'cancelled']);
 
-/** What happened, in words, for one event of a log's history. */
+/** What happened, in words, for one event of a log's history, with what was judged of it ("machine: …"). */
 export function eventInWords(e: Event): string {
-  const p = e.payload as { qualification?: { failureType?: string; failureReason?: string } | null; nextAttemptAt?: number | null; mx?: string | null; mxIp?: string | null; mailKind?: string | null; feedbackType?: string | null; url?: string };
+  const note = e.note ? ` (${e.note})` : '';
+  return eventTypeInWords(e) + note;
+}
+
+const UNSUBSCRIBED_HOW: Record<string, string> = { 'one-click': 'with one click from the mail program (RFC 8058)', page: 'on the unsubscribe page', mailto: 'by email (List-Unsubscribe mailto)' };
+
+function eventTypeInWords(e: Event): string {
+  const p = e.payload as { how?: string; qualification?: { failureType?: string; failureReason?: string } | null; nextAttemptAt?: number | null; mx?: string | null; mxIp?: string | null; mailKind?: string | null; feedbackType?: string | null; url?: string };
   const why = failure(p.qualification?.failureType, p.qualification?.failureReason);
   switch (e.type) {
     case 'delivered':
@@ -82,7 +128,8 @@ export function eventInWords(e: Event): string {
     case 'auto-replied':
       return 'Automatic reply (out of office or similar)';
     case 'unsubscribed':
-      return 'Unsubscribed';
+      // One-click and the page say how; a mail to the List-Unsubscribe address is an inbound mail.
+      return `Unsubscribed${p.how ? ` ${UNSUBSCRIBED_HOW[p.how] ?? p.how}` : p.mailKind ? ` ${UNSUBSCRIBED_HOW.mailto}` : ''}`;
     case 'opened':
       return 'Opened';
     case 'clicked':

@@ -1,6 +1,7 @@
 /**
- * `estafeta deliveries ...`: create, list, show, import recipients, analyze (with a progress
- * bar), confirm, pause, resume, stop, KPIs and logs, all through the HTTP API.
+ * `estafeta deliveries ...`: create, update, list, show, import recipients, analyze (with a
+ * progress bar), confirm, pause, resume, stop, KPIs, tracked links and logs, all through the
+ * HTTP API.
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
@@ -8,9 +9,9 @@ import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { idOf, wholeNumber } from '../args.ts';
 import { JSON_HELP, printJson, printTable, progressBar } from '../format.ts';
-import { showAnalysis, showDelivery, showKpis, showLog, waitingInWords } from '../delivery-views.ts';
+import { showAnalysis, showDelivery, showKpis, showLinks, showLog, trackingInWords, waitingInWords } from '../delivery-views.ts';
 import { dateTime, failure, num, percent, plural } from '../words.ts';
-import type { AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
+import type { AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LinkReport, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
 type Client = () => ApiClient;
 /** A delivery body from --file, completed by the flags; the API checks it. */
@@ -46,13 +47,13 @@ function detailInWords(detail: unknown): string {
   return Object.entries(detail as Record<string, unknown>).map(([k, v]) => `${k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()} ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`).join(', ').slice(0, 100);
 }
 
-export function deliveriesCommand(client: Client): Command {
-  const cmd = new Command('deliveries').alias('d').description('prepare, send and follow deliveries');
-
-  cmd
-    .command('create')
-    .description('create a delivery from flags or a JSON file')
-    .option('--file <delivery.json>', 'the whole delivery as JSON (same shape as the API body)')
+/**
+ * The options create and update share: what the message is and how it is tracked. Tracking
+ * has both forms (--tracking, --no-tracking) so that an option not given stays undefined and
+ * changes nothing: the API's default on create, the delivery's current value on update.
+ */
+function contentOptions(c: Command): Command {
+  return c
     .option('--label <text>', 'a name for the delivery, shown in lists (default: its subject)')
     .option('--from <address>', 'sender address')
     .option('--from-name <name>', 'sender name')
@@ -61,18 +62,40 @@ export function deliveriesCommand(client: Client): Command {
     .option('--html <file>', 'HTML content file')
     .option('--text <file>', 'text content file')
     .option('--validity <duration>', 'how long to keep trying, e.g. 3.5d, 36h (default 3.5d)')
+    .option('--tracking', 'track opens and clicks: an open pixel and signed redirect links in the HTML part (the default)')
+    .option('--no-tracking', 'send the content exactly as written: no open pixel, no rewritten link')
+    .option('--track-text-links', 'track the bare http(s) links of the text part too (they then read as redirect URLs)')
+    .option('--no-track-text-links', 'leave the text part\'s links readable, untracked (the default)');
+}
+
+/** The fields the flags set, over a body from --file; `from` keeps what the body (or the delivery) had. */
+function applyContentFlags(body: DeliveryBody, o: Record<string, string | boolean | undefined>, currentFrom?: { name: string; address: string }): void {
+  if (o.label) body.label = o.label;
+  if (o.from || o.fromName) body.from = { name: String(o.fromName ?? body.from?.name ?? currentFrom?.name ?? ''), address: String(o.from ?? body.from?.address ?? currentFrom?.address) };
+  if (o.replyTo) body.replyTo = o.replyTo;
+  if (o.subject) body.subject = o.subject;
+  if (o.html) body.html = readText(String(o.html));
+  if (o.text) body.text = readText(String(o.text));
+  if (o.validity) body.validity = o.validity;
+  if (typeof o.tracking === 'boolean') body.tracking = o.tracking;
+  if (typeof o.trackTextLinks === 'boolean') body.trackTextLinks = o.trackTextLinks;
+}
+
+export function deliveriesCommand(client: Client): Command {
+  const cmd = new Command('deliveries').alias('d').description('prepare, send and follow deliveries');
+
+  contentOptions(
+    cmd
+      .command('create')
+      .description('create a delivery from flags or a JSON file')
+      .option('--file <delivery.json>', 'the whole delivery as JSON (same shape as the API body)'),
+  )
     .option('--recipients <file>', 'recipients: CSV with an "email" column, or a JSON array')
     .option('--json', 'print the created delivery as JSON')
     .action(async (o) => {
       const api = client();
       const body = (o.file ? parseJsonFile(o.file, readText(o.file)) : {}) as DeliveryBody;
-      if (o.label) body.label = o.label;
-      if (o.from || o.fromName) body.from = { name: o.fromName ?? body.from?.name ?? '', address: o.from ?? body.from?.address };
-      if (o.replyTo) body.replyTo = o.replyTo;
-      if (o.subject) body.subject = o.subject;
-      if (o.html) body.html = readText(o.html);
-      if (o.text) body.text = readText(o.text);
-      if (o.validity) body.validity = o.validity;
+      applyContentFlags(body, o);
       if (!body.from?.address) throw new CliError('--from is required: the sender address (or a --file with "from")');
       if (!body.subject) throw new CliError('--subject is required (or a --file with "subject")');
       if (!body.html && !body.text) throw new CliError('give the content with --html FILE, --text FILE, or both (or a --file with "html" or "text")');
@@ -85,7 +108,27 @@ export function deliveriesCommand(client: Client): Command {
       const created = await api.post<DeliveryDetail>('/deliveries', body);
       const view = await api.get<DeliveryDetail>(`/deliveries/${created.id}`);
       if (o.json) printJson(view);
-      else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${plural(view.recipients, 'recipient')}\n`);
+      else process.stdout.write(`created delivery ${view.id} "${view.label}" with ${plural(view.recipients, 'recipient')}${view.tracking ? '' : '; tracking off'}\n`);
+    });
+
+  contentOptions(
+    cmd
+      .command('update <id>')
+      .description('change a delivery being edited (content, sender, tracking); it must be analyzed again')
+      .option('--file <changes.json>', 'the changes as JSON (same shape as the API body of PATCH /deliveries/:id)'),
+  )
+    .option('--json', JSON_HELP)
+    .action(async (id, o) => {
+      const api = client();
+      id = idOf('delivery', id);
+      const body = (o.file ? parseJsonFile(o.file, readText(o.file)) : {}) as DeliveryBody;
+      // A new sender name alone keeps the address (the API wants both): read the current one.
+      const current = o.fromName && !o.from && !body.from?.address ? (await api.get<DeliveryDetail>(`/deliveries/${id}`)).from : undefined;
+      applyContentFlags(body, o, current);
+      if (!Object.keys(body).length) throw new CliError('nothing to change: give at least one option (see --help)');
+      const d = await api.patch<DeliveryDetail>(`/deliveries/${id}`, body);
+      if (o.json) return printJson(d);
+      process.stdout.write(`delivery ${d.id} "${d.label}" updated (tracking: ${trackingInWords(d)}); analyze it again before confirming\n`);
     });
 
   cmd
@@ -195,6 +238,16 @@ export function deliveriesCommand(client: Client): Command {
         }
         await new Promise((r) => setTimeout(r, 1000));
       }
+    });
+
+  cmd
+    .command('links <id>')
+    .description("a delivery's tracked links: clicks, unique clicks and share of the clickers, by people")
+    .option('--json', JSON_HELP)
+    .action(async (id, o) => {
+      const r = await client().get<LinkReport>(`/deliveries/${idOf('delivery', id)}/links`);
+      if (o.json) return printJson(r);
+      showLinks(r);
     });
 
   cmd

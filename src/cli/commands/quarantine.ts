@@ -1,19 +1,44 @@
 /**
- * `estafeta quarantine ...` and `estafeta bounces ...`: the quarantine (list, release one,
- * release in bulk after a provider outage, add known-bad addresses, outage incidents) and the
- * bounce qualification table (list, re-qualify), through the API.
+ * `estafeta quarantine ...` and `estafeta bounces ...`: the quarantine (list, one address with
+ * its trail of who changed it, the unsubscribed, release one, release in bulk after a provider
+ * outage, add known-bad addresses, outage incidents) and the bounce qualification table (list,
+ * re-qualify), through the API.
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
-import { idOf } from '../args.ts';
+import { idOf, wholeNumber } from '../args.ts';
 import { dateTime, num, plural } from '../words.ts';
-import { JSON_HELP, printJson, printTable } from '../format.ts';
-import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
+import { JSON_HELP, printJson, printPairs, printTable } from '../format.ts';
+import type { BulkRelease, InboundMailList, IncidentList, IncidentResolved, Qualification, QualificationList, QuarantineEntry, QuarantineEntryDetail, QuarantinePage, QuarantineStats } from '../../api/contract.ts';
 
 /** The subject a bounce's parsed detail names, if any (detail is free-form JSON). */
 const subjectOf = (detail: unknown): string =>
   typeof detail === 'object' && detail !== null && 'subject' in detail && typeof detail.subject === 'string' ? detail.subject : '';
+
+/** An unsubscription's denylisting: the feedback service writes its text as "unsubscribed …". */
+const isUnsubscribed = (e: QuarantineEntry) => e.status === 'denylisted' && (e.errorText ?? '').startsWith('unsubscribed');
+
+const entryOf = (api: ApiClient, address: string) => api.get<QuarantineEntryDetail>(`/quarantine/entry?address=${encodeURIComponent(address)}`);
+
+/** Who did what, oldest first: "recipient" for an unsubscription, "system" for bounces, the operator's name for the rest. */
+function showEntry(e: QuarantineEntryDetail): void {
+  printPairs([
+    ['Address', e.address],
+    ['Status', e.statusLabel],
+    ['Failure', [e.failureType, e.failureReason].filter(Boolean).join(' · ') || null],
+    ['Errors', num(e.errorCount)],
+    ['Last error', dateTime(e.lastErrorAt) || null],
+    ['Text', e.errorText],
+    ['Delivery', e.deliveryId],
+    ['Since', dateTime(e.createdAt)],
+    ['Changed', dateTime(e.updatedAt)],
+  ]);
+  if (isUnsubscribed(e)) process.stdout.write('\nThe recipient unsubscribed: release only if they asked to be on the list again.\n');
+  if (!e.history.length) return void process.stdout.write('\nNo changes recorded.\n');
+  process.stdout.write('\nHistory\n');
+  printTable(['at', 'who', 'what', 'detail'], e.history.map((h) => [dateTime(h.at), h.actor, h.action, (h.detail ?? '').slice(0, 80)]));
+}
 
 export function quarantineCommand(client: () => ApiClient): Command {
   const cmd = new Command('quarantine').description('addresses in quarantine: list, release, bulk release, outage incidents');
@@ -38,6 +63,43 @@ export function quarantineCommand(client: () => ApiClient): Command {
     });
 
   cmd
+    .command('show <address>')
+    .description('one address: its status, its last error and the trail of who changed it (the recipient, the system, an operator)')
+    .option('--json', JSON_HELP)
+    .action(async (address, o) => {
+      const e = await entryOf(client(), address);
+      if (o.json) return printJson(e);
+      showEntry(e);
+    });
+
+  cmd
+    .command('unsubscribed')
+    .description('addresses denylisted because their recipient unsubscribed, most recent first')
+    .option('--domain <domain>', 'only addresses at this domain')
+    .option('--search <text>', 'part of the address')
+    .option('--limit <n>', 'how many', '100')
+    .option('--json', JSON_HELP)
+    .action(async (o) => {
+      const api = client();
+      const limit = wholeNumber('--limit', o.limit, 1, 10_000);
+      // Denylisted addresses include ones an operator added: keep those whose text says unsubscribed.
+      const found: QuarantineEntry[] = [];
+      for (let after: string | null = null; found.length < limit; ) {
+        const q = new URLSearchParams({ status: 'denylisted', order: 'recent', limit: '1000' });
+        for (const [k, v] of [['domain', o.domain], ['q', o.search], ['after', after]]) if (v) q.set(k, v);
+        const page = await api.get<QuarantinePage>(`/quarantine?${q}`);
+        found.push(...page.entries.filter(isUnsubscribed));
+        if (page.next === null) break;
+        after = page.next;
+      }
+      const entries = found.slice(0, limit);
+      if (o.json) return printJson(entries);
+      if (!entries.length) return void process.stdout.write('no address is denylisted by an unsubscription\n');
+      printTable(['address', 'since', 'how', 'delivery'], entries.map((e) => [e.address, dateTime(e.lastErrorAt ?? e.updatedAt), (e.errorText ?? '').replace(/^unsubscribed /, ''), e.deliveryId ?? '']));
+      process.stdout.write(`${plural(entries.length, 'address', 'addresses')}; "estafeta quarantine show ADDRESS" says who did what\n`);
+    });
+
+  cmd
     .command('stats')
     .description('how many addresses per status')
     .option('--json', JSON_HELP)
@@ -50,10 +112,18 @@ export function quarantineCommand(client: () => ApiClient): Command {
 
   cmd
     .command('release <address>')
-    .description('set one address back to Valid')
-    .action(async (address) => {
-      const r = await client().post<QuarantineEntry>('/quarantine/release', { address });
-      process.stdout.write(`${r.address}: ${r.statusLabel}\n`);
+    .description('set one address back to Valid; the trail records who released it')
+    .option('--json', JSON_HELP)
+    .action(async (address, o) => {
+      const api = client();
+      const before = await entryOf(api, address);
+      const r = await api.post<QuarantineEntry>('/quarantine/release', { address });
+      if (o.json) return printJson(r);
+      // The release is in the trail under the caller's name (a user, or an API key's name).
+      const by = (await entryOf(api, address)).history.at(-1)?.actor;
+      process.stdout.write(`${r.address}: ${r.statusLabel} (was ${before.statusLabel})\n`);
+      if (isUnsubscribed(before)) process.stdout.write('The recipient had unsubscribed: they will be mailed again.\n');
+      process.stdout.write(`The trail records the release${by ? ` by ${by}` : ''}: "estafeta quarantine show ${r.address}"\n`);
     });
 
   cmd
