@@ -61,6 +61,7 @@ export function buildMta(config: Config, db: Db, logger: Logger, policy: Outcome
       claimBatch: 500,
       idleMs: 1000,
       pollMs: 250,
+      drainTimeoutMs: parseDuration(config.mta.drainTimeout),
     },
     signals: hooks.signals,
     onAttempt: hooks.onAttempt,

@@ -20,6 +20,25 @@ const checkedDuration = duration.refine((v) => {
   }
 }, 'must be a duration such as 10s, 5m or 24h');
 
+/** A duration's milliseconds, or infinity when it does not parse (its own check reports it). */
+function safeMs(v: string | number): number {
+  try {
+    return parseDuration(v);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** A retention period: off, or a duration of at least a day ("90d"). */
+const retentionPeriod = z.union([z.literal('off'), duration]).refine((v) => {
+  if (v === 'off') return true;
+  try {
+    return parseDuration(v) >= 86_400_000;
+  } catch {
+    return false;
+  }
+}, 'must be off or a duration of at least a day, such as 30d or 90d');
+
 export const configSchema = z.object({
   database: z.object({
     /** `sqlite:PATH` (e.g. `sqlite:./data/estafeta.db`) or `postgres://USER:PASSWORD@HOST:PORT/DATABASE`; anything else is refused at start-up */
@@ -88,7 +107,20 @@ export const configSchema = z.object({
     /** Messages held in memory (ready queues) at most. */
     maxInFlight: z.number().int().positive().default(4000),
     tls: z.enum(['opportunistic', 'required', 'disabled']).default('opportunistic'),
-  }).prefault({}),
+    /** How long a drain (`estafeta mta drain`, SIGTERM) lets open SMTP transactions finish; kept under half the lease. */
+    drainTimeout: checkedDuration.default('30s'),
+  }).prefault({})
+    .refine((m) => !Number.isFinite(safeMs(m.drainTimeout)) || safeMs(m.drainTimeout) <= safeMs(m.lease) / 2, { message: 'mta.drainTimeout must be at most half of mta.lease, so that a draining node still owns what it sends', path: ['drainTimeout'] }),
+  /**
+   * How long the logs and events of finished deliveries are kept (off: for ever). The
+   * feedback role purges older ones hourly, in small batches; deliveries and their counters
+   * (the KPIs) stay. Events can be kept for less time than logs, not more.
+   */
+  retention: z.object({
+    logs: retentionPeriod.default('off'),
+    events: retentionPeriod.default('off'),
+  }).prefault({})
+    .refine((r) => r.logs === 'off' || r.events === 'off' || parseDuration(r.events) <= parseDuration(r.logs), { message: 'retention.events must not be longer than retention.logs (a purged log takes its events with it)', path: ['events'] }),
   bounces: z.object({
     /** Domain of the VERP return path: bounce+<token>@<domain>. */
     domain: z.string().default('bounces.estafeta.localhost'),

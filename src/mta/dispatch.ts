@@ -151,7 +151,8 @@ export class Dispatcher {
           break;
         }
         const m = work.message;
-        const res = await session.send(m.mailFrom, m.rcptTo, m.body);
+        work.sending = true;
+        const res = await session.send(m.mailFrom, m.rcptTo, m.body).finally(() => (work.sending = false));
         sent++;
         const outcome = decideOutcome(deps.policy, m, res.reply, Date.now(), { mx: host, mxIp: ip, sourceIp: rq.source.address, command: res.command });
         this.sink.finished(outcome, rq.site.name, rq.source.address);

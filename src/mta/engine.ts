@@ -41,6 +41,17 @@ export interface EngineSettings {
   idleMs: number;
   /** How often the engine looks for due messages when nothing wakes it. */
   pollMs: number;
+  /** How long a drain (or a stop) lets open SMTP transactions finish (default 30 s). */
+  drainTimeoutMs?: number;
+}
+
+/** What a drain did: messages finished while draining, handed back unstarted, still in a transaction at the timeout. */
+export interface DrainReport {
+  finished: number;
+  handedBack: number;
+  /** Messages whose SMTP transaction had not ended at the timeout: their leases run out and another node takes them. */
+  unfinished: number;
+  ms: number;
 }
 
 export interface EngineDeps {
@@ -89,7 +100,9 @@ export class Engine {
   private loop: Loop | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
   private lastRenew = 0;
+  private drainPromise: Promise<DrainReport> | null = null;
   private readonly totals = { delivered: 0, deferred: 0, bounced: 0, expired: 0 };
+  private finishedCount = 0;
   /** The other MTA processes on this spool: each takes an even share of the MX rules. */
   readonly peers: MtaPeers;
 
@@ -134,21 +147,80 @@ export class Engine {
     this.loop?.wake();
   }
 
-  /** Stops claiming, lets open sessions finish their current message, gives the rest back. */
+  /** True once a drain (or stop) began: the engine claims nothing more. */
+  get draining(): boolean {
+    return this.drainPromise !== null;
+  }
+
+  /** Stops the engine: a drain with the configured timeout. */
   async stop(): Promise<void> {
+    await this.drain();
+  }
+
+  /**
+   * Takes this node out of service: stops claiming, hands back at once (releases the leases
+   * of) every message it has not started to send, lets open SMTP transactions finish within
+   * the timeout, writes their outcomes, and leaves the live MTA processes so that the others
+   * take its share of every MX rule at their next heartbeat. Called twice, it returns the
+   * first drain's report.
+   */
+  drain(timeoutMs = this.deps.settings.drainTimeoutMs ?? 30_000): Promise<DrainReport> {
+    this.drainPromise ??= this.runDrain(timeoutMs);
+    return this.drainPromise;
+  }
+
+  private async runDrain(timeoutMs: number): Promise<DrainReport> {
+    const started = Date.now();
+    const before = this.finishedCount;
     await this.loop?.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
-    const queued: number[] = [];
-    for (const rq of this.queues.values()) {
-      rq.cancelResume();
-      for (const w of rq.drain()) queued.push(w.message.id);
+    let handedBack = 0;
+    const until = started + timeoutMs;
+    for (;;) {
+      // Sessions requeue a message they must wait for: take it back again at each turn.
+      handedBack += await this.handBackQueued();
+      if (![...this.queues.values()].some((s) => s.active > 0) || Date.now() >= until) break;
+      for (const s of this.queues.values()) s.wakeAll();
+      const now = Date.now();
+      // The housekeeping that renewed leases has stopped; a long transaction keeps its message.
+      if (now - this.lastRenew > this.deps.settings.leaseMs / 3 && this.inMemory.size) {
+        await renewLeases(this.deps.db.kysely, this.owner, [...this.inMemory.keys()], now + this.deps.settings.leaseMs).catch(() => {});
+        this.lastRenew = now;
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    await this.waitForSessions(5000);
     await this.writer.flush();
     await this.deps.selector.flush();
-    if (queued.length) await release(this.deps.db.kysely, this.owner, queued);
-    for (const id of queued) this.inMemory.delete(id);
+    // Left in memory: messages in a transaction at the timeout (their leases run out), and
+    // messages routed but neither queued nor sent (given back here).
+    const idle = [...this.inMemory.values()].filter((w) => !w.sending && !w.dropped).map((w) => w.message.id);
+    if (idle.length) {
+      await release(this.deps.db.kysely, this.owner, idle);
+      for (const id of idle) this.inMemory.delete(id);
+      handedBack += idle.length;
+    }
+    const unfinished = [...this.inMemory.values()].filter((w) => w.sending).length;
     await this.peers.leave().catch((err) => this.deps.logger.warn({ err }, 'could not remove this MTA process from the live ones'));
+    const report = { finished: this.finishedCount - before, handedBack, unfinished, ms: Date.now() - started };
+    this.deps.logger.info(report, unfinished ? 'MTA drained at its timeout: some transactions had not ended' : 'MTA drained');
+    return report;
+  }
+
+  /** Releases every queued message (not started) so that other nodes claim it now. */
+  private async handBackQueued(): Promise<number> {
+    const ids: number[] = [];
+    for (const rq of this.queues.values()) {
+      rq.cancelResume();
+      for (const w of rq.drain()) {
+        if (w.dropped) continue;
+        w.dropped = true;
+        ids.push(w.message.id);
+      }
+    }
+    if (!ids.length) return 0;
+    await release(this.deps.db.kysely, this.owner, ids);
+    for (const id of ids) this.inMemory.delete(id);
+    return ids.length;
   }
 
   stats(): EngineStats {
@@ -177,6 +249,7 @@ export class Engine {
 
   /** Records an attempt's outcome: counted, written in the next batch, reported. */
   private finish(outcome: Outcome, site?: string, source?: string | null): void {
+    this.finishedCount++;
     if (outcome.kind !== 'cancelled') this.totals[outcome.kind]++;
     this.writer.add(outcome);
     if (site !== undefined) this.deps.onAttempt?.(site, source ?? null, outcome);
@@ -305,13 +378,5 @@ export class Engine {
     for (const m of await leaseStopped(q, this.owner, this.deps.settings.leaseMs, now)) this.finish(cancelOutcome(m, now));
     // Suspensions that ended, or were cancelled, let queues move again.
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
-  }
-
-  private async waitForSessions(maxMs: number): Promise<void> {
-    const until = Date.now() + maxMs;
-    while (Date.now() < until && [...this.queues.values()].some((s) => s.active > 0)) {
-      for (const s of this.queues.values()) s.wakeAll();
-      await new Promise((r) => setTimeout(r, 50));
-    }
   }
 }

@@ -24,6 +24,8 @@ export interface Work {
   message: SpoolMessage;
   /** Set when the message was taken away (paused or stopped delivery) while queued. */
   dropped: boolean;
+  /** Set while its SMTP transaction runs: a drain that times out must not hand it back. */
+  sending?: boolean;
 }
 
 export class ReadyQueue {
