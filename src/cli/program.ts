@@ -18,6 +18,7 @@ import { simCommand } from './commands/sim.ts';
 import { demoCommand } from './commands/demo.ts';
 import { mtaCommand } from './commands/mta.ts';
 import { bouncesCommand, quarantineCommand } from './commands/quarantine.ts';
+import { webhooksCommand } from './commands/webhooks.ts';
 
 export function buildProgram(): Command {
   const program = new Command('estafeta')
@@ -47,5 +48,6 @@ export function buildProgram(): Command {
   program.addCommand(mtaCommand(client));
   program.addCommand(quarantineCommand(client));
   program.addCommand(bouncesCommand(client));
+  program.addCommand(webhooksCommand(client));
   return program;
 }
