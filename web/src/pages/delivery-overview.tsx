@@ -1,7 +1,8 @@
 // The overview tab: the seed's KPIs, the progress bar, the complaint and hard-bounce rates
 // against the providers' limits (a rate above a limit is a red banner at the top), the
 // throughput in buckets that fit the delivery's length with the current rate and an
-// estimated end, failures by type and reason (Campaign's "non-deliverables and bounces"),
+// estimated end, engagement (opens, clicks, unsubscriptions: delivery-engagement.tsx),
+// failures by type and reason (Campaign's "non-deliverables and bounces"),
 // and per recipient domain what was delivered, deferred and failed. The chart and tables
 // refetch when the figures move, at most every 3 seconds, and every 15 s while sending (the
 // per-domain table, which reads every log, only every 15 s).
@@ -13,6 +14,7 @@ import { ThroughputChart } from '../components/throughput-chart.tsx';
 import { Card, Empty, Kpi, ProgressBar } from '../components/ui.tsx';
 import { hourMinute, n, pct, pct2, ratePct, relative, when } from '../format.ts';
 import { Link } from '../router.tsx';
+import { Engagement } from './delivery-engagement.tsx';
 import { COMPLAINT_RATE, HARD_BOUNCE_RATE, type Threshold } from '../thresholds.ts';
 import type { DeliveryDetail, DomainBreakdown, Failures, Throughput } from '../types.ts';
 
@@ -144,6 +146,7 @@ export function Overview({ d }: { d: DeliveryDetail }) {
       <Card title="Progress">
         <ProgressBar kpis={k} />
       </Card>
+      <Engagement d={d} />
       <Card
         title="Throughput"
         actions={

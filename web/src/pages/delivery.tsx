@@ -1,6 +1,7 @@
 // A delivery's dashboard: its state and actions, and tabs for the live overview (KPIs,
-// throughput, failures), the analysis report, the delivery logs and the audit trail. State
-// and KPIs come from the delivery's event stream, so they change on screen as they happen.
+// throughput, engagement, failures), the tracked links and their clicks, the analysis
+// report, the delivery logs and the audit trail. State and KPIs come from the delivery's
+// event stream, so they change on screen as they happen.
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { get } from '../api.ts';
 import { DeliveryActions } from '../components/delivery-actions.tsx';
@@ -13,9 +14,11 @@ import { Overview } from './delivery-overview.tsx';
 import { AnalysisTab } from './delivery-analysis.tsx';
 import { LogsTab } from './delivery-logs.tsx';
 import { AuditTab } from './delivery-audit.tsx';
+import { LinksTab } from './delivery-links.tsx';
 
 const TABS = [
   { id: 'overview', label: 'Overview' },
+  { id: 'links', label: 'Links' },
   { id: 'analysis', label: 'Analysis' },
   { id: 'logs', label: 'Delivery logs' },
   { id: 'audit', label: 'Audit' },
@@ -67,6 +70,7 @@ export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logI
             {d.startedAt && <span>Started {when(d.startedAt)}</span>}
             {d.finishedAt && <span>Finished {when(d.finishedAt)}</span>}
             <span>Validity {duration(d.validitySeconds * 1000)}</span>
+            <span data-testid="tracking-meta">{d.tracking ? `Opens and clicks tracked${d.trackTextLinks ? ', text links too' : ''}` : 'Opens and clicks not tracked'}</span>
             <span className={`live ${connected ? 'on' : ''}`}>{connected ? 'live' : 'connecting…'}</span>
           </p>
         </div>
@@ -76,6 +80,7 @@ export function DeliveryPage({ id, tab, logId }: { id: number; tab: string; logI
       <Tabs tabs={TABS} current={tab} onSelect={(t) => navigate(t === 'overview' ? `/deliveries/${id}` : `/deliveries/${id}/${t}`)} />
       <div role="tabpanel" aria-labelledby={`tab-${tab}`} className="tabpanel">
         {tab === 'overview' && <Overview d={d} />}
+        {tab === 'links' && <LinksTab d={d} />}
         {tab === 'analysis' && <AnalysisTab d={d} />}
         {tab === 'logs' && <LogsTab d={d} logId={logId} />}
         {tab === 'audit' && <AuditTab id={id} state={d.state} />}

@@ -1,6 +1,7 @@
 // One delivery log with its whole history, in words: every attempt and its reply, deferrals
 // with the next try, bounce mails and complaints (the mail itself can be opened, shown as
-// text, never as HTML), and a link to the address's quarantine entry. Nothing here prints a
+// text, never as HTML), opens, clicks (which link) and unsubscriptions, a machine's said as
+// such (the event's note), and a link to the address's quarantine entry. Nothing here prints a
 // payload as JSON or a key as it is named in the code.
 import { useState } from 'react';
 import { get } from '../api.ts';
@@ -8,7 +9,8 @@ import { Dialog, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { bytes, hourMinute, n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { Link } from '../router.tsx';
-import type { InboundMailDetail, LogDetail as LogWithHistory, LogEvent } from '../types.ts';
+import type { InboundMailDetail, LinkReport, LogDetail as LogWithHistory, LogEvent } from '../types.ts';
+import { linkName } from './delivery-links.tsx';
 
 interface Qualification {
   category?: string;
@@ -29,8 +31,16 @@ function qualificationText(q: Qualification | null): string | null {
   return q.category && q.category !== 'undetermined' ? `${base} (${words(q.category)})` : base;
 }
 
-/** What happened, in one line, and what the event adds underneath (reply, where, next try). */
-export function describeEvent(e: LogEvent): { title: string; facts: string[]; tone: string } {
+const UNSUBSCRIBED_HOW: Record<string, string> = { 'one-click': 'with one click (from the mail program, RFC 8058)', page: 'on the unsubscribe page' };
+/** The machine the feedback service saw behind an open or a click ("machine: Apple Mail Privacy Protection"), or null for a person. */
+const machineOf = (e: LogEvent) => (e.note?.startsWith('machine') ? e.note.replace(/^machine:?\s*/, '') || 'a privacy proxy or a link scanner' : null);
+
+/**
+ * What happened, in one line, and what the event adds underneath (reply, where, next try,
+ * who fetched a tracked URL). `links` names a click's link by its label (the delivery's link
+ * report); without it the link is named by its number.
+ */
+export function describeEvent(e: LogEvent, links?: Map<number, string>): { title: string; facts: string[]; tone: string } {
   const p = e.payload;
   const q = (p.qualification ?? null) as Qualification | null;
   const qual = qualificationText(q);
@@ -39,7 +49,8 @@ export function describeEvent(e: LogEvent): { title: string; facts: string[]; to
   const mx = str(p.mx);
   const where = mx ? `${mx}${str(p.mxIp) ? ` (${str(p.mxIp)})` : ''}` : null;
   const from = str(p.sourceIp) ? `sent from ${str(p.sourceIp)}` : null;
-  const facts = [where && `MX ${where}`, from].filter((x): x is string => Boolean(x));
+  const client = str(p.ip) ? `from ${str(p.ip)}${str(p.userAgent) ? `, ${str(p.userAgent)}` : ', no user agent'}` : null;
+  const facts = [where && `MX ${where}`, from, client].filter((x): x is string => Boolean(x));
   const nth = attempt ? ` (attempt ${n(attempt)})` : '';
   switch (e.type) {
     case 'delivered':
@@ -62,7 +73,18 @@ export function describeEvent(e: LogEvent): { title: string; facts: string[]; to
     case 'auto-reply':
       return { title: 'Automatic reply received (out of office or similar): nothing changes', facts, tone: 'auto' };
     case 'unsubscribed':
-      return { title: 'Unsubscribed: the recipient asked to receive no more messages', facts, tone: 'auto' };
+      return { title: `Unsubscribed ${UNSUBSCRIBED_HOW[String(p.how)] ?? 'by email (the List-Unsubscribe address)'}: the address is denylisted`, facts, tone: 'unsubscribed' };
+    case 'opened': {
+      const machine = machineOf(e);
+      return { title: machine ? `Opened by a machine: ${machine} (not counted as an open)` : 'Opened', facts, tone: machine ? 'machine' : 'opened' };
+    }
+    case 'clicked': {
+      const id = num(p.linkId);
+      const link = id === null ? 'a link' : linkName(id, links?.get(id));
+      const machine = machineOf(e);
+      const url = str(p.url);
+      return { title: machine ? `Clicked ${link} by a machine: ${machine} (not counted as a click)` : `Clicked ${link}`, facts: url ? [`led to ${url}`, ...facts] : facts, tone: machine ? 'machine' : 'clicked' };
+    }
     default:
       return { title: sentence(words(e.type)), facts, tone: 'other' };
   }
@@ -103,9 +125,9 @@ function InboundMail({ id }: { id: number }) {
   );
 }
 
-function HistoryEvent({ e }: { e: LogEvent }) {
+function HistoryEvent({ e, links }: { e: LogEvent; links?: Map<number, string> }) {
   const [open, setOpen] = useState(false);
-  const d = describeEvent(e);
+  const d = describeEvent(e, links);
   const reply = str(e.payload.reply);
   const inbound = num(e.payload.inboundId);
   return (
@@ -137,6 +159,10 @@ function nextTry(log: LogWithHistory): number | null {
 export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) {
   const { data, error } = useLoad(() => get<LogWithHistory>(`/logs/${id}`), [id]);
   const next = data ? nextTry(data) : null;
+  // Link labels for the clicks: one small read, only when the history has a click.
+  const clickedIn = data?.history.some((e) => e.type === 'clicked') ? data.deliveryId : null;
+  const report = useLoad(() => (clickedIn === null ? Promise.resolve(null) : get<LinkReport>(`/deliveries/${clickedIn}/links`)), [clickedIn]);
+  const links = report.data ? new Map(report.data.links.map((l) => [l.id, l.label])) : undefined;
   return (
     <Dialog open title={data ? data.address || `Log ${id}` : `Log ${id}`} onClose={onClose} wide>
       <ErrorBanner error={error} />
@@ -175,6 +201,15 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
                 <dd>{when(data.sentAt)}</dd>
               </>
             )}
+            {(data.openedAt || data.clickedAt) && (
+              <>
+                <dt>Engagement</dt>
+                <dd data-testid="engagement">
+                  {[data.openedAt && `first opened ${when(data.openedAt)}`, data.clickedAt && `first clicked ${when(data.clickedAt)}`].filter(Boolean).join(' · ')}
+                  <span className="small muted"> (by the recipient; machines' opens and clicks are in the history only)</span>
+                </dd>
+              </>
+            )}
             {data.address && (
               <>
                 <dt>Quarantine</dt>
@@ -190,7 +225,7 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
           {data.history.length ? (
             <ol className="timeline">
               {data.history.map((e) => (
-                <HistoryEvent key={e.id} e={e} />
+                <HistoryEvent key={e.id} e={e} links={links} />
               ))}
             </ol>
           ) : (

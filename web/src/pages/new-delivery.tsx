@@ -1,5 +1,6 @@
 // Creating a delivery: sender, subject, content and recipients (a CSV file with an "email"
-// column). Recipients travel with the delivery, so a broken file creates nothing.
+// column), and whether opens and clicks are tracked. Recipients travel with the delivery,
+// so a broken file creates nothing.
 import { useState, type FormEvent } from 'react';
 import { post } from '../api.ts';
 import { Card, ErrorBanner } from '../components/ui.tsx';
@@ -10,6 +11,8 @@ import type { DeliveryDetail } from '../types.ts';
 export function NewDeliveryPage() {
   const [f, setF] = useState({ label: '', fromName: '', fromAddress: '', replyTo: '', subject: '', html: '', text: '', validity: '3.5d' });
   const [csv, setCsv] = useState<{ name: string; text: string; rows: number } | null>(null);
+  const [tracking, setTracking] = useState(true);
+  const [trackTextLinks, setTrackTextLinks] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const set = (k: keyof typeof f) => (e: { target: { value: string } }) => setF({ ...f, [k]: e.target.value });
@@ -33,6 +36,8 @@ export function NewDeliveryPage() {
         html: f.html || undefined,
         text: f.text || undefined,
         validity: f.validity || undefined,
+        tracking,
+        trackTextLinks: tracking && trackTextLinks,
         recipientsCsv: csv?.text,
       });
       navigate(`/deliveries/${d.id}`);
@@ -91,6 +96,22 @@ export function NewDeliveryPage() {
             </label>
           </div>
           <p className="small muted">Personalization uses Liquid: {'{{ firstName }}'}, {'{{ city | default: "your city" }}'}. Include {'{{ unsubscribeUrl }}'} in each content.</p>
+        </Card>
+        <Card title="Tracking">
+          <label className="inline">
+            <input type="checkbox" role="switch" name="tracking" checked={tracking} onChange={(e) => setTracking(e.target.checked)} aria-describedby="tracking-help" />
+            Track opens and clicks
+          </label>
+          <p id="tracking-help" className="small muted">
+            Links of the HTML part lead through a signed redirect and an invisible image counts opens. Off: the content goes out exactly as written. A link with data-estafeta-track="off" is never tracked.
+          </p>
+          <label className="inline">
+            <input type="checkbox" role="switch" name="trackTextLinks" checked={tracking && trackTextLinks} disabled={!tracking} onChange={(e) => setTrackTextLinks(e.target.checked)} aria-describedby="text-links-help" />
+            Track links in the text part
+          </label>
+          <p id="text-links-help" className="small muted">
+            Off by default: the text part keeps its links readable. On, they read as redirect URLs.
+          </p>
         </Card>
         <Card title="Recipients">
           <label>

@@ -2,7 +2,8 @@
 // the held Suspected ones), newest error first; the status cards filter when clicked; the
 // filters live in the URL so a view can be shared or linked (a log's detail links here);
 // release one address, or open the bulk release (every address of a domain changed within a
-// time window, after a provider outage) with a confirmation that says how many first.
+// time window, after a provider outage) with a confirmation that says how many first. An
+// address opens its entry with its audit trail (quarantine-entry.tsx; ?entry= in the URL).
 import { useEffect, useState, type FormEvent } from 'react';
 import { ApiError, get, post, qs } from '../api.ts';
 import { Card, Dialog, Empty, ErrorBanner, Notice } from '../components/ui.tsx';
@@ -11,6 +12,7 @@ import { useLoad } from '../live.ts';
 import { Link, navigate, useLocation } from '../router.tsx';
 import { useSession } from '../session.tsx';
 import type { BulkRelease as Released, QuarantinePage as Page, QuarantineStats } from '../types.ts';
+import { isUnsubscription, QuarantineEntryDialog, statusTone } from './quarantine-entry.tsx';
 
 /** The default view: what deliveries exclude, and what the outage guard holds. */
 const EXCLUDED = 'quarantine,denylisted,suspected';
@@ -51,10 +53,12 @@ export function QuarantinePage() {
   const list = useLoad(() => get<Page>(`/quarantine${qs({ ...applied, status, from: iso(applied.from), to: iso(applied.to), after, limit: PAGE, order: 'recent' })}`), [key, after]);
   const stats = useLoad(() => get<QuarantineStats>('/quarantine/stats'), [list.data]);
   const unavailable = list.error instanceof ApiError && list.error.status === 404;
-  const show = (next: Partial<Filters>) => {
+  const show = (next: Partial<Filters>, entry?: string) => {
     const merged = { ...applied, ...next };
-    navigate(`/quarantine${qs({ ...merged, status: merged.status === EXCLUDED ? '' : merged.status })}`);
+    navigate(`/quarantine${qs({ ...merged, status: merged.status === EXCLUDED ? '' : merged.status, entry })}`);
   };
+  const entry = query.get('entry');
+  const entryHref = (address: string) => `/quarantine${qs({ ...applied, status: applied.status === EXCLUDED ? '' : applied.status, entry: address })}`;
 
   const release = async (address: string) => {
     setMessage(null);
@@ -168,12 +172,14 @@ export function QuarantinePage() {
             <tbody>
               {list.data?.entries.map((q) => (
                 <tr key={q.address} data-address={q.address} data-status={q.status}>
-                  <td className="mono addr" title={q.address}>{q.address}</td>
-                  <td>
-                    <span className={`badge tone-${q.status === 'valid' ? 'green' : q.status === 'with-errors' || q.status === 'suspected' ? 'amber' : 'red'}`}>{q.statusLabel}</span>
+                  <td className="mono addr" title={`${q.address}: its status and history`}>
+                    <Link to={entryHref(q.address)}>{q.address}</Link>
                   </td>
-                  <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : undefined}>
-                    {q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : q.failureReason ?? ''}
+                  <td>
+                    <span className={`badge tone-${statusTone(q.status)}`}>{q.statusLabel}</span>
+                  </td>
+                  <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : undefined} data-col="reason">
+                    {isUnsubscription(q) ? <strong>Unsubscribed</strong> : q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : q.failureReason ?? ''}
                   </td>
                   <td className="num">{n(q.errorCount)}</td>
                   <td className="small" data-col="last-error">{when(q.lastErrorAt ?? q.updatedAt)}</td>
@@ -182,7 +188,7 @@ export function QuarantinePage() {
                   {can('operator') && (
                     <td>
                       {q.status !== 'valid' && (
-                        <button type="button" onClick={() => release(q.address)} aria-label={`Release ${q.address}`}>
+                        <button type="button" onClick={() => release(q.address)} aria-label={`Release ${q.address}${isUnsubscription(q) ? ' (lifts the unsubscription)' : ''}`} title={isUnsubscription(q) ? 'Lifts the unsubscription: later deliveries target the address again' : undefined}>
                           Release
                         </button>
                       )}
@@ -202,6 +208,16 @@ export function QuarantinePage() {
           </button>
         </div>
       </Card>
+      {entry && (
+        <QuarantineEntryDialog
+          address={entry}
+          onClose={() => show({})}
+          onReleased={(text) => {
+            setMessage(text);
+            list.reload();
+          }}
+        />
+      )}
       {can('operator') && (
         <BulkRelease
           open={bulkOpen}
