@@ -43,6 +43,8 @@ export interface ApiContext {
   mta: { engine: Engine | null; mxRules(): MxRules; sendingIps(): SendingIps } | null;
   /** Prometheus registry served at /metrics. */
   metrics: Registry | null;
+  /** Where the process is in its life, for readiness: why it should get no traffic (starting, draining), or null. */
+  lifecycle?: { notReady(): string | null; draining(): boolean };
   /** Records opens, clicks and unsubscriptions from the public tracking routes; without it they are not served. */
   tracking?: TrackingRecorder | null;
 }

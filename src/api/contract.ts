@@ -35,7 +35,7 @@ import type { dkimKeyListSchema, dkimKeySchema } from './dkim-schemas.ts';
 import type { inboundMailDetailSchema, inboundMailListSchema, inboundMailSchema, qualificationListSchema, qualificationSchema } from './bounce-schemas.ts';
 import type { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, incidentSchema, quarantineEntryDetailSchema, quarantineEntrySchema, quarantinePageSchema, quarantineStatsSchema } from './quarantine-schemas.ts';
 import type { webhookAttemptSchema, webhookCreatedSchema, webhookDetailSchema, webhookEndpointSchema, webhookListSchema, webhookReplayedSchema, webhookTestResultSchema } from './webhook-schemas.ts';
-import type { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, adaptationSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessageSchema, spooledMessagesSchema } from './mta-schemas.ts';
+import type { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, adaptationSchema, drainReportSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessageSchema, spooledMessagesSchema } from './mta-schemas.ts';
 
 // Access: /auth, /users, /api-keys
 export type Role = z.infer<typeof roleSchema>;
@@ -120,6 +120,7 @@ export type AdaptationCancelled = z.infer<typeof adaptationCancelledSchema>;
 export type SendingIps = z.infer<typeof sendingIpsSchema>;
 export type SendingIp = SendingIps['pools'][number]['ips'][number];
 export type MxRules = z.infer<typeof mxRulesSchema>;
+export type DrainReport = z.infer<typeof drainReportSchema>;
 
 // Webhooks: /webhooks
 export type WebhookEndpoint = z.infer<typeof webhookEndpointSchema>;

@@ -27,3 +27,11 @@ export const sendingIpsSchema = z.object({
 });
 
 export const mxRulesSchema = z.object({ files: z.array(z.string()), rules: z.array(z.object({ name: z.string(), mx: z.array(z.string()), maxConnections: z.number(), maxMessagesPerConnection: z.number(), messagesPerHour: z.number().nullable(), messagesPerMinute: z.number().nullable(), tls: z.string(), shared: z.boolean(), maxReady: z.number() })) });
+
+export const drainReportSchema = z.object({
+  finished: z.number().describe('messages whose SMTP transaction ended while draining (their outcomes are written)'),
+  handedBack: z.number().describe('messages not started, released for the other MTA nodes'),
+  unfinished: z.number().describe('messages still in a transaction at the timeout: another node takes them when their lease runs out'),
+  ms: z.number(),
+  mtaProcesses: z.number().describe('MTA processes still alive on this database'),
+});

@@ -73,6 +73,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   if (sealed) logger.info({ keys: sealed }, 'DKIM private keys stored in clear are now sealed with the instance secret');
 
   let engine: Engine | null = null;
+  let started = false;
+  let stopping = false;
   let mta: MtaParts | null = null;
   const metrics = createMetrics(db, () => engine);
   let sender: Sender | null = null;
@@ -216,6 +218,11 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
         extraChecks: analysisChecks(config, db, dkim.keys, publicUrl, logger),
       }),
       signals,
+      // Readiness: not before every role has started, nor once a stop or a drain began.
+      lifecycle: {
+        notReady: () => (stopping ? 'stopping: this process is draining before it exits' : engine?.draining ? 'draining: the MTA of this process was drained' : !started ? 'starting: the roles have not all started' : null),
+        draining: () => stopping || Boolean(engine?.draining),
+      },
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
       tracking,
@@ -244,6 +251,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   webhooks?.start();
   inboundProcessor?.start();
   tracking?.start();
+  started = true;
   logger.info({ roles: config.roles, database: db.dialect, url }, 'Estafeta started');
 
   return {
@@ -265,6 +273,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     async stop() {
       for (const t of timers) clearInterval(t);
       for (const w of [...(mta?.watchers ?? []), ...policyWatchers]) w.stop();
+      // Drained first, while the API still answers /health/ready with 503 (mta.drainTimeout).
+      stopping = true;
+      await engine?.drain();
       await http?.close();
       await tracking?.stop();
       await inbound?.stop();

@@ -1,5 +1,5 @@
 export { openDatabase, type Db, type Dialect, type OpenOptions, type Q } from './connect.ts';
-export { migrateToLatest } from './migrate.ts';
+export { migrateToLatest, MIGRATION_NAMES } from './migrate.ts';
 export { chunk, insertChunked } from './batch.ts';
 export { getSetting, setSetting } from './settings.ts';
 export type * from './schema.ts';

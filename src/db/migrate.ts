@@ -36,6 +36,9 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0013-streams', migration0013],
 ];
 
+/** The migrations this version knows, in order (readiness checks that all were applied). */
+export const MIGRATION_NAMES: readonly string[] = MIGRATIONS.map(([name]) => name);
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations() {

@@ -29,7 +29,7 @@ type Need = 'public' | 'viewer' | 'operator' | 'admin';
 
 /** What the README says each route needs. */
 function documented(method: string, template: string): Need {
-  if (['GET /api/v1/health', 'POST /api/v1/auth/login'].includes(`${method} ${template}`)) return 'public';
+  if (['GET /api/v1/health', 'GET /api/v1/health/live', 'GET /api/v1/health/ready', 'POST /api/v1/auth/login'].includes(`${method} ${template}`)) return 'public';
   // The recipients' routes: the open pixel, tracked links and the unsubscribe page (signed tokens).
   if (/^\/(t\/[oc]|unsubscribe)\/\{token\}$/.test(template)) return 'public';
   if (template.startsWith('/api/v1/auth/')) return 'viewer';

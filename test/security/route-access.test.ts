@@ -91,10 +91,10 @@ async function operations(): Promise<Operation[]> {
 }
 
 /**
- * The routes a caller without credentials may reach: health, login, the document itself, and
+ * The routes a caller without credentials may reach: health (with liveness and readiness), login, the document itself, and
  * the recipients' routes (open pixel, tracked links, unsubscribe), whose tokens are signed.
  */
-const PUBLIC = new Set(['GET /api/v1/health', 'POST /api/v1/auth/login', 'GET /t/o/{token}', 'GET /t/c/{token}', 'GET /unsubscribe/{token}', 'POST /unsubscribe/{token}']);
+const PUBLIC = new Set(['GET /api/v1/health', 'GET /api/v1/health/live', 'GET /api/v1/health/ready', 'POST /api/v1/auth/login', 'GET /t/o/{token}', 'GET /t/c/{token}', 'GET /unsubscribe/{token}', 'POST /unsubscribe/{token}']);
 
 test('every spelling of every route is refused without credentials', async () => {
   const ops = await operations();

@@ -2,19 +2,19 @@
  * The delivery engine: ready queues per (sending IP, MX site) with their limits, what waits
  * in the spool and why (throttled, suspended, retry, warm-up cap), the adaptations in force
  * with why, since and until when (cancellable), sending IPs with their warm-up progress, and
- * the MX rules in force.
+ * the MX rules in force; and the drain that takes this process's MTA out of service.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { addOperatorAdaptation, cancelAdaptation, countLiveMtaProcesses, Hold, listAdaptations, spoolStats } from '../../mta/index.ts';
 import { warmupCap } from '../../config/sending-ips.ts';
-import { notFound } from '../../lib/errors.ts';
+import { EstafetaError, notFound } from '../../lib/errors.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
 import { actor } from './deliveries.ts';
-import { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessagesSchema } from '../mta-schemas.ts';
+import { drainReportSchema, adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessagesSchema } from '../mta-schemas.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -142,5 +142,21 @@ export async function mtaRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
   }, async () => {
     const rules = ctx.mta?.mxRules();
     return { files: rules?.files ?? [], rules: (rules?.rules ?? []).map((x) => ({ name: x.name, mx: x.source, maxConnections: x.maxConnections, maxMessagesPerConnection: x.maxMessagesPerConnection, messagesPerHour: x.messagesPerHour, messagesPerMinute: x.messagesPerMinute, tls: x.tls, shared: x.shared, maxReady: x.maxReady })) };
+  });
+
+  r.post('/mta/drain', {
+    schema: {
+      tags,
+      summary: "Drain this process's MTA: it claims nothing more, hands back what it has not started, finishes its open SMTP transactions within the timeout (mta.drainTimeout unless given) and leaves; the other MTA nodes take over. Answers when done",
+      body: z.object({ timeout: z.union([z.string(), z.number()]).optional() }).default({}),
+      response: { 200: drainReportSchema, 400: errorSchema, 409: errorSchema },
+    },
+  }, async (req) => {
+    const engine = ctx.mta?.engine;
+    if (!engine) throw new EstafetaError('ILLEGAL_STATE', 'this process runs no MTA role: drain the MTA node itself (its API, or SIGTERM)');
+    const timeoutMs = req.body.timeout === undefined ? undefined : parseDuration(req.body.timeout);
+    req.log.info({ by: actor(req) }, 'MTA drain requested');
+    const report = await engine.drain(timeoutMs);
+    return { ...report, mtaProcesses: await countLiveMtaProcesses(ctx.db.kysely) };
   });
 }

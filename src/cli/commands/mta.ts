@@ -1,14 +1,15 @@
 /**
  * `estafeta mta ...`: the delivery engine through the API: ready queues, spooled messages
  * and why they wait, adaptations in force (list, cancel, suspend or throttle by hand),
- * sending IPs with warm-up progress, and the MX rules in force.
+ * sending IPs with warm-up progress, the MX rules in force, and the drain that takes the
+ * API process's MTA out of service.
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../client.ts';
 import { idOf } from '../args.ts';
 import { dateTime, moment, num } from '../words.ts';
 import { JSON_HELP, printJson, printTable } from '../format.ts';
-import type { AdaptationCreated, AdaptationList, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
+import type { AdaptationCreated, AdaptationList, DrainReport, MtaQueues, MxRules, SendingIps, SpooledMessages } from '../../api/contract.ts';
 
 export function mtaCommand(client: () => ApiClient): Command {
   const cmd = new Command('mta').description('the delivery engine: queues, adaptations, sending IPs, MX rules');
@@ -93,6 +94,16 @@ export function mtaCommand(client: () => ApiClient): Command {
       if (o.json) return printJson(r);
       printTable(['rule', 'MX hosts', 'conns/path', 'msgs/conn', 'per hour', 'per minute', 'TLS', 'shared'], r.rules.map((x) => [x.name, x.mx.join(' '), x.maxConnections, x.maxMessagesPerConnection, x.messagesPerHour ?? '', x.messagesPerMinute ?? '', x.tls, x.shared ? 'yes' : 'per IP']));
       process.stdout.write(`from: ${r.files.join(', ')}\n`);
+    });
+  cmd
+    .command('drain')
+    .description("take the MTA of the process behind --api out of service: it stops claiming, hands back what it has not started, finishes its open SMTP transactions within the timeout and leaves; the other MTA nodes take over (SIGTERM does the same)")
+    .option('--timeout <duration>', 'how long open transactions may take to finish (default: mta.drainTimeout, 30s)')
+    .option('--json', JSON_HELP)
+    .action(async (o) => {
+      const r = await client().post<DrainReport>('/mta/drain', o.timeout ? { timeout: o.timeout } : {});
+      if (o.json) return printJson(r);
+      process.stdout.write(`drained in ${(r.ms / 1000).toFixed(1)} s: ${num(r.finished)} finished, ${num(r.handedBack)} handed back to the other nodes${r.unfinished ? `, ${num(r.unfinished)} still in a transaction at the timeout (taken over when their lease runs out)` : ''}; ${r.mtaProcesses} MTA process${r.mtaProcesses === 1 ? '' : 'es'} left\n`);
     });
   return cmd;
 }
