@@ -2,11 +2,17 @@
  * The `estafeta` command as an operator uses it against a running Estafeta: create a delivery
  * from files (a broken CSV creates nothing), analyze with a readable report, confirm, follow
  * the KPIs as JSON, read the logs; the engine's adaptations, the quarantine and the bounce
- * qualification table; and clear errors for unknown ids.
+ * qualification table; clear errors for unknown ids; opens, clicks and unsubscriptions made
+ * on the received messages, read back as KPIs, links, histories and the quarantine's trail;
+ * and webhook endpoints against a real receiver.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import PostalMime from 'postal-mime';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,4 +196,172 @@ test('a log waiting for a retry says when; kpis --watch says what the delivery w
   watch.kill();
   assert.match(said, /1 message waits for a retry; the next at \d\d:\d\d; the validity ends \d\d:\d\d|1 message waits for a retry; the next at \d\d:\d\d; the validity ends [A-Z][a-z]{2} \d\d:\d\d/, said);
   await cli('deliveries', 'stop', String(id));
+});
+
+/** A table row's cells, in order, whatever the borders (and empty cells) between them. */
+const row = (...cells: string[]) => new RegExp(cells.map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[ │]*'));
+
+test('opens, clicks and unsubscriptions made on the received messages, read from the command line', { timeout: 90_000 }, async () => {
+  writeFileSync(join(dir, 'tracked.html'), '<html><body><p>Hi</p><p><a href="https://shop.example/sale">The sale</a></p><p><a href="{{ unsubscribeUrl }}">unsubscribe</a></p></body></html>');
+  writeFileSync(join(dir, 'tracked.txt'), 'Hi\nThe sale: https://shop.example/sale\nUnsubscribe: {{ unsubscribeUrl }}\n');
+  writeFileSync(join(dir, 'tracked.csv'), 'email\nreader@cli.test\nscanned@cli.test\nquits@cli.test\n');
+  const created = await cli('deliveries', 'create', '--from', 'news@shop.test', '--subject', 'Tracked', '--html', join(dir, 'tracked.html'), '--text', join(dir, 'tracked.txt'), '--recipients', join(dir, 'tracked.csv'), '--track-text-links', '--json');
+  assert.equal(created.code, 0, created.stderr);
+  const id = JSON.parse(created.stdout).id as number;
+  assert.match((await cli('deliveries', 'show', String(id))).stdout, /Tracking\s+opens and clicks \(HTML and text links\)/);
+
+  // Tracking off, then on again: each flag changes one field, and an absent one keeps it.
+  const off = await cli('deliveries', 'update', String(id), '--no-tracking');
+  assert.match(off.stdout, new RegExp(`^delivery ${id} "Tracked" updated \\(tracking: off`), off.stderr);
+  assert.equal((await e.api('GET', `/deliveries/${id}`)).body.tracking, false);
+  const on = JSON.parse((await cli('deliveries', 'update', String(id), '--tracking', '--json')).stdout);
+  assert.deepEqual([on.tracking, on.trackTextLinks], [true, true]);
+  assert.match((await cli('deliveries', 'update', String(id))).stderr, /^estafeta: nothing to change/);
+
+  await cli('deliveries', 'analyze', String(id));
+  assert.match((await cli('deliveries', 'confirm', String(id))).stdout, /Start pending/);
+  await waitFor('the tracked delivery to finish', async () => ((await e.api('GET', `/deliveries/${id}`)).body.state === 'finished' ? true : null));
+
+  const received = async (who: string) => {
+    const m = await PostalMime.parse(sink.received.filter((x) => x.to[0] === `${who}@cli.test`).at(-1)!.raw);
+    return { html: m.html ?? '', text: m.text ?? '', unsubscribe: /<(http[^>]+)>/.exec(m.headers.find((h) => h.key === 'list-unsubscribe')!.value)![1] };
+  };
+  const pixel = (html: string) => /<img src="([^"]+\/t\/o\/[^"]+)"/.exec(html)![1];
+  const click = (html: string) => /href="([^"]+\/t\/c\/[^"]+)"/.exec(html)![1];
+  const browser = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36' };
+  const reader = await received('reader');
+  assert.match(reader.text, /\/t\/c\//, '--track-text-links tracks the text part\'s link');
+  // A person opens, then clicks; a script fetches the pixel and follows the link; one recipient unsubscribes in one click.
+  await fetch(pixel(reader.html), { headers: browser });
+  await fetch(click(reader.html), { headers: browser, redirect: 'manual' });
+  const scanned = await received('scanned');
+  await fetch(pixel(scanned.html), { headers: { 'user-agent': 'curl/8.5.0' } });
+  await fetch(click(scanned.html), { headers: { 'user-agent': 'python-requests/2.31' }, redirect: 'manual' });
+  const quits = await received('quits');
+  assert.equal((await fetch(quits.unsubscribe, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status, 200);
+  await waitFor('the opens, clicks and unsubscription counted', async () => {
+    const k = (await e.api('GET', `/deliveries/${id}/kpis`)).body;
+    return k.opens + k.machineOpens >= 2 && k.clicks + k.machineClicks >= 2 && k.unsubscribes >= 1 ? true : null;
+  }, 20_000);
+
+  const kpis = JSON.parse((await cli('deliveries', 'kpis', String(id), '--json')).stdout);
+  assert.deepEqual(
+    [kpis.sent, kpis.uniqueOpens, kpis.opens, kpis.machineOpens, kpis.uniqueClicks, kpis.clicks, kpis.machineClicks, kpis.unsubscribes, kpis.clickToOpenPercent],
+    [3, 1, 1, 1, 1, 1, 1, 1, 100],
+  );
+  const table = (await cli('deliveries', 'kpis', String(id))).stdout;
+  assert.match(table, /\nEngagement\n/);
+  assert.match(table, row('Opened, by people (unique)', '1', '33.3 %'));
+  assert.match(table, row('Clicked, by people (unique)', '1', '33.3 %'));
+  assert.match(table, row('click-to-open (unique clicks of unique opens)', '100 %'));
+  assert.match(table, row('Unsubscriptions', '1', '33.3 %'));
+  assert.match(table, row('Complaints', '0', '0 %'));
+  assert.match(table, row('Machine opens (privacy proxies, prefetches; not in the rates)', '1'));
+  assert.match(table, row('Machine clicks (link scanners; not in the rates)', '1'));
+  assert.doesNotMatch(table, /uniqueOpens|openRatePercent|[{}]/);
+
+  const links = (await cli('deliveries', 'links', String(id))).stdout;
+  assert.match(links, row('The sale', 'https://shop.example/sale', 'HTML', '1', '1', '100 %'));
+  assert.match(links, row('https://shop.example/sale', 'text', '0', '0', '0 %'));
+  assert.match(links, /1 recipient clicked at least one link/);
+  const report = JSON.parse((await cli('deliveries', 'links', String(id), '--json')).stdout);
+  assert.deepEqual(report.links.map((l: { part: string; clicks: number }) => [l.part, l.clicks]), [['html', 1], ['text', 0]]);
+
+  const logs = (await e.api('GET', `/deliveries/${id}/logs`)).body.logs as { id: number; address: string }[];
+  const history = async (who: string) => (await cli('deliveries', 'log', String(logs.find((l) => l.address === `${who}@cli.test`)!.id))).stdout;
+  const readerLog = await history('reader');
+  assert.match(readerLog, /Opened\s/);
+  assert.match(readerLog, /Clicked\s/);
+  assert.doesNotMatch(readerLog, /machine/);
+  const scannedLog = await history('scanned');
+  assert.match(scannedLog, /Opened \(machine: Scripted HTTP client\)/);
+  assert.match(scannedLog, /Clicked \(machine: Scripted HTTP client\)/);
+  assert.match(await history('quits'), /Unsubscribed with one click from the mail program \(RFC 8058\)/);
+
+  // The quarantine: who unsubscribed, then who released.
+  const unsubscribed = (await cli('quarantine', 'unsubscribed')).stdout;
+  assert.match(unsubscribed, row('quits@cli.test'));
+  assert.match(unsubscribed, /with one click/);
+  assert.match(unsubscribed, /1 address;/);
+  assert.deepEqual(JSON.parse((await cli('quarantine', 'unsubscribed', '--json')).stdout).map((x: { address: string }) => x.address), ['quits@cli.test']);
+  await cli('quarantine', 'add', 'blocked@cli.test', '--denylist');
+  assert.doesNotMatch((await cli('quarantine', 'unsubscribed')).stdout, /blocked@/, 'an address an operator denylisted did not unsubscribe');
+  const shown = (await cli('quarantine', 'show', 'quits@cli.test')).stdout;
+  assert.match(shown, /Status\s+Denylisted/);
+  assert.match(shown, /The recipient unsubscribed: release only if they asked/);
+  assert.match(shown, row('recipient', 'new → Denylisted', 'unsubscribed with one click'));
+  const released = (await cli('quarantine', 'release', 'quits@cli.test')).stdout;
+  assert.match(released, /^quits@cli\.test: Valid \(was Denylisted\)\nThe recipient had unsubscribed: they will be mailed again\.\nThe trail records the release by test-admin \(API key\)/);
+  const trail = JSON.parse((await cli('quarantine', 'show', 'quits@cli.test', '--json')).stdout);
+  assert.deepEqual(trail.history.map((h: { actor: string; action: string }) => [h.actor, h.action]), [['recipient', 'new → Denylisted'], ['test-admin (API key)', 'Denylisted → Valid']]);
+  assert.equal((await cli('quarantine', 'show', 'nobody@cli.test')).code, 4);
+});
+
+test('webhook endpoints from the command line, against a real receiver', { timeout: 60_000 }, async (t) => {
+  const posts: { path: string; signature: string; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      posts.push({ path: req.url ?? '', signature: String(req.headers['estafeta-signature'] ?? ''), body });
+      if (req.url === '/broken') res.writeHead(500).end('broken on purpose');
+      else res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  const typo = await cli('webhooks', 'create', '--url', `${base}/ok`, '--events', 'delivered,bounce');
+  assert.equal(typo.code, 1);
+  assert.match(typo.stderr, /^estafeta: unknown event type "bounce"; the types are delivered, deferred, bounced/);
+
+  const created = await cli('webhooks', 'create', '--url', `${base}/ok`, '--events', 'delivered,bounced');
+  assert.equal(created.code, 0, created.stderr);
+  const [, id, secret] = /^created webhook (\d+): http:\/\/127\.0\.0\.1:\d+\/ok \(delivered, bounced\)\nsigning secret: (\S+)\n$/.exec(created.stdout) ?? [];
+  assert.ok(secret, created.stdout);
+  assert.match(created.stderr, /Store this secret now: it is shown only once/);
+
+  const listed = JSON.parse((await cli('webhooks', 'list', '--json')).stdout);
+  assert.deepEqual(listed.map((w: { id: number; eventTypes: string[] }) => [w.id, w.eventTypes]), [[Number(id), ['delivered', 'bounced']]]);
+  assert.ok(!JSON.stringify(listed).includes(secret), 'the secret is never listed');
+  assert.match((await cli('webhooks', 'list')).stdout, row(id, `${base}/ok`, 'delivered, bounced', 'all', 'enabled'));
+
+  // The test event is signed with the secret printed at creation.
+  const tested = await cli('webhooks', 'test', id);
+  assert.match(tested.stdout, new RegExp(`^webhook ${id}: the receiver accepted the test event: 200 ok in \\d+ ms\\n$`), tested.stderr);
+  const post = posts.find((p) => p.path === '/ok')!;
+  const [, ts, sig] = /^t=(\d+),v1=([0-9a-f]+)$/.exec(post.signature)!;
+  assert.equal(sig, createHmac('sha256', secret).update(`${ts}.${post.body}`).digest('hex'));
+
+  const broken = JSON.parse((await cli('webhooks', 'create', '--url', `${base}/broken`, '--delivery', '1', '--json')).stdout);
+  assert.ok(broken.secret);
+  const refused = await cli('webhooks', 'test', String(broken.id));
+  assert.equal(refused.code, 1);
+  assert.match(refused.stdout, /the receiver refused the test event: 500 .*broken on purpose/);
+  const shown = (await cli('webhooks', 'show', String(broken.id))).stdout;
+  assert.match(shown, /Delivery\s+1\n/);
+  assert.match(shown, /Recent attempts \(1 attempt, newest first\)/);
+  assert.match(shown, row('test', '500', ''));
+  assert.match(shown, /\d+ ms\s*│?\s*.*broken on purpose/);
+  const detail = JSON.parse((await cli('webhooks', 'show', String(broken.id), '--json')).stdout);
+  assert.deepEqual(detail.attempts.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode]), [[0, 500]]);
+
+  // Replay what earlier tests delivered: the receiver gets those events, in order.
+  assert.match((await cli('webhooks', 'replay', id, '--from', 'yesterday')).stderr, /^estafeta: --from is a time/);
+  const replayed = await cli('webhooks', 'replay', id, '--from', '2020-01-01T00:00:00Z');
+  assert.match(replayed.stdout, new RegExp(`^webhook ${id}: events from \\d+ on \\(since 2020-01-01 \\d\\d:\\d\\d\\) will be sent again, in order\\n$`), replayed.stderr);
+  const sent = await waitFor('the replayed events', async () => {
+    const events = posts.filter((p) => p.path === '/ok').flatMap((p) => (JSON.parse(p.body).events as { id: number; type: string }[]).filter((x) => x.type !== 'test'));
+    return events.length ? events : null;
+  }, 20_000);
+  assert.ok(sent.every((x) => x.type === 'delivered' || x.type === 'bounced'), JSON.stringify(sent.map((x) => x.type)));
+  assert.deepEqual(sent.map((x) => x.id), [...sent.map((x) => x.id)].sort((a, b) => a - b));
+  assert.match((await cli('webhooks', 'show', id)).stdout, /Last event sent\s+\d+/);
+
+  assert.match((await cli('webhooks', 'enable', id)).stdout, new RegExp(`^webhook ${id}: enabled; it resumes after event \\d+`));
+  assert.equal((await cli('webhooks', 'delete', String(broken.id))).stdout, `webhook ${broken.id} deleted\n`);
+  const gone = await cli('webhooks', 'show', String(broken.id));
+  assert.equal(gone.code, 4);
+  assert.match((await cli('webhooks', 'show', 'first')).stderr, /^estafeta: a webhook id is a number/);
 });
