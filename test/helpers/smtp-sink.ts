@@ -25,7 +25,7 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean; noStartTls?: boolean } = {}): Promise<Sink> {
+export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean; noStartTls?: boolean; /** Wait this long after the data before accepting (a slow receiver). */ dataDelayMs?: number } = {}): Promise<Sink> {
   const received: ReceivedMail[] = [];
   const connections = { now: 0, max: 0, total: 0 };
   const server = new SMTPServer({
@@ -54,7 +54,7 @@ export async function startSink(host: string, port: number, rcptPolicy: RcptPoli
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      const accept = () => {
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -64,7 +64,8 @@ export async function startSink(host: string, port: number, rcptPolicy: RcptPoli
           at: Date.now(),
         });
         cb(null);
-      });
+      };
+      stream.on('end', () => (options.dataDelayMs ? setTimeout(accept, options.dataDelayMs) : accept()));
     },
   });
   await new Promise<void>((resolve, reject) => {
