@@ -13,6 +13,7 @@ import type { SendingIps } from '../config/sending-ips.ts';
 import type { TrackingRecorder } from '../tracking/index.ts';
 import type { Registry } from 'prom-client';
 import type { Emitter } from '../lib/signals.ts';
+import type { StreamSender } from '../streams/index.ts';
 
 export interface AnalysisRunner {
   /** Starts (or joins) the analysis of a delivery. */
@@ -47,4 +48,6 @@ export interface ApiContext {
   lifecycle?: { notReady(): string | null; draining(): boolean };
   /** Records opens, clicks and unsubscriptions from the public tracking routes; without it they are not served. */
   tracking?: TrackingRecorder | null;
+  /** Sends the send API's messages to streams; without it POST /messages answers 409. */
+  streams?: StreamSender | null;
 }

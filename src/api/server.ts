@@ -23,6 +23,7 @@ import { userRoutes } from './routes/users.ts';
 import { streamRoutes } from './routes/stream.ts';
 import { dkimRoutes } from './routes/dkim.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { messageStreamRoutes } from './routes/streams.ts';
 import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
@@ -113,6 +114,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(mtaRoutes, ctx);
     await v1.register(dkimRoutes, ctx);
     await v1.register(webhookRoutes, ctx);
+    await v1.register(messageStreamRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;
 }

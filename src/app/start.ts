@@ -18,6 +18,7 @@ import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { WebhookDispatcher } from '../webhooks/index.ts';
+import { StreamSender } from '../streams/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
@@ -226,6 +227,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
       tracking,
+      // The send API writes the spool itself, in the transaction of its logs (as the sender does).
+      streams: new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages), signals, compose }),
     });
     const server = http;
     url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);

@@ -34,6 +34,8 @@ async function transition(
 ): Promise<DeliveryView> {
   const row = await db.tx(async (trx) => {
     const current = await getDeliveryRow(trx, id);
+    // A stream is never confirmed nor stopped: it takes messages until paused, and resumes.
+    if (current.kind === 'stream' && action !== 'pause' && action !== 'resume') throw illegalState(`a stream can be paused and resumed, not ${actionPast[action].replace(/-requested$/, '')}`);
     const next = assertAction(action, current.state);
     const more = extra?.(current) ?? {};
     const updated = await trx

@@ -4,8 +4,8 @@
  * cancels them, and the feedback service writes the state its events lead to. Counter
  * deltas go with each change, in the same transaction. The only writer of `delivery_logs`.
  */
-import type { Insertable } from 'kysely';
-import { insertChunked, ReusableStatement, type Database, type Q } from '../db/index.ts';
+import { sql, type Insertable } from 'kysely';
+import { insertChunked, ReusableStatement, type Database, type Db, type Q } from '../db/index.ts';
 import { addDelta, applyDeltas } from './counters.ts';
 import { failureReasonCode, failureTypeCode, LogStatus } from './log-status.ts';
 
@@ -77,6 +77,75 @@ export async function cancelPendingLogs(trx: Q, deliveryId: number): Promise<num
   addDelta(deltas, deliveryId, `status:${LogStatus.Cancelled}`, n);
   await applyDeltas(trx, deltas);
   return n;
+}
+
+/**
+ * Reserves `n` log ids before the logs exist: a stream message's bytes (Message-ID, VERP
+ * return path, X-Estafeta-Log) carry its log id, and composing and DKIM-signing them inside
+ * the transaction that writes the log would hold SQLite's only connection meanwhile. The
+ * ids come from the table's own sequence, so no other insert takes them; a reservation whose
+ * transaction fails leaves a gap, nothing else.
+ */
+export async function reserveLogIds(db: Db, n: number): Promise<number[]> {
+  if (n <= 0) return [];
+  if (db.dialect === 'postgres') {
+    const r = await sql<{ id: string }>`select nextval(pg_get_serial_sequence('delivery_logs', 'id')) as id from generate_series(1, ${n})`.execute(db.kysely);
+    return r.rows.map((row) => Number(row.id));
+  }
+  // SQLite's AUTOINCREMENT never hands out an id at or below sqlite_sequence's, which may be
+  // raised by hand (the documented way); the table has no row there before its first insert.
+  return db.tx(async (trx) => {
+    await sql`insert into sqlite_sequence (name, seq) select 'delivery_logs', coalesce((select max(id) from delivery_logs), 0) where not exists (select 1 from sqlite_sequence where name = 'delivery_logs')`.execute(trx);
+    const r = await sql<{ seq: number }>`update sqlite_sequence set seq = seq + ${n} where name = 'delivery_logs' returning seq`.execute(trx);
+    const last = Number(r.rows[0].seq);
+    return Array.from({ length: n }, (_, i) => last - n + 1 + i);
+  });
+}
+
+/** A log of a stream message, written at once in its final or handed-over status. */
+export interface StreamLog {
+  id: number;
+  rowNo: number;
+  address: string;
+  domain: string;
+  /** Null: handed to the MTA ("Taken into account"); otherwise refused (Failed, Hard) for this reason. */
+  refused: 'Denylisted address' | 'Address in quarantine' | null;
+}
+
+/**
+ * The logs of messages sent to a stream: "Taken into account by the service provider" at
+ * once (they go to the spool in the same transaction), or Failed with a Hard type and the
+ * reason a recipient was refused for (the quarantine or the denylist, when the stream applies
+ * them, as the analysis records exclusions). Counter deltas in the same transaction.
+ */
+export async function insertStreamLogs(trx: Q, streamId: number, logs: StreamLog[], now: number): Promise<void> {
+  if (!logs.length) return;
+  const deltas = new Map();
+  await insertChunked(
+    trx,
+    'delivery_logs',
+    logs.map((l) => {
+      const failed = l.refused !== null;
+      addDelta(deltas, streamId, `status:${failed ? LogStatus.Failed : LogStatus.Taken}`, 1);
+      if (failed) addDelta(deltas, streamId, `reason:${failureReasonCode(l.refused!)}`, 1);
+      return {
+        id: l.id,
+        delivery_id: streamId,
+        row_no: l.rowNo,
+        address: l.address,
+        domain: l.domain,
+        status: failed ? LogStatus.Failed : LogStatus.Taken,
+        failure_type: failed ? failureTypeCode('Hard') : 0,
+        failure_reason: failed ? failureReasonCode(l.refused!) : null,
+        reply: failed ? `refused by the stream: ${l.refused}` : null,
+        attempts: 0,
+        event_at: now,
+        created_at: now,
+        updated_at: now,
+      };
+    }),
+  );
+  await applyDeltas(trx, deltas);
 }
 
 /** A log's state after the feedback service applied its events (the caller counts the deltas). */

@@ -157,7 +157,8 @@ export async function getDelivery(db: Db, id: number): Promise<DeliveryView> {
 }
 
 export async function listDeliveries(db: Db, filter: { states?: number[]; limit?: number; beforeId?: number } = {}): Promise<DeliveryView[]> {
-  let q = db.kysely.selectFrom('deliveries').selectAll().orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000));
+  // Streams are rows of the same table, listed apart (streams.ts).
+  let q = db.kysely.selectFrom('deliveries').selectAll().where('kind', '=', 'bulk').orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 1000));
   if (filter.states?.length) q = q.where('state', 'in', filter.states);
   if (filter.beforeId) q = q.where('id', '<', filter.beforeId);
   return (await q.execute()).map(toView);

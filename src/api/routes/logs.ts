@@ -44,10 +44,11 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     return { statuses, failureTypes, failureReasons, domain: query.domain, search: query.q, complained: flags.includes('complained'), withEvent: flags.includes('auto-replied') ? [AUTO_REPLIED] : undefined };
   };
 
-  r.get('/deliveries/:id/logs', {
+  // A stream's logs are a delivery's logs: the same list under its own path too.
+  for (const path of ['/deliveries/:id/logs', '/streams/:id/logs']) r.get(path, {
     schema: {
-      tags,
-      summary: "A delivery's logs",
+      tags: path.startsWith('/streams') ? ['streams'] : tags,
+      summary: path.startsWith('/streams') ? "A stream's logs (the same list as a delivery's)" : "A delivery's logs",
       params: idParams,
       querystring: filterQuery.extend({
         after: z.coerce.number().int().optional(),
