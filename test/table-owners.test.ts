@@ -38,6 +38,7 @@ export const OWNERS: Record<string, string> = {
   settings: 'db',
   webhook_endpoints: 'webhooks',
   webhook_attempts: 'webhooks',
+  idempotency_keys: 'streams',
 };
 
 function sources(dir: string): string[] {

@@ -66,7 +66,11 @@ export interface DeliveryLogsTable {
   failure_type: number;
   failure_reason: number | null;
   reply: string | null;
-  /** Never written: a log's Message-ID is computed from its id (mail/verp.ts messageIdFor). */
+  /**
+   * A delivery's logs leave it null: their Message-ID is computed from the ids and the
+   * delivery's From (mail/verp.ts messageIdFor). A stream's logs keep theirs here, since each
+   * message of a stream has its own From domain.
+   */
   message_id: string | null;
   attempts: number;
   event_at: number;

@@ -108,6 +108,8 @@ export interface StreamLog {
   rowNo: number;
   address: string;
   domain: string;
+  /** The Message-ID its message carries (a stream's messages each have their own From domain); null when refused. */
+  messageId: string | null;
   /** Null: handed to the MTA ("Taken into account"); otherwise refused (Failed, Hard) for this reason. */
   refused: 'Denylisted address' | 'Address in quarantine' | null;
 }
@@ -138,6 +140,7 @@ export async function insertStreamLogs(trx: Q, streamId: number, logs: StreamLog
         failure_type: failed ? failureTypeCode('Hard') : 0,
         failure_reason: failed ? failureReasonCode(l.refused!) : null,
         reply: failed ? `refused by the stream: ${l.refused}` : null,
+        message_id: l.messageId,
         attempts: 0,
         event_at: now,
         created_at: now,

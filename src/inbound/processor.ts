@@ -107,7 +107,7 @@ export class InboundProcessor {
     const r = await this.o.db.kysely
       .selectFrom('delivery_logs as l')
       .innerJoin('deliveries as d', 'd.id', 'l.delivery_id')
-      .select(['l.id', 'l.delivery_id', 'l.address', 'l.status', 'd.from_address', 'd.valid_until', 'd.validity_ms', 'd.started_at', 'd.created_at'])
+      .select(['l.id', 'l.delivery_id', 'l.address', 'l.status', 'l.message_id', 'd.from_address', 'd.valid_until', 'd.validity_ms', 'd.started_at', 'd.created_at'])
       .where('l.id', '=', logId)
       .executeTakeFirst();
     if (!r) return undefined;
@@ -117,7 +117,8 @@ export class InboundProcessor {
       deliveryId: Number(r.delivery_id),
       address: r.address,
       status: Number(r.status),
-      fromDomain: domainOf(r.from_address),
+      // A stream's log keeps its Message-ID, whose domain is its message's From.
+      fromDomain: r.message_id ? domainOf(r.message_id.replace(/>$/, '')) : domainOf(r.from_address),
       startedAt,
       validUntil: r.valid_until !== null ? Number(r.valid_until) : (startedAt ?? Number(r.created_at)) + Number(r.validity_ms),
     };

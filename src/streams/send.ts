@@ -101,10 +101,12 @@ export class StreamSender {
         const logId = ids[next++];
         const status = options.applyQuarantine ? refused.get(r.address.toLowerCase()) : undefined;
         const reason = status === undefined ? null : REFUSED_REASON[status as keyof typeof REFUSED_REASON];
-        a.logs.push({ id: logId, rowNo: 0, address: r.address, domain: r.domain, refused: reason });
+        const log: StreamLog = { id: logId, rowNo: 0, address: r.address, domain: r.domain, refused: reason, messageId: null };
+        a.logs.push(log);
         if (reason) continue;
         try {
           const m = composeStreamMessage(this.o.compose, { streamId, tracking: Number(c.stream.tracking) === 1, listUnsubscribe: options.listUnsubscribe }, c.message, logId, r.address, now);
+          log.messageId = m.messageId;
           a.spool.push({ logId, deliveryId: streamId, mailFrom: m.mailFrom, rcptTo: m.rcptTo, messageId: m.messageId, body: m.body, expiresAt: now + Number(c.stream.validity_ms), pool: c.stream.ip_pool });
         } catch (err) {
           // The message cannot be built at all (the same for every recipient): it fails alone.

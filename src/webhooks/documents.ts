@@ -50,12 +50,12 @@ const BOUNCE_TYPES = new Set(['bounced-async', 'complained', 'auto-replied']);
 /** One document per event, in the events' order. */
 export async function buildDocuments(q: Q, secret: string, events: RawEvent[]): Promise<EventDocument[]> {
   const logIds = [...new Set(events.flatMap((e) => (e.log_id === null ? [] : [Number(e.log_id)])))];
-  const logs = new Map<number, { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; from_address: string }>();
+  const logs = new Map<number, { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string }>();
   for (let i = 0; i < logIds.length; i += 1000) {
     const rows = await q
       .selectFrom('delivery_logs as l')
       .innerJoin('deliveries as d', 'd.id', 'l.delivery_id')
-      .select(['l.id', 'l.address', 'l.status', 'l.failure_type', 'l.failure_reason', 'l.delivery_id', 'd.from_address'])
+      .select(['l.id', 'l.address', 'l.status', 'l.failure_type', 'l.failure_reason', 'l.delivery_id', 'l.message_id', 'd.from_address'])
       .where('l.id', 'in', logIds.slice(i, i + 1000))
       .execute();
     for (const r of rows) logs.set(Number(r.id), { ...r, delivery_id: Number(r.delivery_id) });
@@ -63,7 +63,7 @@ export async function buildDocuments(q: Q, secret: string, events: RawEvent[]): 
   return events.map((e) => toDocument(secret, e, e.log_id === null ? undefined : logs.get(Number(e.log_id))));
 }
 
-function toDocument(secret: string, e: RawEvent, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; from_address: string } | undefined): EventDocument {
+function toDocument(secret: string, e: RawEvent, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string } | undefined): EventDocument {
   let p: Record<string, unknown> = {};
   try {
     p = JSON.parse(e.payload) ?? {};
@@ -82,7 +82,7 @@ function toDocument(secret: string, e: RawEvent, log: { address: string; status:
     logId,
     deliveryId: e.delivery_id === null ? null : Number(e.delivery_id),
     recipient: log?.address ?? str(p.address),
-    messageId: log && logId !== null ? messageIdFor(secret, log.delivery_id, logId, domainOf(log.from_address)) : null,
+    messageId: log && logId !== null ? log.message_id ?? messageIdFor(secret, log.delivery_id, logId, domainOf(log.from_address)) : null,
     status: log ? (LOG_STATUS_NAMES[log.status as LogStatus] ?? null) : null,
     failureType: log ? failureTypeFromCode(Number(log.failure_type)) : null,
     failureReason: log ? failureReasonFromCode(log.failure_reason === null ? null : Number(log.failure_reason)) : null,

@@ -129,7 +129,7 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
     const events = await eventsForLog(ctx.db.kysely, id);
     return {
       ...log,
-      messageId: messageIdFor(ctx.secret, log.deliveryId, log.id, domainOf(delivery.from_address)),
+      messageId: (await storedMessageId(ctx.db.kysely, log.id)) ?? messageIdFor(ctx.secret, log.deliveryId, log.id, domainOf(delivery.from_address)),
       history: events.map((e) => ({ id: e.id, type: e.type, occurredAt: new Date(e.occurredAt).toISOString(), appliedAt: e.appliedAt ? new Date(e.appliedAt).toISOString() : null, payload: e.payload, note: e.note ?? null })),
     };
   };
@@ -159,4 +159,9 @@ export async function logRoutes(app: FastifyInstance, ctx: ApiContext): Promise<
 
 function badValue(field: string, value: string, expected: string): never {
   throw invalidInput(`${field}: unknown value "${value}"; expected ${expected}`);
+}
+
+/** A stream log's stored Message-ID (a delivery's logs have none: it is computed). */
+async function storedMessageId(q: ApiContext['db']['kysely'], logId: number): Promise<string | null> {
+  return (await q.selectFrom('delivery_logs').select('message_id').where('id', '=', logId).executeTakeFirst())?.message_id ?? null;
 }
