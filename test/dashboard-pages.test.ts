@@ -3,9 +3,12 @@
  * on data that looks like a working day: long labels and addresses, long SMTP replies, a
  * message waiting for a retry, a bounce mail, a complaint and an auto-reply, a delivery whose
  * analysis found errors, quarantined, denylisted and valid addresses, an adaptation in force
- * and one cancelled. At 1280×800 and at 1920×1080 no page may scroll sideways, no card or
+ * and one cancelled, and engagement made as recipients make it, from the received messages:
+ * people's opens and clicks, a link scanner's burst, an Apple Mail Privacy Protection
+ * prefetch and a one-click unsubscription. At 1280×800 and at 1920×1080 no page may scroll sideways, no card or
  * table may hide columns behind a scroll bar, and no button may be cut. Then what each page
- * must say in words is checked (log history, engine, quarantine, rates, logs filters and CSV).
+ * must say in words is checked (log history, engine, quarantine, rates, engagement figures
+ * and links, logs filters and CSV).
  * Screenshots go to a temporary folder, or to docs/screenshots with SCREENSHOTS=docs/screenshots
  * (NAME.png at 1280 px, NAME-1920.png at 1920 px).
  */
@@ -15,6 +18,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import NodemailerConnection from 'nodemailer/lib/smtp-connection';
+import PostalMime from 'postal-mime';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { verpAddress } from '../src/mail/verp.ts';
@@ -30,6 +34,8 @@ const BOUNCE_DOMAIN = 'bounces.shop.test';
 const shots = resolve(process.env.SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'estafeta-pages-')));
 const LONG_LABEL = 'Spring collection launch for the loyalty programme members, second wave (Europe and United Kingdom)';
 const REJECT_TEXT = (rcpt: string) => `5.1.1 <${rcpt}>: Recipient address rejected: User unknown in virtual mailbox table; see https://postmaster.reject.test/errors/5.1.1 for the details of this policy`;
+const BROWSER_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
+const MAIN_HTML = '<p>Hello {{ firstName }}</p><p><a href="https://shop.example/sale">The sale</a></p><p><a href="https://shop.example/p/{{ firstName }}">Your page</a></p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>';
 const GREY_TEXT = '4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been temporarily rate limited.';
 
 type Conn = { connect(cb: (e?: Error) => void): void; send(env: object, msg: string, cb: (e: (Error & { response?: string }) | null, info?: unknown) => void): void; quit(): void; on(e: string, f: () => void): void };
@@ -174,7 +180,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     // Always greylisted: these messages wait for their next try the whole test long.
     await startSink(MX.grey, port, () => ({ code: 451, text: GREY_TEXT })),
   ];
-  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, bounces: { domain: BOUNCE_DOMAIN } });
+  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, bounces: { domain: BOUNCE_DOMAIN }, http: { trustedProxies: ['127.0.0.1'] } });
   let browser: Browser | undefined;
   try {
     // A delivery sent to three kinds of MX: accepted, refused, greylisted.
@@ -183,7 +189,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       ...Array.from({ length: 8 }, (_, i) => ({ email: `unknown${i}@reject.test`, firstName: `Bob${i}` })),
       ...Array.from({ length: 4 }, (_, i) => ({ email: `grey${i}@grey.test`, firstName: `Eva${i}` })),
     ];
-    const main = (await e.api('POST', '/deliveries', { label: LONG_LABEL, from: { name: 'Shop', address: 'news@shop.example' }, subject: 'Hello {{ firstName }}', html: '<p>Hello {{ firstName }}</p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>', validity: '1h', recipients })).body;
+    const main = (await e.api('POST', '/deliveries', { label: LONG_LABEL, from: { name: 'Shop', address: 'news@shop.example' }, subject: 'Hello {{ firstName }}', html: MAIN_HTML, validity: '1h', recipients })).body;
     assert.equal((await e.api('POST', `/deliveries/${main.id}/analyze`)).status, 200);
     assert.equal((await e.api('POST', `/deliveries/${main.id}/confirm`)).status, 200);
     await waitFor('sent and failed', async () => {
@@ -204,6 +210,38 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       const [b, c, a] = await Promise.all([bounced, complainer, away].map(async (id) => (await e.api('GET', `/logs/${id}`)).body));
       return b.status === 'failed' && c.complainedAt && a.history.length >= 2;
     });
+
+    // Engagement, as recipients and their mail programs make it, from the received messages.
+    // People open first (a click within 10 s of sending with no open before is a scanner's):
+    // Ana3 opens twice and clicks "Your page", Ana4 clicks "Your page", Ana9 clicks "The sale",
+    // Ana5 only opens; Ana6's gateway follows both links at once (a burst: machine clicks);
+    // Ana7's Apple Mail prefetches the pixel (machine open); Ana8 unsubscribes with one click.
+    const received = new Map<string, { html: string; unsubscribe: string }>();
+    for (const m of sinks[0].received) {
+      const parsed = await PostalMime.parse(m.raw);
+      received.set(m.to[0], { html: parsed.html ?? '', unsubscribe: /<(http[^>]+)>/.exec(parsed.headers.find((h) => h.key === 'list-unsubscribe')?.value ?? '')?.[1] ?? '' });
+    }
+    const ana = (i: number) => received.get(`customer.with.a.rather.long.name${i}@accept.test`)!;
+    const local = (url: string) => `${e.app.url}${new URL(url).pathname}`;
+    const pixelOf = (i: number) => local(/<img src="([^"]+\/t\/o\/[^"]+)"/.exec(ana(i).html)![1]);
+    const linkOf = (i: number, label: string) => local(new RegExp(`<a href="([^"]+/t/c/[^"]+)"[^>]*>${label}</a>`).exec(ana(i).html)![1]);
+    const asPerson = { headers: { 'user-agent': BROWSER_UA }, redirect: 'manual' as const };
+    for (const i of [3, 3, 4, 5, 9]) assert.equal((await fetch(pixelOf(i), asPerson)).status, 200);
+    await fetch(pixelOf(7), { headers: { 'user-agent': 'Mozilla/5.0', 'x-forwarded-for': '17.58.100.1' } });
+    const kpis = async () => (await e.api('GET', `/deliveries/${main.id}/kpis`)).body;
+    await waitFor('the opens applied', async () => (await kpis()).uniqueOpens === 4 && (await kpis()).machineOpens === 1, 10_000);
+    for (const [i, label] of [[3, 'Your page'], [4, 'Your page'], [9, 'The sale']] as const) assert.equal((await fetch(linkOf(i, label), asPerson)).status, 302);
+    await Promise.all(['The sale', 'Your page'].map((label) => fetch(linkOf(6, label), asPerson)));
+    assert.equal((await fetch(local(ana(8).unsubscribe), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status, 200);
+    const engaged = await waitFor('the clicks and the unsubscription applied', async () => {
+      const k = await kpis();
+      return k.clicks === 3 && k.machineClicks === 2 && k.unsubscribes === 1 ? k : null;
+    }, 15_000);
+    assert.deepEqual([engaged.uniqueOpens, engaged.opens, engaged.uniqueClicks, engaged.sent], [4, 5, 3, 29]);
+    const clicker = logOf('customer.with.a.rather.long.name4@accept.test');
+    const appleLog = logOf('customer.with.a.rather.long.name7@accept.test');
+    const scannedLog = logOf('customer.with.a.rather.long.name6@accept.test');
+    const unsubscribed = 'customer.with.a.rather.long.name8@accept.test';
 
     // A delivery waiting for confirmation, and one whose analysis found errors.
     const waiting = (await e.api('POST', '/deliveries', { label: 'Weekly digest, week 49', from: { address: 'news@shop.example' }, subject: 'Hi', text: 'Hi {{ unsubscribeUrl }}', recipients: [{ email: 'a@accept.test' }, { email: 'b@accept.test' }] })).body;
@@ -235,14 +273,17 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       ['deliveries', '/deliveries', `tr[data-delivery="${main.id}"]`],
       ['new-delivery', '/deliveries/new', 'form'],
       ['delivery-dashboard', `/deliveries/${main.id}`, '.chart'],
+      ['delivery-links', `/deliveries/${main.id}/links`, 'tr[data-link]'],
       ['delivery-analysis', `/deliveries/${main.id}/analysis`, '.lines'],
       ['delivery-logs', `/deliveries/${main.id}/logs`, 'tr[data-log]'],
       ['log-detail', `/deliveries/${main.id}/logs/${bounced}`, '[data-testid=inbound-mail] pre'],
       ['log-detail-retry', `/deliveries/${main.id}/logs/${greyLog}`, '.timeline'],
+      ['log-detail-engagement', `/deliveries/${main.id}/logs/${clicker}`, '.timeline [data-event=clicked]'],
       ['delivery-audit', `/deliveries/${main.id}/audit`, 'table.grid'],
       ['delivery-errors', `/deliveries/${broken.id}`, '[data-testid=analysis-errors]'],
       ['delivery-errors-analysis', `/deliveries/${broken.id}/analysis`, '.lines'],
       ['quarantine', '/quarantine', 'tr[data-address]'],
+      ['quarantine-entry', `/quarantine?entry=${encodeURIComponent(unsubscribed)}`, '[data-table=quarantine-history] tr[data-actor]'],
       ['engine', '/engine', '[data-table=adaptations]'],
       ['admin', '/admin', 'table.grid'],
     ];
@@ -263,7 +304,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
         await page.locator(ready).first().waitFor({ timeout: 10_000 });
         await page.waitForTimeout(300);
         const problems = await overflow(page);
-        await page.screenshot({ path: join(shots, `${name}${suffix}.png`), fullPage: !name.startsWith('log-detail') });
+        await page.screenshot({ path: join(shots, `${name}${suffix}.png`), fullPage: !name.startsWith('log-detail') && name !== 'quarantine-entry' });
         assert.deepEqual(problems, [], `${path} at ${width} px`);
       }
       t.diagnostic(`${pages.length} pages fit at ${width}×${height}`);
@@ -305,6 +346,49 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.match(await page.locator('[data-rate=complaints] .rate-value').innerText(), /^3\.45 %$/);
     assert.match((await page.getByTestId('rate-alarm').allInnerTexts()).join('\n'), /Complaint rate 3\.45 %: 11\.5 times Gmail's and Yahoo's limit of 0\.3 %/);
     await page.locator('[data-rate=hard][data-level=over]').waitFor();
+    // Engagement: each figure with its rate and what the rate is taken of; machines apart.
+    // (No function declared inside evaluate: the test's compiler would add a helper the page lacks.)
+    const figure = (id: string) =>
+      page.locator(`[data-engagement=${id}]`).evaluate((el) => ({
+        value: el.querySelector('.kpi-value')!.firstChild!.textContent,
+        rate: el.querySelector('[data-part=rate]')?.textContent ?? null,
+        of: el.querySelector('[data-part=of]')?.textContent ?? null,
+        extra: el.querySelector('[data-part=extra]')?.textContent ?? null,
+      }));
+    assert.deepEqual(await figure('opens'), { value: '4', rate: '13.79 %', of: 'of 29 sent', extra: '5 opens in all' });
+    assert.deepEqual(await figure('clicks'), { value: '3', rate: '10.34 %', of: 'of 29 sent', extra: '3 clicks in all' });
+    assert.deepEqual(await figure('clickToOpen'), { value: '75.00 %', rate: null, of: '3 of 4 who opened', extra: null });
+    assert.deepEqual(await figure('unsubscribes'), { value: '1', rate: '3.45 %', of: 'of 29 sent', extra: null });
+    const machines = await page.getByTestId('machine-engagement').innerText();
+    assert.match(machines, /^1 machine open\s+2 machine clicks\s+counted apart and in no rate: .*privacy proxies.*scanners/s);
+    // Live: an open made while the overview is shown appears without a reload.
+    const before = Date.now();
+    await fetch(pixelOf(10), asPerson);
+    await page.waitForFunction(() => document.querySelector('[data-engagement=opens] .kpi-value')?.firstChild?.textContent === '5', null, { timeout: 10_000 });
+    const liveMs = Date.now() - before;
+    t.diagnostic(`a new open on screen ${liveMs} ms after the pixel was fetched (written every 200 ms, applied, streamed every 500 ms)`);
+    assert.ok(liveMs < 3000, `the open showed after ${liveMs} ms`);
+    // Links: most clicked by people first (not the message's order), with the share of clickers.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/links`);
+    await page.locator('tr[data-link]').first().waitFor();
+    const linkRows = (await page.locator('[data-table=links] tbody tr').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim());
+    assert.deepEqual(linkRows, ['2 Your page https://shop.example/p/{{ firstName }} (personalized) HTML 2 2 66.67 %', '1 The sale https://shop.example/sale HTML 1 1 33.33 %']);
+    assert.match(await page.getByTestId('links-summary').innerText(), /^3 people clicked at least one link; 2 machine clicks \(link scanners\) are left out/);
+    // Opens, clicks and unsubscriptions in a log's history, in words.
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${clicker}`);
+    await page.locator('.ev-head', { hasText: /^\S.* Opened$/ }).waitFor();
+    await page.locator('.ev-head', { hasText: 'Clicked link 2 (Your page)' }).waitFor();
+    assert.match(await page.getByTestId('engagement').innerText(), /^first opened \d+ \w{3} \d\d:\d\d:\d\d · first clicked \d+ \w{3} \d\d:\d\d:\d\d/);
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${appleLog}`);
+    await page.locator('.ev-head', { hasText: 'Opened by a machine: Apple Mail Privacy Protection' }).waitFor();
+    assert.equal(await page.getByTestId('engagement').count(), 0, 'a machine open is no first open');
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${scannedLog}`);
+    const machineClick = page.locator('.ev-head', { hasText: /Clicked link [12] \((The sale|Your page)\) by a machine: / });
+    await machineClick.first().waitFor();
+    assert.equal(await machineClick.count(), 2);
+    await page.goto(`${e.app.url}/deliveries/${main.id}/logs/${logOf(unsubscribed)}`);
+    await page.locator('.ev-head', { hasText: 'Unsubscribed with one click' }).waitFor();
+    await page.goto(`${e.app.url}/deliveries/${main.id}`);
     // Per domain: delivered, deferred and failed, not only failures.
     const domainRow = (d: string) => page.locator(`[data-table=domains] tr[data-domain="${d}"]`).innerText();
     assert.match(await domainRow('reject.test'), /reject\.test\s+8\s+0\s+0\s+8\s+0\s+100 %/);
@@ -354,7 +438,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     const qcsv = await e.api('GET', '/quarantine');
     assert.equal(qcsv.status, 200);
     const quarantineCsv = await (await fetch(`${e.app.url}/api/v1/quarantine.csv?status=denylisted`, { headers: { authorization: `Bearer ${e.adminKey}` } })).text();
-    assert.equal(quarantineCsv.trim().split('\r\n').length, 1 + 2, quarantineCsv);
+    assert.equal(quarantineCsv.trim().split('\r\n').length, 1 + 3, `the denylisted: added by hand, a complaint, an unsubscription: ${quarantineCsv}`);
 
     // A delivery whose analysis found errors says so, and Confirm says why it cannot be used.
     await page.goto(`${e.app.url}/deliveries/${broken.id}`);
@@ -397,6 +481,23 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     await page.getByRole('button', { name: 'Release in bulk…' }).click();
     await page.locator('input[name=bulk-domain]').waitFor();
     await page.keyboard.press('Escape');
+    // An unsubscribed address reads as such; its entry shows the trail, and the release says
+    // that it lifts the unsubscription; the trail then names the operator.
+    const unsubRow = page.locator(`tr[data-address="${unsubscribed}"]`);
+    assert.equal(await unsubRow.locator('[data-col=reason]').innerText(), 'Unsubscribed');
+    await unsubRow.getByRole('link', { name: unsubscribed }).click();
+    await page.locator('[data-table=quarantine-history] tr[data-actor=recipient]').waitFor();
+    assert.match(await page.locator('[data-table=quarantine-history] tr[data-actor=recipient]').innerText(), /The recipient\s+new → Denylisted\s+unsubscribed with one click/);
+    assert.match(page.url(), /entry=/);
+    await page.getByRole('button', { name: 'Release: lift the unsubscription' }).click();
+    await page.locator('[data-table=quarantine-history] tr[data-actor=admin]').waitFor();
+    assert.match(await page.locator('[data-table=quarantine-history] tbody tr').first().innerText(), /admin\s+Denylisted → Valid\s+released by an operator/);
+    assert.equal((await e.api('GET', `/quarantine/entry?address=${encodeURIComponent(unsubscribed)}`)).body.status, 'valid');
+    await page.keyboard.press('Escape');
+    // The new-delivery form: tracking on, text links off, by default.
+    await page.goto(`${e.app.url}/deliveries/new`);
+    assert.equal(await page.getByRole('switch', { name: 'Track opens and clicks' }).isChecked(), true);
+    assert.equal(await page.getByRole('switch', { name: 'Track links in the text part' }).isChecked(), false);
 
     // The engine is live: its time stamp moves without a click, and it has no Refresh button.
     await page.goto(`${e.app.url}/engine`);

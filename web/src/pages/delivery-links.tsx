@@ -71,9 +71,9 @@ export function LinksTab({ d }: { d: DeliveryDetail }) {
                 <th className="w-link-label">Label</th>
                 <th>URL</th>
                 <th className="w-small">Part</th>
-                <th className="num w-count">Clicks</th>
-                <th className="num w-count" title="people who clicked this link">Unique clicks</th>
-                <th className="num w-count" title="unique clicks on this link ÷ people who clicked any link">Of clickers</th>
+                <th className="num w-clicks">Clicks</th>
+                <th className="num w-clicks" title="people who clicked this link">Unique clicks</th>
+                <th className="num w-clicks" title="unique clicks on this link ÷ people who clicked any link">Of clickers</th>
               </tr>
             </thead>
             <tbody>
