@@ -87,10 +87,16 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
     await page.getByLabel('HTML content').fill('<p>Hello {{ firstName }}</p><a href="{{ unsubscribeUrl }}">Unsubscribe</a>');
     await page.locator('input[name=recipients]').setInputFiles({ name: 'recipients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv()) });
     await page.getByTestId('csv-summary').waitFor();
+    // Tracking is on by default; the text part's links are tracked only when asked.
+    assert.equal(await page.getByRole('switch', { name: 'Track opens and clicks' }).isChecked(), true);
+    await page.getByRole('switch', { name: 'Track links in the text part' }).check();
     await page.getByRole('button', { name: 'Create delivery' }).click();
     await page.locator('[data-state="being-edited"]').waitFor();
     const id = Number(/\/deliveries\/(\d+)/.exec(page.url())?.[1]);
     assert.ok(id > 0, page.url());
+    const created = (await e.api('GET', `/deliveries/${id}`)).body;
+    assert.deepEqual([created.tracking, created.trackTextLinks], [true, true], 'the switches reach the delivery');
+    await page.getByTestId('tracking-meta').getByText('Opens and clicks tracked, text links too').waitFor();
 
     // Analyze: the state and the report arrive through the live stream.
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
@@ -103,6 +109,8 @@ test('the dashboard: sign in, send a delivery, watch it live, logs, quarantine, 
 
     // Tabs follow the keyboard: arrow keys move between them.
     await page.getByRole('tab', { name: 'Analysis' }).focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.getByRole('tab', { name: 'Links', selected: true }).waitFor();
     await page.keyboard.press('ArrowLeft');
     await page.getByRole('tab', { name: 'Overview', selected: true }).waitFor();
 

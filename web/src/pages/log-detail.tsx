@@ -206,7 +206,7 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
                 <dt>Engagement</dt>
                 <dd data-testid="engagement">
                   {[data.openedAt && `first opened ${when(data.openedAt)}`, data.clickedAt && `first clicked ${when(data.clickedAt)}`].filter(Boolean).join(' · ')}
-                  <span className="small muted"> (by the recipient; machines' opens and clicks are in the history only)</span>
+                  <span className="small muted"> (people only: machines are in the history)</span>
                 </dd>
               </>
             )}

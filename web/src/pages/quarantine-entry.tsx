@@ -74,11 +74,15 @@ export function QuarantineEntryDialog({ address, onClose, onReleased }: { addres
             {q.errorText && (
               <>
                 <dt>{unsubscribed ? 'How' : 'Last error'}</dt>
-                <dd className={unsubscribed ? '' : 'mono small'}>{q.errorText}</dd>
+                <dd className={unsubscribed ? '' : 'mono small'}>{unsubscribed ? q.errorText.replace(/^./, (c) => c.toUpperCase()) : q.errorText}</dd>
               </>
             )}
-            <dt>Errors</dt>
-            <dd>{n(q.errorCount)}</dd>
+            {!unsubscribed && (
+              <>
+                <dt>Errors</dt>
+                <dd>{n(q.errorCount)}</dd>
+              </>
+            )}
             {q.deliveryId !== null && (
               <>
                 <dt>Delivery</dt>
@@ -110,7 +114,7 @@ export function QuarantineEntryDialog({ address, onClose, onReleased }: { addres
                 {[...q.history].reverse().map((h, i) => (
                   <tr key={i} data-actor={h.actor}>
                     <td className="nowrap small">{when(h.at)}</td>
-                    <td className="history-actor">{who(h.actor)}</td>
+                    <td className="history-actor nowrap">{who(h.actor)}</td>
                     <td className="nowrap">{h.action}</td>
                     <td className="small">{h.detail === 'released' ? 'released by an operator' : h.detail ?? ''}</td>
                   </tr>
