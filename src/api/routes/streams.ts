@@ -98,7 +98,7 @@ export async function messageStreamRoutes(app: FastifyInstance, ctx: ApiContext)
     bodyLimit: SEND_LIMITS.batchBodyBytes,
     schema: {
       tags,
-      summary: `Send up to ${SEND_LIMITS.batchMessages} messages; each is answered with its result or its own error (a bad message does not stop the others)`,
+      summary: `Send up to ${SEND_LIMITS.batchMessages} messages, each answered with its result or its own error (a bad message does not stop the others)`,
       headers: idempotencyHeaders,
       body: z.object({ messages: z.array(z.unknown()).min(1).max(SEND_LIMITS.batchMessages) }),
       response: { 200: batchResultSchema, 400: errorSchema },
