@@ -17,6 +17,7 @@ import { Sender } from '../sender/index.ts';
 import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
+import { purgeOldData, retentionCutoffs } from '../retention/index.ts';
 import { WebhookDispatcher } from '../webhooks/index.ts';
 import { StreamSender } from '../streams/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
@@ -119,6 +120,11 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     });
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
     timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, quarantinePolicy.value.quarantine).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
+    // Retention: the logs and events of old deliveries go hourly, in small batches (retention/).
+    if (config.retention.logs !== 'off' || config.retention.events !== 'off') {
+      const purge = () => void purgeOldData(db, retentionCutoffs(config.retention)).then((r) => r.logs + r.events > 0 && logger.info(r, 'retention: old logs and events purged'), (err) => logger.warn({ err }, 'retention purge failed'));
+      timers.push(setTimeout(purge, 60_000), setInterval(purge, 3_600_000));
+    }
   }
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };

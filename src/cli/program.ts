@@ -17,6 +17,7 @@ import { startCommand } from './commands/start.ts';
 import { simCommand } from './commands/sim.ts';
 import { demoCommand } from './commands/demo.ts';
 import { mtaCommand } from './commands/mta.ts';
+import { purgeCommand } from './commands/purge.ts';
 import { bouncesCommand, quarantineCommand } from './commands/quarantine.ts';
 import { webhooksCommand } from './commands/webhooks.ts';
 
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(dkimCommand(client));
   program.addCommand(mtaCommand(client));
+  program.addCommand(purgeCommand());
   program.addCommand(quarantineCommand(client));
   program.addCommand(bouncesCommand(client));
   program.addCommand(webhooksCommand(client));

@@ -13,3 +13,4 @@ export { audit, listAudit, type AuditEntry } from './audit.ts';
 export { compileTemplate, missingFields, type CompiledTemplate } from './template.ts';
 export { deliveryCreateSchema, deliveryUpdateSchema, parseInput, formatZod, type DeliveryCreateInput, type DeliveryUpdateInput } from './input.ts';
 export { recordLinks, listLinks, linkUrl, type LinkRecord } from './links.ts';
+export { PURGED, deliveriesToPurge, logIdsAfter, countDeliveryLogs, deleteLogs, markPurged } from './retention.ts';
