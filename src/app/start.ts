@@ -13,7 +13,7 @@ import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from
 import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mta/index.ts';
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
-import { Sender } from '../sender/index.ts';
+import { Sender, type ComposeSettings } from '../sender/index.ts';
 import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
@@ -25,6 +25,7 @@ import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
 import { loadMachineEngagement } from '../config/machine-engagement.ts';
 import { agentMatcher, TrackingRecorder } from '../tracking/index.ts';
+import { startTrackingThread, type TrackingThread } from './tracking-thread.ts';
 import { bouncePolicyWatcher } from '../config/bounce-rules.ts';
 import { InboundProcessor, startListener, type Listener } from '../inbound/index.ts';
 import { loadOperatorQualifications, withOperatorQualification, type OperatorQualifications } from '../qualification/index.ts';
@@ -138,7 +139,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
   // Links in messages use the public URL; without one configured, the port is known only once
   // the API listens (port 0 picks one), so it is filled in then, before the sender starts.
-  const compose = { secret, publicUrl, bounceDomain: config.bounces.domain };
+  const compose: ComposeSettings = { secret, publicUrl, trackingUrl: config.tracking.publicUrl, bounceDomain: config.bounces.domain };
   // DKIM: signs in the sender before spooling; its workers start only when a key signs.
   const dkim = new DkimSigner({ db, logger: logger.child({ component: 'dkim' }), secret });
   if (has('sender')) {
@@ -159,6 +160,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
 
   // What a start that fails half-way has opened, closed again.
   let http: FastifyInstance | null = null;
+  let trackingThread: TrackingThread | null = null;
   let url: string | null = null;
   const cleanUp = async () => {
     for (const t of timers) clearInterval(t);
@@ -239,6 +241,14 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     const server = http;
     url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);
     if (!config.publicUrl && config.http.port === 0) compose.publicUrl = url.replace('://0.0.0.0:', '://127.0.0.1:');
+    // The recipients' routes on a thread of their own, when asked (tracking.listen).
+    if (config.tracking.listen) {
+      if (/^sqlite:(:memory:)?$/.test(config.database.url)) throw new EstafetaError('CONFIG', 'tracking.listen needs a database another thread can open: give database.url (DATABASE_URL) a SQLite file or PostgreSQL.');
+      const at = config.tracking.listen;
+      trackingThread = await listening('the tracking routes', 'tracking.listen.port or ESTAFETA_TRACKING_PORT', at, () => startTrackingThread(config, secret, () => feedback?.wake()), cleanUp);
+      compose.trackingUrl ??= trackingThread.url.replace('://0.0.0.0:', '://127.0.0.1:');
+      logger.info({ url: trackingThread.url }, 'tracking routes served on their own thread');
+    }
     // Only once the ports are ours: a start that fails creates no user and prints no password.
     await ensureAdmin(db.kysely, logger, process.env.ESTAFETA_ADMIN_PASSWORD);
   }
@@ -286,6 +296,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       stopping = true;
       await engine?.drain();
       await http?.close();
+      await trackingThread?.stop();
       await tracking?.stop();
       await inbound?.stop();
       await inboundProcessor?.stop();

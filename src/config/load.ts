@@ -23,6 +23,8 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['ESTAFETA_HTTP_PORT', 'http.port', Number],
   ['ESTAFETA_TRUSTED_PROXIES', 'http.trustedProxies', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_PUBLIC_URL', 'publicUrl', String],
+  ['ESTAFETA_TRACKING_PORT', 'tracking.listen.port', Number],
+  ['ESTAFETA_TRACKING_URL', 'tracking.publicUrl', String],
   ['ESTAFETA_SECRET', 'secret', String],
   ['ESTAFETA_ROLES', 'roles', (v) => v.split(',').map((s) => s.trim()).filter(Boolean)],
   ['ESTAFETA_LOG_LEVEL', 'log.level', String],

@@ -56,6 +56,16 @@ export const configSchema = z.object({
   }).prefault({}),
   /** Base URL the dashboard and unsubscribe links are reached at. */
   publicUrl: z.string().url().optional(),
+  /**
+   * The recipients' routes (open pixel, tracked links, unsubscribe). With `listen`, a thread
+   * of their own serves them on that port, so tracking traffic does not slow sending (point
+   * your reverse proxy's /t/ and /unsubscribe/ there); `publicUrl` is then the base of those
+   * links in messages (default: http://host:port of `listen`, or the main public URL).
+   */
+  tracking: z.object({
+    listen: z.object({ host: z.string().default('127.0.0.1'), port }).optional(),
+    publicUrl: z.string().url().optional(),
+  }).prefault({}),
   /** Secret for signed tokens (VERP return paths, unsubscribe links). Generated and stored in the database when absent. */
   secret: z.string().min(16).optional(),
   roles: z.array(z.enum(ROLES)).min(1).default([...ROLES]),

@@ -20,6 +20,8 @@ import { clickToken, isHttpUrl, openToken } from '../mail/tracking-tokens.ts';
 export interface ComposeSettings {
   secret: string;
   publicUrl: string;
+  /** Base of the pixel, tracked-link and unsubscribe URLs when they are served apart (tracking.listen); else publicUrl. */
+  trackingUrl?: string;
   bounceDomain: string;
 }
 
@@ -79,7 +81,7 @@ export interface ComposedMessage {
 
 export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, logId: number, address: string, data: Record<string, unknown>): ComposedMessage {
   const token = logToken(settings.secret, logId);
-  const ownUrl = `${settings.publicUrl.replace(/\/$/, '')}/unsubscribe/${token}`;
+  const ownUrl = `${(settings.trackingUrl ?? settings.publicUrl).replace(/\/$/, '')}/unsubscribe/${token}`;
   const scope: Record<string, unknown> = { ...data, email: address, unsubscribeUrl: ownUrl };
   if (d.unsubscribe) scope.unsubscribeUrl = d.unsubscribe.render(scope);
   const unsubscribeUrl = String(scope.unsubscribeUrl);
@@ -105,7 +107,7 @@ export function composeMessage(d: PreparedDelivery, settings: ComposeSettings, l
 
 /** The pixel's and each tracked link's URL for one message, as template variables. */
 function addTrackingUrls(d: PreparedDelivery, settings: ComposeSettings, logId: number, scope: Record<string, unknown>): void {
-  const base = settings.publicUrl.replace(/\/$/, '');
+  const base = (settings.trackingUrl ?? settings.publicUrl).replace(/\/$/, '');
   scope[PIXEL_VARIABLE] = `${base}/t/o/${openToken(settings.secret, d.id, logId)}`;
   for (const link of d.links) {
     const template = d.linkUrls.get(link.id);

@@ -24,7 +24,7 @@ const MAX_CACHED_LINKS = 50_000;
 
 const tokenParams = z.object({ token: z.string().max(4000) });
 
-export async function trackingRoutes(app: FastifyInstance, o: { ctx: ApiContext; recorder: TrackingRecorder }): Promise<void> {
+export async function trackingRoutes(app: FastifyInstance, o: { ctx: Pick<ApiContext, 'db' | 'secret'>; recorder: TrackingRecorder }): Promise<void> {
   const { ctx, recorder } = o;
   const links = new Map<string, string | null>();
   const hit = (req: FastifyRequest, deliveryId: number, logId: number): TrackingHit => ({ deliveryId, logId, at: Date.now(), userAgent: String(req.headers['user-agent'] ?? ''), ip: req.ip, method: req.method });
@@ -89,7 +89,7 @@ export async function trackingRoutes(app: FastifyInstance, o: { ctx: ApiContext;
   });
 }
 
-async function recipientOf(ctx: ApiContext, token: string) {
+async function recipientOf(ctx: Pick<ApiContext, 'db' | 'secret'>, token: string) {
   const logId = readLogToken(ctx.secret, token);
   return logId === null ? null : getLogRecipient(ctx.db.kysely, logId);
 }
