@@ -1,5 +1,5 @@
 /**
- * `npm run bench:tracking [-- --recipients N] [--rate R] [--json]`
+ * `npm run bench:tracking [-- --recipients N] [--rate R] [--thread] [--json]`
  *
  * Whether a burst of opens and clicks slows sending (issue 13: "a burst of 10,000 requests a
  * second must not slow sending"). Starts Estafeta in-process (SQLite, as `estafeta start`,
@@ -11,6 +11,8 @@
  * achieved, latency p50/p99/max of the pixel and of the redirect, the sending rate with and
  * without load, the open and click events written and those dropped (answered but never
  * stored), and how long the feedback service took to count them once the load stopped.
+ * With --thread, the tracking routes run on their own thread and port (tracking.listen) and
+ * the load goes there, as a deployment with tracking.listen would receive it.
  * The load generator, the sink and Estafeta share this machine's CPUs: compare within a run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,6 +38,7 @@ const RATE = option('rate', 10_000);
 const WARM = option('warm', 500);
 const CONNECTIONS = option('connections', 50);
 const json = args.includes('--json');
+const THREAD = args.includes('--thread');
 const say = (s: string) => {
   if (!json) process.stderr.write(s + '\n');
 };
@@ -53,8 +56,9 @@ async function main() {
   // The bench's From domain has no DKIM key, DMARC record or https public URL (loopback): raise
   // the bulk-sender threshold so the analysis's compliance lines stay warnings, not errors.
   const policy = fastRetryPolicyDir({ 'compliance.yaml': 'bulkRecipients: 100000000\n', 'mx-rules.yaml': `rules:\n  - { name: bench-sink, mx: ["*.${DOMAIN}"], maxConnections: ${SESSIONS}, maxMessagesPerConnection: 1000, maxReady: 4000 }\n  - { name: default, mx: ["*"] }\n` });
-  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, policy: { dir: policy } });
-  const result: Record<string, unknown> = { recipients: N, targetRate: RATE, connections: CONNECTIONS * 2, machine: { cpus: cpus().length, node: process.version } };
+  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, policy: { dir: policy }, ...(THREAD ? { tracking: { listen: { host: '127.0.0.1', port: 0 } } } : {}) });
+  const result: Record<string, unknown> = { recipients: N, targetRate: RATE, connections: CONNECTIONS * 2, trackingThread: THREAD, machine: { cpus: cpus().length, node: process.version } };
+  let trackingBase = e.app.url!;
   const clients: ChildProcess[] = [];
   try {
     say(`warm-up: a delivery of ${WARM} to collect signed tracking URLs`);
@@ -64,7 +68,10 @@ async function main() {
     const links: string[] = [];
     for (const m of sink.received) {
       const html = (await PostalMime.parse(m.raw)).html ?? '';
-      for (const [, url] of html.matchAll(/(?:href|src)="([^"]+\/t\/[oc]\/[^"]+)"/g)) (url.includes('/t/o/') ? pixels : links).push(new URL(url).pathname);
+      for (const [, url] of html.matchAll(/(?:href|src)="([^"]+\/t\/[oc]\/[^"]+)"/g)) {
+        (url.includes('/t/o/') ? pixels : links).push(new URL(url).pathname);
+        trackingBase = new URL(url).origin;
+      }
     }
     sink.received.length = 0;
     if (!pixels.length || !links.length) throw new Error('no tracking URL in the received messages');
@@ -80,7 +87,7 @@ async function main() {
     writeFileSync(join(dir, 'links'), links.join('\n'));
     say(`with load: ${RATE} requests/s target on the pixel and the links, then a delivery of ${N}`);
     const outputs = [join(dir, 'pixels'), join(dir, 'links')].map((file) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib/tracking-load-client.ts'), e.app.url!, String(RATE / 2), String(CONNECTIONS), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib/tracking-load-client.ts'), trackingBase, String(RATE / 2), String(CONNECTIONS), file], { stdio: ['ignore', 'pipe', 'inherit'] });
       clients.push(child);
       let out = '';
       child.stdout!.on('data', (c) => (out += c));
