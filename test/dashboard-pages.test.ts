@@ -360,7 +360,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.deepEqual(await figure('clickToOpen'), { value: '75.00 %', rate: null, of: '3 of 4 who opened', extra: null });
     assert.deepEqual(await figure('unsubscribes'), { value: '1', rate: '3.45 %', of: 'of 29 sent', extra: null });
     const machines = await page.getByTestId('machine-engagement').innerText();
-    assert.match(machines, /^1 machine open\s+2 machine clicks\s+counted apart and in no rate: .*privacy proxies.*scanners/s);
+    assert.match(machines, /^1 machine open\s+2 machine clicks\s+Counted apart and in no rate: .*privacy proxies.*scanners/s);
     // Live: an open made while the overview is shown appears without a reload.
     const before = Date.now();
     await fetch(pixelOf(10), asPerson);
@@ -492,6 +492,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     await page.getByRole('button', { name: 'Release: lift the unsubscription' }).click();
     await page.locator('[data-table=quarantine-history] tr[data-actor=admin]').waitFor();
     assert.match(await page.locator('[data-table=quarantine-history] tbody tr').first().innerText(), /admin\s+Denylisted → Valid\s+released by an operator/);
+    await page.screenshot({ path: join(shots, 'quarantine-entry-released.png') });
     assert.equal((await e.api('GET', `/quarantine/entry?address=${encodeURIComponent(unsubscribed)}`)).body.status, 'valid');
     await page.keyboard.press('Escape');
     // The new-delivery form: tracking on, text links off, by default.

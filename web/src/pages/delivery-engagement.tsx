@@ -46,8 +46,8 @@ export function Engagement({ d }: { d: DeliveryDetail }) {
         <span data-engagement="machineClicks">
           <strong>{plural(k.machineClicks, 'machine click')}</strong>
         </span>
-        <span className="muted">
-          counted apart and in no rate: images fetched by mail privacy proxies (Apple Mail Privacy Protection, an image proxy at delivery) and links followed by security
+        <span className="muted why">
+          Counted apart and in no rate: images fetched by mail privacy proxies (Apple Mail Privacy Protection, an image proxy at delivery) and links followed by security
           scanners (Safe Links and the like: every link within a second, or a click before any open).
         </span>
       </div>

@@ -207,6 +207,7 @@ export function LogDetail({ id, onClose }: { id: number; onClose: () => void }) 
                 <dd data-testid="engagement">
                   {[data.openedAt && `first opened ${when(data.openedAt)}`, data.clickedAt && `first clicked ${when(data.clickedAt)}`].filter(Boolean).join(' · ')}
                   <span className="small muted"> (people only: machines are in the history)</span>
+                  {data.status === 'taken' && <div className="small">This shows the message arrived; its status stays Taken into account until the receiving server or a bounce says more.</div>}
                 </dd>
               </>
             )}

@@ -63,7 +63,8 @@ export function QuarantineEntryDialog({ address, onClose, onReleased }: { addres
               <span className={`badge tone-${statusTone(q.status)}`}>{q.statusLabel}</span>
               {unsubscribed && <span className="strong"> · the recipient unsubscribed</span>}
             </dd>
-            {q.failureType && (
+            {/* A valid address keeps its last reason in the table; the trail says what happened since. */}
+            {q.failureType && q.status !== 'valid' && (
               <>
                 <dt>Reason</dt>
                 <dd>
@@ -71,7 +72,7 @@ export function QuarantineEntryDialog({ address, onClose, onReleased }: { addres
                 </dd>
               </>
             )}
-            {q.errorText && (
+            {q.errorText && q.status !== 'valid' && (
               <>
                 <dt>{unsubscribed ? 'How' : 'Last error'}</dt>
                 <dd className={unsubscribed ? '' : 'mono small'}>{unsubscribed ? q.errorText.replace(/^./, (c) => c.toUpperCase()) : q.errorText}</dd>

@@ -179,7 +179,7 @@ export function QuarantinePage() {
                     <span className={`badge tone-${statusTone(q.status)}`}>{q.statusLabel}</span>
                   </td>
                   <td className="small" title={q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : undefined} data-col="reason">
-                    {isUnsubscription(q) ? <strong>Unsubscribed</strong> : q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : q.failureReason ?? ''}
+                    {isUnsubscription(q) ? <strong>Unsubscribed</strong> : q.status === 'denylisted' && /^complaint\b/i.test(q.errorText ?? '') ? <strong>Complaint (marked as spam)</strong> : q.failureType ? `${q.failureType} · ${q.failureReason ?? 'Not defined'}` : q.failureReason ?? ''}
                   </td>
                   <td className="num">{n(q.errorCount)}</td>
                   <td className="small" data-col="last-error">{when(q.lastErrorAt ?? q.updatedAt)}</td>
