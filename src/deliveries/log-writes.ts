@@ -94,12 +94,17 @@ export async function reserveLogIds(db: Db, n: number): Promise<number[]> {
   }
   // SQLite's AUTOINCREMENT never hands out an id at or below sqlite_sequence's, which may be
   // raised by hand (the documented way); the table has no row there before its first insert.
-  return db.tx(async (trx) => {
-    await sql`insert into sqlite_sequence (name, seq) select 'delivery_logs', coalesce((select max(id) from delivery_logs), 0) where not exists (select 1 from sqlite_sequence where name = 'delivery_logs')`.execute(trx);
-    const r = await sql<{ seq: number }>`update sqlite_sequence set seq = seq + ${n} where name = 'delivery_logs' returning seq`.execute(trx);
-    const last = Number(r.rows[0].seq);
-    return Array.from({ length: n }, (_, i) => last - n + 1 + i);
-  });
+  // Each statement is atomic on its own, and the raise need not wait for the disk: after a
+  // crash the ids the logs were written with raise the sequence again (AUTOINCREMENT keeps
+  // it at the largest id), and reserved ids never written were never sent.
+  const raise = () => db.volatile((q) => sql<{ seq: number }>`update sqlite_sequence set seq = seq + ${n} where name = 'delivery_logs' returning seq`.execute(q));
+  let r = await raise();
+  if (!r.rows.length) {
+    await db.volatile((q) => sql`insert into sqlite_sequence (name, seq) select 'delivery_logs', coalesce((select max(id) from delivery_logs), 0) where not exists (select 1 from sqlite_sequence where name = 'delivery_logs')`.execute(q));
+    r = await raise();
+  }
+  const last = Number(r.rows[0].seq);
+  return Array.from({ length: n }, (_, i) => last - n + 1 + i);
 }
 
 /** A log of a stream message, written at once in its final or handed-over status. */

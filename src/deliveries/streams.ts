@@ -145,10 +145,16 @@ export async function admitToStream(trx: Q, streamId: number, counts: { targeted
     .set((eb) => ({ targeted: eb('targeted', '+', counts.targeted), to_deliver: eb('to_deliver', '+', counts.toDeliver), excluded: eb('excluded', '+', counts.excluded), updated_at: Date.now() }))
     .where('id', '=', streamId)
     .where('kind', '=', STREAM_KIND)
-    .returning(['targeted', 'state'])
+    // Only while In progress: a refused stream is left unchanged, so the caller's transaction
+    // may go on with other streams.
+    .where('state', '=', DeliveryState.InProgress)
+    .returning(['targeted'])
     .executeTakeFirst();
-  if (!r) throw notFound(`stream ${streamId}`);
-  if (r.state !== DeliveryState.InProgress) throw illegalState(`the stream is "${stateLabel(r.state)}": resume it to send`);
+  if (!r) {
+    const current = await trx.selectFrom('deliveries').select('state').where('id', '=', streamId).where('kind', '=', STREAM_KIND).executeTakeFirst();
+    if (!current) throw notFound(`stream ${streamId}`);
+    throw illegalState(`the stream is "${stateLabel(current.state)}": resume it to send`);
+  }
   return Number(r.targeted) - counts.targeted + 1;
 }
 

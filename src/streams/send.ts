@@ -117,8 +117,7 @@ export class StreamSender {
       if (!results[c.index]) admitted.push(a);
     }
     // Signing per sender domain (the key is the domain's), in the signing threads.
-    const byDomain = new Map<string, Admitted[]>();
-    for (const a of admitted) byDomain.set(a.message.from.domain, [...(byDomain.get(a.message.from.domain) ?? []), a]);
+    const byDomain = groupBy(admitted, (a) => a.message.from.domain);
     for (const [domain, group] of byDomain) {
       const signed = await this.o.signer.sign(group.flatMap((a) => a.spool), domain);
       let k = 0;
@@ -127,8 +126,7 @@ export class StreamSender {
 
     const woken = new Set<number>();
     await db.tx(async (trx) => {
-      const byStream = new Map<number, Admitted[]>();
-      for (const a of admitted) byStream.set(Number(a.stream.id), [...(byStream.get(Number(a.stream.id)) ?? []), a]);
+      const byStream = groupBy(admitted, (a) => Number(a.stream.id));
       for (const [streamId, group] of byStream) {
         const logs = group.flatMap((a) => a.logs);
         const excluded = logs.filter((l) => l.refused).length;
@@ -175,4 +173,15 @@ function resultOf(a: Admitted): MessageResult {
     l.refused ? { address: l.address, logId: l.id, messageId: null, status: 'refused', reason: `${l.refused}: the stream applies the quarantine and the denylist` } : { address: l.address, logId: l.id, messageId: messageIds.get(l.id) ?? null, status: 'accepted' },
   );
   return { ok: true, stream: Number(a.stream.id), messageIds: [...messageIds.values()], logIds: a.logs.map((l) => l.id), recipients };
+}
+
+function groupBy<T, K>(items: T[], key: (item: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }

@@ -1,0 +1,95 @@
+/**
+ * `npx tsx bench/send-api.ts [--messages N] [--batch B] [--concurrency C] [--singles M] [--json]`
+ *
+ * The send API's acceptance rate (issue 17: at least 2,000 messages a second through the
+ * batch form, 500 single calls a second). Starts a whole Estafeta in this process (all
+ * roles: the MTA sends while the API accepts), on SQLite by default or PostgreSQL with
+ * DATABASE_URL, with an RSA-2048 DKIM key for the sender domain, a loopback DNS and an
+ * smtp-server sink as the recipients' MX. Sends N messages of about 4 KB (HTML + text, one
+ * recipient each) as batches of B, C calls in flight, and times from the first call to the
+ * last answer: every answered message is durably in the spool with its log. Then M single
+ * POST /messages calls, C in flight. Prints messages a second accepted both ways, and how
+ * long the MTA took to deliver every batch message to the sink.
+ */
+import { startSimDns } from '../src/sim/dns-server.ts';
+import { freePort, startSink } from '../test/helpers/smtp-sink.ts';
+import { startTestEstafeta } from '../test/helpers/estafeta.ts';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const N = option('messages', 10_000);
+const B = option('batch', 500);
+const C = option('concurrency', 4);
+const M = option('singles', 2000);
+const MX = '127.0.3.77';
+
+const port = await freePort([MX]);
+const dns = await startSimDns({ port: 0, records: [{ name: 'bench.test', type: 'MX', exchange: 'mx.bench.test', priority: 10 }, { name: 'mx.bench.test', type: 'A', address: MX }] });
+const sink = await startSink(MX, port);
+const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
+try {
+  if ((await e.api('POST', '/dkim/keys', { domain: 'app.example', selector: 'bench' })).status !== 201) throw new Error('DKIM key not created');
+  const stream = (await e.api('POST', '/streams', { name: 'bench', fromDomains: ['app.example'], tracking: false })).body;
+  const html = `<html><body>${'<p>Your receipt, line by line, with the amounts and the totals you asked for.</p>\n'.repeat(30)}</body></html>`;
+  const text = 'Your receipt, line by line, with the amounts and the totals you asked for.\n'.repeat(20);
+  const message = (i: number) => ({ stream: stream.id, from: 'receipts@app.example', to: [`r${i}@bench.test`], subject: `Receipt ${i}`, html, text, metadata: { order: i } });
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${e.app.url}/api/v1${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${e.adminKey}` }, body: JSON.stringify(body) });
+    const json = await res.json();
+    if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const pool = async (count: number, run: (i: number) => Promise<void>) => {
+    let next = 0;
+    await Promise.all(Array.from({ length: C }, async () => {
+      for (let i = next++; i < count; i = next++) await run(i);
+    }));
+  };
+
+  const batches = Math.ceil(N / B);
+  let accepted = 0;
+  const t0 = performance.now();
+  await pool(batches, async (b) => {
+    const messages = Array.from({ length: Math.min(B, N - b * B) }, (_, k) => message(b * B + k));
+    const r = await post('/messages/batch', { messages });
+    accepted += r.accepted;
+  });
+  const batchSeconds = (performance.now() - t0) / 1000;
+  while (sink.received.length < accepted && performance.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 50));
+  const deliveredSeconds = (performance.now() - t0) / 1000;
+  const received = sink.received.length;
+
+  const t1 = performance.now();
+  await pool(M, async (i) => {
+    await post('/messages', message(N + i));
+  });
+  const singleSeconds = (performance.now() - t1) / 1000;
+
+  const result = {
+    database: e.app.db.dialect,
+    messages: N,
+    batch: B,
+    concurrency: C,
+    accepted,
+    batchSeconds: Math.round(batchSeconds * 100) / 100,
+    acceptedPerSecondBatch: Math.round(accepted / batchSeconds),
+    deliveredToSink: received,
+    allDeliveredSeconds: Math.round(deliveredSeconds * 100) / 100,
+    singles: M,
+    singlePerSecond: Math.round(M / singleSeconds),
+  };
+  if (args.includes('--json')) console.log(JSON.stringify(result));
+  else {
+    console.log(`send API on ${result.database}: ${N} messages of ~${Math.round((html.length + text.length) / 1024)} KB, batches of ${B}, ${C} calls in flight, DKIM RSA-2048`);
+    console.log(`  batch form:   ${accepted} accepted in ${result.batchSeconds} s = ${result.acceptedPerSecondBatch} msg/s (durable in the spool when answered)`);
+    console.log(`  MTA:          ${received} delivered to the sink ${result.allDeliveredSeconds} s after the first call`);
+    console.log(`  single calls: ${M} in ${Math.round(singleSeconds * 100) / 100} s = ${result.singlePerSecond} calls/s`);
+  }
+} finally {
+  await e.stop();
+  await sink.stop();
+  await dns.stop();
+}
