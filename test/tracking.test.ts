@@ -142,6 +142,9 @@ test('unsubscribe, opens and clicks: from the received messages back to the KPIs
       { opens: 1, uniqueOpens: 1, clicks: 2, uniqueClicks: 1, machineClicks: 2, machineOpens: 1 },
     );
     assert.equal(k.openRatePercent, 20, 'unique opens / sent: 1 of 5');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.ok(Number(/estafeta_tracking_events\{state="written"\} (\d+)/.exec(metrics)?.[1]) >= 6, metrics.split('\n').filter((l) => l.includes('tracking')).join('\n'));
+    assert.match(metrics, /estafeta_tracking_events\{state="dropped"\} 0/);
     assert.equal(k.clickToOpenPercent, 100);
     const report = (await e.api('GET', `/deliveries/${id}/links`)).body;
     assert.deepEqual(report.links.map((l: { label: string; clicks: number; uniqueClicks: number; personalized: boolean }) => [l.label, l.clicks, l.uniqueClicks, l.personalized]), [['The sale', 1, 1, false], ['Your page', 1, 1, true]]);

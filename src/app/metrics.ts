@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics, served at /metrics: MTA attempts by outcome and delivery latency,
  * ready queues and connections per site and sending IP, adaptations in force, the spool
- * (total, due, held, oldest message), and the feedback backlog (events not yet applied).
+ * (total, due, held, oldest message), the feedback backlog (events not yet applied), and the
+ * tracking recorder's opens and clicks (written, dropped, waiting).
  * Gauges are read when Prometheus scrapes, so they cost nothing between scrapes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -14,7 +15,14 @@ export interface Metrics {
   onAttempt(site: string, source: string | null, outcome: Outcome): void;
 }
 
-export function createMetrics(db: Db, engine: () => Engine | null): Metrics {
+/** What the tracking recorder has done since start: events written, dropped (buffer full), waiting. */
+export interface TrackingCounts {
+  written: number;
+  dropped: number;
+  buffered: number;
+}
+
+export function createMetrics(db: Db, engine: () => Engine | null, tracking: () => TrackingCounts | null = () => null): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'estafeta_process_' });
   const attempts = new Counter({ name: 'estafeta_mta_attempts_total', help: 'Delivery attempts by outcome', labelNames: ['outcome', 'site'], registers: [registry] });
@@ -96,6 +104,19 @@ export function createMetrics(db: Db, engine: () => Engine | null): Metrics {
     registers: [registry],
     async collect() {
       this.set(await countUnapplied(db.kysely));
+    },
+  });
+  new Gauge({
+    name: 'estafeta_tracking_events',
+    help: 'Opens and clicks recorded by this process since it started: written, dropped because the buffer was full, and waiting to be written',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      const t = tracking();
+      if (!t) return;
+      this.set({ state: 'written' }, t.written);
+      this.set({ state: 'dropped' }, t.dropped);
+      this.set({ state: 'buffered' }, t.buffered);
     },
   });
   return {

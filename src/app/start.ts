@@ -79,7 +79,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   let started = false;
   let stopping = false;
   let mta: MtaParts | null = null;
-  const metrics = createMetrics(db, () => engine);
+  const metrics = createMetrics(db, () => engine, () => tracking);
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
   let webhooks: WebhookDispatcher | null = null;
