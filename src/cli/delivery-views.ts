@@ -11,6 +11,9 @@ import { dateTime, failure, fromNow, moment, num, percent, plural } from './word
 
 type Event = LogDetail['history'][number];
 
+/** A long label or URL cut to fit a table: "https://shop.example/sale?utm_source=…". */
+const cut = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
+
 export function showDelivery(d: DeliveryDetail): void {
   printPairs([
     ['Delivery', `${d.id} ${d.label}`],
@@ -83,7 +86,6 @@ export function showEngagement(k: Kpis): void {
 /** A delivery's tracked links, most clicked first as the API orders them, with their share of the clickers. */
 export function showLinks(r: LinkReport): void {
   if (!r.links.length) return void process.stdout.write('no tracked links: tracking is off, or the content has no http(s) link\n');
-  const cut = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
   printTable(['label', 'URL', 'part', 'clicks', 'unique clicks', 'of clickers'], r.links.map((l) => [cut(l.label || '(no text)', 30), cut(l.url, 60), l.part === 'html' ? 'HTML' : 'text', num(l.clicks), num(l.uniqueClicks), r.uniqueClicks ? percent(l.percentOfClickers) : '']));
   process.stdout.write(`${plural(r.uniqueClicks, 'recipient')} clicked at least one link (people only; machines' clicks are not counted here)\n`);
 }
@@ -99,16 +101,23 @@ export function showAnalysis(a: Analysis): void {
 
 const FINAL = new Set(['sent', 'failed', 'ignored', 'cancelled']);
 
+/** A delivery's tracked links by id, as a click names them: "The sale" https://shop.example/sale. */
+export type LinkNames = Map<number, string>;
+
+export function linkNames(r: LinkReport): LinkNames {
+  return new Map(r.links.map((l) => [l.id, `${l.label ? `"${cut(l.label, 30)}" ` : ''}${cut(l.url, 60)}`]));
+}
+
 /** What happened, in words, for one event of a log's history, with what was judged of it ("machine: …"). */
-export function eventInWords(e: Event): string {
+export function eventInWords(e: Event, links: LinkNames = new Map()): string {
   const note = e.note ? ` (${e.note})` : '';
-  return eventTypeInWords(e) + note;
+  return eventTypeInWords(e, links) + note;
 }
 
 const UNSUBSCRIBED_HOW: Record<string, string> = { 'one-click': 'with one click from the mail program (RFC 8058)', page: 'on the unsubscribe page', mailto: 'by email (List-Unsubscribe mailto)' };
 
-function eventTypeInWords(e: Event): string {
-  const p = e.payload as { how?: string; qualification?: { failureType?: string; failureReason?: string } | null; nextAttemptAt?: number | null; mx?: string | null; mxIp?: string | null; mailKind?: string | null; feedbackType?: string | null; url?: string };
+function eventTypeInWords(e: Event, links: LinkNames): string {
+  const p = e.payload as { how?: string; linkId?: number; qualification?: { failureType?: string; failureReason?: string } | null; nextAttemptAt?: number | null; mx?: string | null; mxIp?: string | null; mailKind?: string | null; feedbackType?: string | null; url?: string };
   const why = failure(p.qualification?.failureType, p.qualification?.failureReason);
   switch (e.type) {
     case 'delivered':
@@ -132,8 +141,11 @@ function eventTypeInWords(e: Event): string {
       return `Unsubscribed${p.how ? ` ${UNSUBSCRIBED_HOW[p.how] ?? p.how}` : p.mailKind ? ` ${UNSUBSCRIBED_HOW.mailto}` : ''}`;
     case 'opened':
       return 'Opened';
-    case 'clicked':
-      return `Clicked${p.url ? ` ${p.url}` : ''}`;
+    case 'clicked': {
+      // A personalized link's event carries the URL it led to; the others name the link.
+      const link = p.url ?? (p.linkId === undefined ? undefined : links.get(p.linkId));
+      return `Clicked${link ? ` ${link}` : ''}`;
+    }
     default:
       // A type added after this CLI was written: its name, readable.
       return e.type.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase()) + (why ? `: ${why}` : '');
@@ -148,7 +160,7 @@ export function nextAttemptInWords(l: LogDetail, now = Date.now()): string | nul
   return l.status === 'pending' ? 'once the sender hands it to the MTA' : 'as soon as the MTA reaches it';
 }
 
-export function showLog(l: LogDetail): void {
+export function showLog(l: LogDetail, links?: LinkNames): void {
   printPairs([
     ['Log', `${l.id} of delivery ${l.deliveryId}`],
     ['Address', l.address],
@@ -163,7 +175,7 @@ export function showLog(l: LogDetail): void {
   ]);
   if (!l.history.length) return void process.stdout.write('\nNo history yet.\n');
   process.stdout.write('\nHistory\n');
-  printTable(['at', 'what happened', 'reply'], l.history.map((e) => [dateTime(e.occurredAt), eventInWords(e), String((e.payload as { reply?: unknown }).reply ?? '').slice(0, 70)]));
+  printTable(['at', 'what happened', 'reply'], l.history.map((e) => [dateTime(e.occurredAt), eventInWords(e, links), String((e.payload as { reply?: unknown }).reply ?? '').slice(0, 70)]));
 }
 
 /**

@@ -9,7 +9,7 @@ import type { ApiClient } from '../client.ts';
 import { CliError } from '../client.ts';
 import { idOf, wholeNumber } from '../args.ts';
 import { JSON_HELP, printJson, printTable, progressBar } from '../format.ts';
-import { showAnalysis, showDelivery, showKpis, showLinks, showLog, trackingInWords, waitingInWords } from '../delivery-views.ts';
+import { linkNames, showAnalysis, showDelivery, showKpis, showLinks, showLog, trackingInWords, waitingInWords } from '../delivery-views.ts';
 import { dateTime, failure, num, percent, plural } from '../words.ts';
 import type { AuditTrail, Delivery, DeliveryDetail, DeliveryList, Kpis, LinkReport, LogDetail, LogPage, RecipientsImported } from '../../api/contract.ts';
 
@@ -285,9 +285,12 @@ export function deliveriesCommand(client: Client): Command {
     .description('one delivery log with its history, by log id or by the Message-ID of its message')
     .option('--json', JSON_HELP)
     .action(async (ref: string, o) => {
-      const l = await client().get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${idOf('log', ref)}`);
+      const api = client();
+      const l = await api.get<LogDetail>(ref.includes('@') ? `/logs/by-message-id?messageId=${encodeURIComponent(ref)}` : `/logs/${idOf('log', ref)}`);
       if (o.json) return printJson(l);
-      showLog(l);
+      // A click names its link: read the delivery's links only when the history has clicks.
+      const links = l.history.some((e) => e.type === 'clicked') ? linkNames(await api.get<LinkReport>(`/deliveries/${l.deliveryId}/links`)) : undefined;
+      showLog(l, links);
     });
 
   cmd

@@ -27,10 +27,12 @@ function stateInWords(w: WebhookEndpoint, now = Date.now()): string {
   return `failing: ${plural(w.failures, 'failed attempt')} in a row${w.failingSince ? ` since ${moment(w.failingSince, now)}` : ''}${next}`;
 }
 
-/** An attempt's outcome: "200", "500 Internal…", "no answer: timeout". */
+/** An attempt's outcome: "200 ok", "HTTP 500: <the receiver's answer>", "no answer: timeout". */
 function outcomeOf(a: Pick<WebhookAttempt, 'statusCode' | 'error'>): string {
   if (a.statusCode === null) return `no answer${a.error ? `: ${a.error}` : ''}`;
-  return a.statusCode >= 200 && a.statusCode < 300 ? `${a.statusCode} ok` : `${a.statusCode}${a.error ? ` ${a.error}` : ''}`;
+  if (a.statusCode >= 200 && a.statusCode < 300) return `${a.statusCode} ok`;
+  // The dispatcher's error already names the status ("HTTP 500: …"): say it once.
+  return a.error ? (a.error.includes(String(a.statusCode)) ? a.error : `${a.statusCode} ${a.error}`) : `HTTP ${a.statusCode}`;
 }
 
 const cut = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text);
