@@ -13,6 +13,7 @@ import { verpAddress } from '../src/mail/verp.ts';
 import { QuarantineStatus } from '../src/quarantine/index.ts';
 import { freePort, startSink, type Sink } from './helpers/smtp-sink.ts';
 import { startTestEstafeta, waitFor, type TestEstafeta } from './helpers/estafeta.ts';
+import { arfMail, dsnMail } from './helpers/report-mails.ts';
 
 type Conn = { connect(cb: (e?: Error) => void): void; send(env: object, msg: string, cb: (e: (Error & { response?: string }) | null, info?: unknown) => void): void; quit(): void; on(e: string, f: () => void): void };
 const SMTPConnection = NodemailerConnection as unknown as new (o: object) => Conn;
@@ -64,33 +65,7 @@ function deliver(to: string, raw: string, from = ''): Promise<{ ok: boolean; res
 const verp = (name: string) => verpAddress(e.app.secret, logs.get(name)!, BOUNCE_DOMAIN);
 const log = async (name: string) => (await e.api('GET', `/logs/${logs.get(name)}`)).body;
 
-function dsn(rcpt: string, status: string, diagnostic: string): string {
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.inbox.test>',
-    'To: ' + rcpt,
-    'Subject: Undelivered Mail Returned to Sender',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain',
-    '',
-    'This is the mail system at host mx.inbox.test. Your message could not be delivered.',
-    '',
-    '--b1',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.inbox.test',
-    '',
-    `Final-Recipient: rfc822; ${rcpt}`,
-    'Action: failed',
-    `Status: ${status}`,
-    `Diagnostic-Code: smtp; ${diagnostic}`,
-    '',
-    '--b1--',
-    '',
-  ].join('\r\n');
-}
+const dsn = (rcpt: string, status: string, diagnostic: string) => dsnMail({ to: rcpt, rcpt, status, diagnostic });
 
 test('a DSN after Sent makes the log Failed with its reason and quarantines the address', async () => {
   const r = await deliver(verp('hard'), dsn('hard@inbox.test', '5.1.1', '550 5.1.1 <hard@inbox.test>: Recipient address rejected: User unknown'));
@@ -107,37 +82,9 @@ test('a DSN after Sent makes the log Failed with its reason and quarantines the 
 });
 
 test('an ARF complaint keeps Sent, records the complaint and denylists the address', async () => {
-  const arf = [
-    'From: feedback@inbox.test',
-    'To: fbl@' + BOUNCE_DOMAIN,
-    'Subject: Complaint about message',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=feedback-report; boundary="f1"',
-    '',
-    '--f1',
-    'Content-Type: text/plain',
-    '',
-    'This is an email abuse report.',
-    '--f1',
-    'Content-Type: message/feedback-report',
-    '',
-    'Feedback-Type: abuse',
-    'User-Agent: InboxFBL/1.0',
-    'Version: 1',
-    'Original-Rcpt-To: complainer@inbox.test',
-    '',
-    '--f1',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: news@shop.test',
-    'To: complainer@inbox.test',
-    'Subject: Hi complainer',
-    // Sent to a role mailbox, not the VERP address: correlated by the signed header.
-    'X-Estafeta-Log: ' + verp('complainer').slice('bounce+'.length, verp('complainer').indexOf('@')),
-    '',
-    '--f1--',
-    '',
-  ].join('\r\n');
+  // Sent to a role mailbox, not the VERP address: correlated by the signed header.
+  const token = verp('complainer').slice('bounce+'.length, verp('complainer').indexOf('@'));
+  const arf = arfMail({ to: `fbl@${BOUNCE_DOMAIN}`, rcpt: 'complainer@inbox.test', original: { From: 'news@shop.test', To: 'complainer@inbox.test', Subject: 'Hi complainer', 'X-Estafeta-Log': token } });
   assert.ok((await deliver(`fbl@${BOUNCE_DOMAIN}`, arf)).ok);
   const l = await waitFor('the complaint', async () => ((await log('complainer')).complainedAt ? log('complainer') : null));
   assert.equal(l.status, 'sent', 'Campaign flips to Failed; Estafeta shows both facts');

@@ -5,15 +5,10 @@
  */
 import { sql } from 'kysely';
 import type { Q } from '../db/index.ts';
+import type { FoundLink } from '../mail/tracked-links.ts';
 
-export interface LinkRecord {
-  id: number;
-  url: string;
-  label: string;
-  part: 'html' | 'text';
-  position: number;
-  personalized: boolean;
-}
+/** A tracked link as found in the content (mail/tracked-links.ts). */
+export type LinkRecord = FoundLink;
 
 /** Replaces a delivery's links with those of the content version being sent. */
 export async function recordLinks(q: Q, deliveryId: number, links: LinkRecord[]): Promise<void> {

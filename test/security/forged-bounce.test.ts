@@ -17,6 +17,7 @@ import { createApiKey } from '../../src/auth/index.ts';
 import { freePort, startSink, type Sink } from '../helpers/smtp-sink.ts';
 import { smtpSend } from '../helpers/smtp-client.ts';
 import { startTestEstafeta, waitFor, type TestEstafeta } from '../helpers/estafeta.ts';
+import { arfMail, dsnMail } from '../helpers/report-mails.ts';
 
 const BOUNCE_DOMAIN = 'bounces.shop.test';
 const NAMES = ['victim', 'bound', 'verp', 'match', 'legacy', 'late', 'complained', 'forwarded', 'redacted'];
@@ -55,70 +56,10 @@ const quarantine = async (name: string) => e.api('GET', `/quarantine/entry?addre
 const messageIdOf = async (name: string): Promise<string> => (await viewer('GET', `/logs/${logs.get(name)}`)).body.messageId;
 
 /** A DSN as an MTA writes it, with the returned message's headers (its Message-ID, maybe X-Estafeta-Log). */
-function dsn(subject: string, finalRecipient: string, original: Record<string, string>): string {
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.inbox.test>',
-    `To: postmaster@${BOUNCE_DOMAIN}`,
-    `Subject: ${subject}`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain',
-    '',
-    'Your message could not be delivered.',
-    '',
-    '--b1',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.inbox.test',
-    '',
-    `Final-Recipient: rfc822; ${finalRecipient}`,
-    'Action: failed',
-    'Status: 5.1.1',
-    `Diagnostic-Code: smtp; 550 5.1.1 <${finalRecipient}>: Recipient address rejected: User unknown`,
-    '',
-    '--b1',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: news@shop.test',
-    ...Object.entries(original).map(([k, v]) => `${k}: ${v}`),
-    '',
-    '--b1--',
-    '',
-  ].join('\r\n');
-}
+const dsn = (subject: string, finalRecipient: string, original: Record<string, string>) =>
+  dsnMail({ to: `postmaster@${BOUNCE_DOMAIN}`, subject, rcpt: finalRecipient, text: 'Your message could not be delivered.', original: { From: 'news@shop.test', ...original } });
 
-function arf(subject: string, rcpt: string, original: Record<string, string>): string {
-  return [
-    'From: feedback@inbox.test',
-    `To: fbl@${BOUNCE_DOMAIN}`,
-    `Subject: ${subject}`,
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=feedback-report; boundary="f1"',
-    '',
-    '--f1',
-    'Content-Type: text/plain',
-    '',
-    'This is an email abuse report.',
-    '--f1',
-    'Content-Type: message/feedback-report',
-    '',
-    'Feedback-Type: abuse',
-    'User-Agent: InboxFBL/1.0',
-    'Version: 1',
-    `Original-Rcpt-To: ${rcpt}`,
-    '',
-    '--f1',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: news@shop.test',
-    ...Object.entries(original).map(([k, v]) => `${k}: ${v}`),
-    '',
-    '--f1--',
-    '',
-  ].join('\r\n');
-}
+const arf = (subject: string, rcpt: string, original: Record<string, string>) => arfMail({ to: `fbl@${BOUNCE_DOMAIN}`, subject, rcpt, original: { From: 'news@shop.test', ...original } });
 
 /** The stored inbound mail with this subject, once processed. */
 type Inbound = { status: string; logId: number | null; detail: { correlatedBy: string | null; notCorrelated?: { logId: number; by: string; reason: string }; evidence?: string; qualification?: { failureType: string } } };
