@@ -292,6 +292,10 @@ test('opens, clicks and unsubscriptions made on the received messages, read from
   assert.match(shown, row('recipient', 'new → Denylisted', 'unsubscribed with one click'));
   const released = (await cli('quarantine', 'release', 'quits@cli.test')).stdout;
   assert.match(released, /^quits@cli\.test: Valid \(was Denylisted\)\nThe recipient had unsubscribed: they will be mailed again\.\nThe trail records the release by test-admin \(API key\)/);
+  const after = (await cli('quarantine', 'show', 'quits@cli.test')).stdout;
+  assert.match(after, /Status\s+Valid\n/);
+  assert.doesNotMatch(after, /Denylisted address|release only if/, 'a released address shows no old reason');
+  assert.match(after, row('test-admin (API key)', 'Denylisted → Valid', 'released'));
   const trail = JSON.parse((await cli('quarantine', 'show', 'quits@cli.test', '--json')).stdout);
   assert.deepEqual(trail.history.map((h: { actor: string; action: string }) => [h.actor, h.action]), [['recipient', 'new → Denylisted'], ['test-admin (API key)', 'Denylisted → Valid']]);
   assert.equal((await cli('quarantine', 'show', 'nobody@cli.test')).code, 4);

@@ -23,13 +23,17 @@ const entryOf = (api: ApiClient, address: string) => api.get<QuarantineEntryDeta
 
 /** Who did what, oldest first: "recipient" for an unsubscription, "system" for bounces, the operator's name for the rest. */
 function showEntry(e: QuarantineEntryDetail): void {
+  // A Valid address keeps its last reason in the table; the trail says what happened since.
+  const failed = e.status !== 'valid';
   printPairs([
     ['Address', e.address],
     ['Status', e.statusLabel],
-    ['Failure', [e.failureType, e.failureReason].filter(Boolean).join(' · ') || null],
-    ['Errors', num(e.errorCount)],
-    ['Last error', dateTime(e.lastErrorAt) || null],
-    ['Text', e.errorText],
+    ...(failed ? ([
+      ['Failure', [e.failureType, e.failureReason].filter(Boolean).join(' · ') || null],
+      ['Errors', num(e.errorCount)],
+      ['Last error', dateTime(e.lastErrorAt) || null],
+      ['Text', e.errorText],
+    ] as [string, unknown][]) : []),
     ['Delivery', e.deliveryId],
     ['Since', dateTime(e.createdAt)],
     ['Changed', dateTime(e.updatedAt)],
