@@ -26,6 +26,7 @@ import { QuarantineStatus } from '../src/quarantine/index.ts';
 import { buildWeb } from '../scripts/build-web.ts';
 import { freePort, startSink } from './helpers/smtp-sink.ts';
 import { startTestEstafeta, TEST_ADMIN_PASSWORD, waitFor, type TestEstafeta } from './helpers/estafeta.ts';
+import { arfMail, dsnMail } from './helpers/report-mails.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -58,65 +59,12 @@ function toListener(e: TestEstafeta, to: string, raw: string): Promise<void> {
   });
 }
 
+// The bounce's text carries a script tag: the log detail must show it as text.
 const dsn = (rcpt: string) =>
-  [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.accept.test>',
-    'To: bounces',
-    'Subject: Undelivered Mail Returned to Sender',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
-    '',
-    '--b1',
-    'Content-Type: text/plain',
-    '',
-    'This is the mail system at host mx.accept.test. <script>alert("not run")</script>',
-    'Your message could not be delivered to one or more recipients.',
-    '',
-    '--b1',
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.accept.test',
-    '',
-    `Final-Recipient: rfc822; ${rcpt}`,
-    'Action: failed',
-    'Status: 5.1.1',
-    `Diagnostic-Code: smtp; 550 5.1.1 <${rcpt}>: Recipient address rejected: User unknown`,
-    '',
-    '--b1--',
-    '',
-  ].join('\r\n');
+  dsnMail({ to: 'bounces', rcpt, mx: 'mx.accept.test', text: 'This is the mail system at host mx.accept.test. <script>alert("not run")</script>\r\nYour message could not be delivered to one or more recipients.' });
 
 const arf = (rcpt: string, token: string) =>
-  [
-    'From: feedback@accept.test',
-    `To: fbl@${BOUNCE_DOMAIN}`,
-    'Subject: Complaint about message',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/report; report-type=feedback-report; boundary="f1"',
-    '',
-    '--f1',
-    'Content-Type: text/plain',
-    '',
-    'This is an email abuse report.',
-    '--f1',
-    'Content-Type: message/feedback-report',
-    '',
-    'Feedback-Type: abuse',
-    'User-Agent: AcceptFBL/1.0',
-    'Version: 1',
-    `Original-Rcpt-To: ${rcpt}`,
-    '',
-    '--f1',
-    'Content-Type: text/rfc822-headers',
-    '',
-    'From: news@shop.example',
-    `To: ${rcpt}`,
-    'Subject: Spring collection',
-    `X-Estafeta-Log: ${token}`,
-    '',
-    '--f1--',
-    '',
-  ].join('\r\n');
+  arfMail({ from: 'feedback@accept.test', to: `fbl@${BOUNCE_DOMAIN}`, rcpt, userAgent: 'AcceptFBL/1.0', original: { From: 'news@shop.example', To: rcpt, Subject: 'Spring collection', 'X-Estafeta-Log': token } });
 
 /**
  * What sticks out at this width: the page scrolling sideways, a card or table hiding columns,
