@@ -69,3 +69,12 @@ test('an invalid range or regular expression is an error that names the file and
     });
   }
 });
+
+test('a remembered answer is per client: the same agent from another address is judged again', () => {
+  const m = agentMatcher(shipped.agents);
+  for (let i = 0; i < 3; i++) {
+    assert.equal(m.match('Mozilla/5.0', '17.58.1.1')?.name, 'Apple Mail Privacy Protection');
+    assert.equal(m.match('Mozilla/5.0', '203.0.113.9'), null);
+    assert.equal(m.match('python-requests/2.31', '203.0.113.9')?.kind, 'scanner');
+  }
+});
