@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/send-api.ts [--messages N] [--batch B] [--concurrency C] [--singles M] [--json]`
+ * `npx tsx bench/send-api.ts [--messages N] [--batch B] [--concurrency C] [--singles M] [--single-concurrency SC] [--no-dkim] [--json]`
  *
  * The send API's acceptance rate (issue 17: at least 2,000 messages a second through the
  * batch form, 500 single calls a second). Starts a whole Estafeta in this process (all
@@ -8,9 +8,10 @@
  * smtp-server sink as the recipients' MX. Sends N messages of about 4 KB (HTML + text, one
  * recipient each) as batches of B, C calls in flight, and times from the first call to the
  * last answer: every answered message is durably in the spool with its log. Then M single
- * POST /messages calls, C in flight. Prints messages a second accepted both ways, and how
+ * POST /messages calls, SC (20) in flight. Prints messages a second accepted both ways, and how
  * long the MTA took to deliver every batch message to the sink.
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { freePort, startSink } from '../test/helpers/smtp-sink.ts';
 import { startTestEstafeta } from '../test/helpers/estafeta.ts';
@@ -24,6 +25,7 @@ const N = option('messages', 10_000);
 const B = option('batch', 500);
 const C = option('concurrency', 4);
 const M = option('singles', 2000);
+const SC = option('single-concurrency', 20);
 const MX = '127.0.3.77';
 
 const port = await freePort([MX]);
@@ -31,7 +33,8 @@ const dns = await startSimDns({ port: 0, records: [{ name: 'bench.test', type: '
 const sink = await startSink(MX, port);
 const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
 try {
-  if ((await e.api('POST', '/dkim/keys', { domain: 'app.example', selector: 'bench' })).status !== 201) throw new Error('DKIM key not created');
+  const dkim = !args.includes('--no-dkim');
+  if (dkim && (await e.api('POST', '/dkim/keys', { domain: 'app.example', selector: 'bench' })).status !== 201) throw new Error('DKIM key not created');
   const stream = (await e.api('POST', '/streams', { name: 'bench', fromDomains: ['app.example'], tracking: false })).body;
   const html = `<html><body>${'<p>Your receipt, line by line, with the amounts and the totals you asked for.</p>\n'.repeat(30)}</body></html>`;
   const text = 'Your receipt, line by line, with the amounts and the totals you asked for.\n'.repeat(20);
@@ -42,9 +45,9 @@ try {
     if (res.status !== 200) throw new Error(`${path}: ${res.status} ${JSON.stringify(json)}`);
     return json;
   };
-  const pool = async (count: number, run: (i: number) => Promise<void>) => {
+  const pool = async (count: number, run: (i: number) => Promise<void>, width = C) => {
     let next = 0;
-    await Promise.all(Array.from({ length: C }, async () => {
+    await Promise.all(Array.from({ length: width }, async () => {
       for (let i = next++; i < count; i = next++) await run(i);
     }));
   };
@@ -65,11 +68,13 @@ try {
   const t1 = performance.now();
   await pool(M, async (i) => {
     await post('/messages', message(N + i));
-  });
+  }, SC);
   const singleSeconds = (performance.now() - t1) / 1000;
 
   const result = {
     database: e.app.db.dialect,
+    dkim: dkim ? 'rsa-sha256 2048' : 'none',
+    loadAverage: Math.round(loadavg()[0] * 10) / 10,
     messages: N,
     batch: B,
     concurrency: C,
@@ -79,14 +84,15 @@ try {
     deliveredToSink: received,
     allDeliveredSeconds: Math.round(deliveredSeconds * 100) / 100,
     singles: M,
+    singleConcurrency: SC,
     singlePerSecond: Math.round(M / singleSeconds),
   };
   if (args.includes('--json')) console.log(JSON.stringify(result));
   else {
-    console.log(`send API on ${result.database}: ${N} messages of ~${Math.round((html.length + text.length) / 1024)} KB, batches of ${B}, ${C} calls in flight, DKIM RSA-2048`);
+    console.log(`send API on ${result.database}: ${N} messages of ~${Math.round((html.length + text.length) / 1024)} KB, batches of ${B}, ${C} calls in flight, DKIM ${result.dkim}, load average ${result.loadAverage} on ${availableParallelism()} cores`);
     console.log(`  batch form:   ${accepted} accepted in ${result.batchSeconds} s = ${result.acceptedPerSecondBatch} msg/s (durable in the spool when answered)`);
     console.log(`  MTA:          ${received} delivered to the sink ${result.allDeliveredSeconds} s after the first call`);
-    console.log(`  single calls: ${M} in ${Math.round(singleSeconds * 100) / 100} s = ${result.singlePerSecond} calls/s`);
+    console.log(`  single calls: ${M} (${SC} in flight) in ${Math.round(singleSeconds * 100) / 100} s = ${result.singlePerSecond} calls/s`);
   }
 } finally {
   await e.stop();

@@ -1,5 +1,6 @@
 /**
- * The send API's engine: messages to streams become, in ONE transaction per call, their
+ * The send API's engine: messages to streams become, in one transaction (a call's messages
+ * all in the same one, with those of calls that arrived meanwhile), their
  * target rows (metadata and tags), their delivery logs ("Taken into account", or Failed for
  * a recipient the stream's quarantine refuses) and their spool entries, composed per
  * recipient and DKIM-signed before the transaction (their log ids are reserved first, since
@@ -54,7 +55,17 @@ interface Admitted {
 
 const REFUSED_REASON = { [QuarantineStatus.Denylisted]: 'Denylisted address', [QuarantineStatus.Quarantine]: 'Address in quarantine' } as const;
 
+interface Job {
+  admitted: Admitted[];
+  results: MessageResult[];
+  answer?: AnswerHook;
+  done(err: Error | null): void;
+}
+
 export class StreamSender {
+  private queue: Job[] = [];
+  private flushing: Promise<void> | null = null;
+
   constructor(private readonly o: StreamSenderOptions) {}
 
   async send(inputs: MessageInput[], answer?: AnswerHook): Promise<MessageResult[]> {
@@ -124,35 +135,64 @@ export class StreamSender {
       for (const a of group) a.spool = a.spool.map(() => signed[k++]);
     }
 
-    const woken = new Set<number>();
-    await db.tx(async (trx) => {
-      const byStream = groupBy(admitted, (a) => Number(a.stream.id));
-      for (const [streamId, group] of byStream) {
-        const logs = group.flatMap((a) => a.logs);
-        const excluded = logs.filter((l) => l.refused).length;
-        let row: number;
-        try {
-          row = await admitToStream(trx, streamId, { targeted: logs.length, toDeliver: logs.length - excluded, excluded });
-        } catch (err) {
-          // Paused since it was read: nothing of it was written, the others go on.
-          if (!(err instanceof EstafetaError)) throw err;
-          for (const a of group) fail(a.index, err.code, err.message);
-          continue;
-        }
-        for (const l of logs) l.rowNo = row++;
-        const targets = group.flatMap((a) => a.logs.map((l) => ({ streamId, rowNo: l.rowNo, email: l.address, data: { tags: a.message.input.tags ?? [], metadata: a.message.input.metadata ?? {} } })));
-        await insertStreamTargets(trx, targets);
-        await insertStreamLogs(trx, streamId, logs, now);
-        const spool = group.flatMap((a) => a.spool);
-        await this.o.enqueue(trx, spool);
-        if (spool.length) woken.add(streamId);
-        for (const a of group) results[a.index] = resultOf(a);
-      }
-      const hook = answer?.(results);
-      if (hook) await recordAnswer(trx, hook.principal, hook.key, hook.status, hook.response);
-    });
-    for (const id of woken) this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'filled' });
+    await this.commit({ admitted, results, answer });
     return results;
+  }
+
+  /**
+   * Writes a call's messages. Calls that arrive while a transaction commits wait and share
+   * the next one: each call's messages would otherwise wait for the previous call's commit
+   * anyway (the stream's row and counters are updated in every transaction, SQLite has one
+   * writer), so single calls go at the rate of commits times the calls per commit.
+   */
+  private commit(job: Omit<Job, 'done'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ ...job, done: (err) => (err ? reject(err) : resolve()) });
+      if (!this.flushing) this.flushing = this.flush().finally(() => (this.flushing = null));
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length) {
+      const jobs = this.queue.splice(0, this.queue.length);
+      const woken = new Set<number>();
+      const now = Date.now();
+      try {
+        await this.o.db.tx(async (trx) => {
+          const byStream = groupBy(jobs.flatMap((job) => job.admitted.map((a) => ({ a, results: job.results }))), (x) => Number(x.a.stream.id));
+          for (const [streamId, group] of byStream) {
+            const logs = group.flatMap((x) => x.a.logs);
+            const excluded = logs.filter((l) => l.refused).length;
+            let row: number;
+            try {
+              row = await admitToStream(trx, streamId, { targeted: logs.length, toDeliver: logs.length - excluded, excluded });
+            } catch (err) {
+              // Paused since it was read: nothing of it was written, the others go on.
+              if (!(err instanceof EstafetaError)) throw err;
+              for (const x of group) x.results[x.a.index] = { ok: false, error: { code: err.code, message: err.message } };
+              continue;
+            }
+            for (const l of logs) l.rowNo = row++;
+            const targets = group.flatMap(({ a }) => a.logs.map((l) => ({ streamId, rowNo: l.rowNo, email: l.address, data: { tags: a.message.input.tags ?? [], metadata: a.message.input.metadata ?? {} } })));
+            await insertStreamTargets(trx, targets);
+            await insertStreamLogs(trx, streamId, logs, now);
+            const spool = group.flatMap((x) => x.a.spool);
+            await this.o.enqueue(trx, spool);
+            if (spool.length) woken.add(streamId);
+            for (const x of group) x.results[x.a.index] = resultOf(x.a);
+          }
+          for (const job of jobs) {
+            const hook = job.answer?.(job.results);
+            if (hook) await recordAnswer(trx, hook.principal, hook.key, hook.status, hook.response);
+          }
+        });
+      } catch (err) {
+        for (const job of jobs) job.done(err as Error);
+        continue;
+      }
+      for (const id of woken) this.o.signals?.emit('spool:changed', { deliveryId: id, change: 'filled' });
+      for (const job of jobs) job.done(null);
+    }
   }
 
   /** Quarantine statuses that refuse, by lower-case address. */
