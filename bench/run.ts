@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --json] [--recipients N] [--scale N] [--skip-postfix] [--skip-scale]`
+ * `npm run bench [-- --json] [--recipients N] [--scale N] [--skip-postfix] [--skip-postgres] [--skip-scale]`
  *
  * Measures, in one run on this machine:
  *  1. the loopback ceiling: Postfix's smtp-source straight into smtp-sink;
@@ -11,6 +11,11 @@
  *     feedback delay (the sink's 250 to the log's status committed, which is when the API
  *     shows it), peak memory and CPU time per message of the Estafeta process (all
  *     threads, and its main thread alone);
+ *  3b. the same delivery with the database on PostgreSQL (a fresh schema in DATABASE_URL's
+ *     database, or the machine's server at 127.0.0.1:5432/test): one node with every role,
+ *     then two processes sharing the schema, one with api,sender,feedback,inbound,mta and one
+ *     with mta only; besides 3's figures, the CPU per message of both Estafeta processes and
+ *     of the PostgreSQL backends that served their connections (from /proc);
  *  4. a scale run: one delivery of a million recipients: import and analysis time, peak
  *     memory while sending, and the time of the KPI and log-listing API calls at that size.
  * For 1 to 3 it also prints the whole machine's CPU time per message (every process: the
@@ -23,7 +28,9 @@ import { csvTarget, HTML, TEXT } from './lib/content.ts';
 import { startEstafetaChild, type EstafetaChild } from './lib/estafeta-child.ts';
 import { cpuMs, freePort, machineCpuMs, memoryMb, percentile, run, settle, sleep, startDaemon, stopDaemon, threadCpuMs, threadsCpuMs } from './lib/proc.ts';
 import { postfixAvailable, startPostfixRelay } from './lib/postfix-relay.ts';
+import { createBenchSchema, postgresMissing } from './lib/postgres-schema.ts';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 
 const args = process.argv.slice(2);
 const flag = (name: string) => args.includes(`--${name}`);
@@ -74,6 +81,22 @@ async function main() {
       Object.assign(result, await endToEnd(e));
     } finally {
       await e.stop();
+    }
+    if (!flag('skip-postgres')) {
+      const missing = await postgresMissing();
+      if (missing) say(`PostgreSQL skipped: ${missing}`);
+      else {
+        const postgres: Record<string, unknown> = { databaseCpu: 'CPU time of the PostgreSQL backend processes serving the run\'s connections (/proc/PID/stat), not the shared WAL writer, checkpointer or autovacuum' };
+        say(`Estafeta end to end on PostgreSQL, one node: ${FIRST_NODE_ROLES.join(',')}`);
+        postgres.oneNode = await postgresRun(`127.0.0.1:${dns.port}`, sinkPort, 1);
+        say(`Estafeta end to end on PostgreSQL, two nodes: api,sender,feedback,inbound,mta + mta`);
+        postgres.twoMtaNodes = await postgresRun(`127.0.0.1:${dns.port}`, sinkPort, 2);
+        const rate = (k: string) => (postgres[k] as { messagesPerSecond: number }).messagesPerSecond;
+        postgres.oneNodeVsSqlite = Math.round((rate('oneNode') / (result.messagesPerSecond as number)) * 100) / 100;
+        postgres.twoMtaNodesVsOneNode = Math.round((rate('twoMtaNodes') / rate('oneNode')) * 100) / 100;
+        if (result.postfixMessagesPerSecond) postgres.oneNodeVsPostfix = Math.round((rate('oneNode') / (result.postfixMessagesPerSecond as number)) * 100) / 100;
+        result.postgres = postgres;
+      }
     }
     if (result.postfixMessagesPerSecond) {
       result.ratioVsPostfix = Math.round(((result.messagesPerSecond as number) / (result.postfixMessagesPerSecond as number)) * 100) / 100;
@@ -129,7 +152,24 @@ async function waitState(e: EstafetaChild, id: number, states: string[], everyMs
   }
 }
 
-async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
+const FIRST_NODE_ROLES = ['api', 'sender', 'feedback', 'inbound', 'mta'];
+
+/** Step 3 on a fresh PostgreSQL schema, with `nodes` Estafeta processes (the second and later run the MTA only). */
+async function postgresRun(dnsServer: string, mxPort: number, nodes: number): Promise<Record<string, unknown>> {
+  const schema = await createBenchSchema();
+  const started: EstafetaChild[] = [];
+  try {
+    started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: FIRST_NODE_ROLES }));
+    for (let i = 1; i < nodes; i++) started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: ['mta'] }));
+    const figures = await endToEnd(started[0], started.slice(1), schema);
+    return { nodes, roles: [FIRST_NODE_ROLES.join(','), ...started.slice(1).map(() => 'mta')], ...figures };
+  } finally {
+    for (const e of started.reverse()) await e.stop();
+    await schema.drop();
+  }
+}
+
+async function endToEnd(e: EstafetaChild, others: EstafetaChild[] = [], schema?: Awaited<ReturnType<typeof createBenchSchema>>): Promise<Record<string, unknown>> {
   if (!flag('no-dkim')) await e.api('POST', '/dkim/keys', { domain: 'shop.bench', selector: 'bench1', algorithm: 'rsa-sha256' });
   const id = await createDelivery(e, N, 'bench');
   await e.api('POST', `/deliveries/${id}/analyze`);
@@ -137,17 +177,23 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
   const cpu0 = cpuMs(e.pid);
   const main0 = threadCpuMs(e.pid);
   const threads0 = threadsCpuMs(e.pid);
+  const others0 = others.map((o) => cpuMs(o.pid));
+  const backends = schema?.trackBackends();
   const machine0 = machineCpuMs();
   const t0 = performance.now();
   await e.api('POST', `/deliveries/${id}/confirm`);
   const d = await waitState(e, id, ['finished', 'failed', 'stopped'], 100);
   const seconds = (performance.now() - t0) / 1000;
+  const database = await backends?.stop();
+  const othersCpu = others.map((o, i) => cpuMs(o.pid) - others0[i]);
   const cpu = cpuMs(e.pid) - cpu0;
   const mainThread = threadCpuMs(e.pid) - main0;
   const threads = threadsCpuMs(e.pid);
   const machine = machineCpuMs() - machine0;
   if (d.kpis.sent !== N) throw new Error(`expected ${N} sent, got ${JSON.stringify(d.kpis)}`);
-  const delays = feedbackDelays(e.dbFile);
+  const delays = e.dbFile ? feedbackDelays(e.dbFile) : await feedbackDelaysPostgres(e.databaseUrl);
+  const perNode = others.length ? { allNodesCpuMsPerMessage: perMessage(cpu + othersCpu.reduce((a, b) => a + b, 0)), mtaOnlyNodesCpuMsPerMessage: othersCpu.map(perMessage) } : {};
+  const db = database ? { databaseCpuMsPerMessage: database.backends ? perMessage(database.cpuMs) : null, databaseBackends: database.backends } : {};
   return {
     messagesPerSecond: Math.round(N / seconds),
     elapsedSeconds: Math.round(seconds * 10) / 10,
@@ -159,6 +205,8 @@ async function endToEnd(e: EstafetaChild): Promise<Record<string, unknown>> {
     // By thread: main, estafeta-dkim (signing), estafeta-ckpt (SQLite checkpoints), node (V8's
     // garbage collector and compiler helpers, libuv's pool: file system, fsync, DNS).
     threadCpuMsPerMessage: Object.fromEntries([...threads].map(([name, ms]) => [name, perMessage(ms - (threads0.get(name) ?? 0))])),
+    ...perNode,
+    ...db,
     machineCpuMsPerMessage: perMessage(machine),
     dkim: flag('no-dkim') ? null : 'rsa-sha256 2048',
   };
@@ -177,6 +225,17 @@ function feedbackDelays(dbFile: string): number[] {
     return rows.map((r) => Number(r.d)).sort((a, b) => a - b);
   } finally {
     db.close();
+  }
+}
+
+async function feedbackDelaysPostgres(url: string): Promise<number[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query("select applied_at - occurred_at as d from events where type = 'delivered' and applied_at is not null");
+    return rows.map((r: { d: string | number }) => Number(r.d)).sort((a: number, b: number) => a - b);
+  } finally {
+    await c.end();
   }
 }
 
