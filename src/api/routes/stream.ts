@@ -62,7 +62,8 @@ export async function streamRoutes(app: FastifyInstance, ctx: ApiContext): Promi
 
   /** The rows a list page shows, each with its JSON so every stream can tell what changed. */
   const listSnapshot = async (ids: number[]) => {
-    const max = await q.selectFrom('deliveries').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    // A new message stream is not a new row of the deliveries list.
+    const max = await q.selectFrom('deliveries').select((eb) => eb.fn.max('id').as('id')).where('kind', '=', 'bulk').executeTakeFirst();
     const rows = ids.length
       ? await q.selectFrom('deliveries').select(['id', 'label', 'state', 'updated_at', 'started_at', 'finished_at', 'last_error']).where('id', 'in', ids).execute()
       : [];
