@@ -6,7 +6,8 @@
  * the stream's KPIs count them; an Idempotency-Key sent twice sends once; a batch with a bad
  * message sends the others; a denylisted recipient is refused by a stream that applies the
  * quarantine and sent by one that does not; a paused stream refuses messages; a webhook
- * endpoint for the stream sees the delivered events.
+ * endpoint for the stream sees the delivered events; a 550 at the MX is qualified and
+ * quarantines as for a delivery; a header Estafeta sets itself is refused; a viewer cannot send.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,7 +32,7 @@ let hookServer: Server;
 before(async () => {
   const port = await freePort([MX]);
   dns = await startSimDns({ port: 0, records: [{ name: 'apps.test', type: 'MX', exchange: 'mx.apps.test', priority: 10 }, { name: 'mx.apps.test', type: 'A', address: MX }] });
-  sink = await startSink(MX, port);
+  sink = await startSink(MX, port, (rcpt) => (rcpt.startsWith('unknown') ? { code: 550, text: '5.1.1 <' + rcpt + '>: Recipient address rejected: User unknown' } : null));
   e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
   const key = await e.api('POST', '/dkim/keys', { domain: 'app.example', selector: 's2026' });
   assert.equal(key.status, 201, JSON.stringify(key.body));
@@ -152,16 +153,18 @@ test('an Idempotency-Key sent twice sends once and answers the same', async () =
 test('a batch with one bad message sends the others, each answered on its own', async () => {
   const message = (to: string) => ({ stream: stream.name, from: 'no-reply@app.example', to: [to], subject: `Hello ${to}`, text: 'Hi' });
   const batch = await e.api('POST', '/messages/batch', {
-    messages: [message('b1@apps.test'), { ...message('b2@apps.test'), from: 'x@other.example' }, message('b3@apps.test'), { stream: stream.id, to: 'not-an-array' }, { ...message('b5@apps.test'), stream: 'no-such-stream' }],
+    messages: [message('b1@apps.test'), { ...message('b2@apps.test'), from: 'x@other.example' }, message('b3@apps.test'), { stream: stream.id, to: 'not-an-array' }, { ...message('b5@apps.test'), stream: 'no-such-stream' }, { ...message('b6@apps.test'), headers: { 'X-Estafeta-Log': 'forged' } }],
   });
   assert.equal(batch.status, 200, JSON.stringify(batch.body));
-  assert.deepEqual(batch.body.results.map((r: { ok: boolean }) => r.ok), [true, false, true, false, false]);
+  assert.deepEqual(batch.body.results.map((r: { ok: boolean }) => r.ok), [true, false, true, false, false, false]);
   assert.equal(batch.body.accepted, 2);
   assert.match(batch.body.results[1].error.message, /does not send from other\.example/);
   assert.equal(batch.body.results[3].error.code, 'INVALID_INPUT');
   assert.equal(batch.body.results[4].error.code, 'NOT_FOUND');
+  assert.match(batch.body.results[5].error.message, /X-Estafeta-Log/, 'a header Estafeta sets itself is refused');
   await waitFor('b1 and b3 received', async () => received('b1@apps.test').length === 1 && received('b3@apps.test').length === 1, 20_000);
   assert.equal(received('b2@apps.test').length, 0);
+  assert.equal(received('b6@apps.test').length, 0);
   const tooMany = await e.api('POST', '/messages/batch', { messages: Array.from({ length: 501 }, () => message('x@apps.test')) });
   assert.equal(tooMany.status, 400);
 });
@@ -198,4 +201,20 @@ test('a paused stream refuses messages; resumed, it sends again', async () => {
   const sent = await e.api('POST', '/messages', { stream: stream.id, from: 'no-reply@app.example', to: ['late@apps.test'], subject: 'x', text: 'x' });
   assert.equal(sent.status, 200, JSON.stringify(sent.body));
   await waitFor('received', async () => received('late@apps.test').length === 1, 20_000);
+});
+
+test("a refused recipient is qualified as a delivery's is: Failed, Hard, User unknown, quarantined; a viewer may not send", async () => {
+  const sent = await e.api('POST', '/messages', { stream: stream.id, from: 'no-reply@app.example', to: ['unknown-zoe@apps.test'], subject: 'x', text: 'x' });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  const log = await waitFor('the log Failed', async () => {
+    const l = await logOf(sent.body.logIds[0]);
+    return l.status === 'failed' ? l : null;
+  }, 20_000);
+  assert.deepEqual([log.failureType, log.failureReason], ['Hard', 'User unknown']);
+  assert.ok(log.history.some((h: { type: string }) => h.type === 'bounced'));
+  const entry = (await e.api('GET', `/quarantine/entry?address=${encodeURIComponent('unknown-zoe@apps.test')}`)).body;
+  assert.equal(entry.status, 'quarantine');
+  const viewer = (await e.api('POST', '/api-keys', { name: 'stream-viewer', role: 'viewer' })).body.key;
+  assert.equal((await e.as(viewer)('POST', '/messages', { stream: stream.id, from: 'no-reply@app.example', to: ['v@apps.test'], subject: 'x', text: 'x' })).status, 403);
+  assert.equal((await e.as(viewer)('GET', `/streams/${stream.id}/kpis`)).status, 200);
 });
