@@ -19,7 +19,7 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 function estafeta(args: string[], cwd?: string) {
   // A clean environment for the settings the demo chooses itself.
-  const env = { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: '', ESTAFETA_BOUNCE_PORT: '' };
+  const env = { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: '', ESTAFETA_BOUNCE_PORT: '', ESTAFETA_SUBMISSION_PORT: '' };
   // From another folder: name tsx's loader by its full URL.
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env, cwd });
   let stdout = '';

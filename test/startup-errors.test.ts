@@ -20,7 +20,7 @@ function start(args: string[], cwd: string, env: Record<string, string> = {}): P
   // From another folder: name tsx's loader by its full URL.
   const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, 'start', ...args], {
     cwd,
-    env: { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: '', ESTAFETA_LOG_LEVEL: 'warn', ESTAFETA_BOUNCE_PORT: '0', ...env },
+    env: { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: '', ESTAFETA_LOG_LEVEL: 'warn', ESTAFETA_BOUNCE_PORT: '0', ESTAFETA_SUBMISSION_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -97,7 +97,7 @@ test('a start that works says where the dashboard, the API and the database are'
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-banner-'));
   const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CLI, 'start', '--port', '0', '--database', 'sqlite:./banner.db'], {
     cwd: dir,
-    env: { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: 'banner-test-password', ESTAFETA_LOG_LEVEL: 'warn', ESTAFETA_BOUNCE_PORT: '0' },
+    env: { ...process.env, DATABASE_URL: '', ESTAFETA_ADMIN_PASSWORD: 'banner-test-password', ESTAFETA_LOG_LEVEL: 'warn', ESTAFETA_BOUNCE_PORT: '0', ESTAFETA_SUBMISSION_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

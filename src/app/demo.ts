@@ -10,6 +10,8 @@
  * The sample delivery itself is run through the HTTP API in `demo-run.ts`.
  */
 import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { configSchema, type Config } from '../config/index.ts';
@@ -70,6 +72,8 @@ export function demoConfig(o: { database: string; httpHost: string; httpPort: nu
       retry: DEMO_RETRY,
     },
     bounces: { domain: DEMO_BOUNCE_DOMAIN, listen: { host: '127.0.0.1', port: o.bouncePort } },
+    // Any free port, so a demo beside a running Estafeta (587) still starts; a self-signed certificate.
+    submission: { listen: { host: '127.0.0.1', port: 0 }, tls: { dir: join(tmpdir(), 'estafeta-demo-tls') } },
     policy: { dir: o.policyDir },
   });
 }

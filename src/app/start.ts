@@ -20,6 +20,7 @@ import { FeedbackService } from '../feedback/index.ts';
 import { purgeOldData, retentionCutoffs } from '../retention/index.ts';
 import { WebhookDispatcher } from '../webhooks/index.ts';
 import { StreamSender } from '../streams/index.ts';
+import { loadSubmissionTls, startSubmission, type SubmissionListener } from '../submission/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
 import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadQuarantinePolicy } from '../config/quarantine-policy.ts';
@@ -53,6 +54,8 @@ export interface App {
   engine: Engine | null;
   sender: Sender | null;
   inbound: Listener | null;
+  /** The SMTP submission listener when the submission role runs. */
+  submission: SubmissionListener | null;
   inboundProcessor: InboundProcessor | null;
   feedback: FeedbackService | null;
   bouncePolicy: BouncePolicy;
@@ -85,6 +88,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   let webhooks: WebhookDispatcher | null = null;
   let inbound: Listener | null = null;
   let inboundProcessor: InboundProcessor | null = null;
+  let submission: SubmissionListener | null = null;
 
   // Operators' qualifications of failure texts, applied after the rules; reloaded on change.
   let operatorQualifications: OperatorQualifications = await loadOperatorQualifications(db.kysely);
@@ -167,6 +171,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     for (const w of mta?.watchers ?? []) w.stop();
     await http?.close();
     await inbound?.stop();
+    await submission?.stop();
     await dkim.close();
     await db.close();
   };
@@ -196,6 +201,29 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       sessionTimeoutMs: parseDuration(config.bounces.sessionTimeout),
       heloName: config.mta.heloName,
       signals,
+    }), cleanUp);
+  }
+
+  // The send API and SMTP submission write the spool themselves, in the transaction of their logs (as the sender does).
+  const streams = has('api') || has('submission') ? new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages), signals, compose }) : null;
+  if (has('submission') && streams) {
+    const at = config.submission;
+    const tls = loadSubmissionTls({ cert: at.tls.cert, key: at.tls.key, dir: at.tls.dir, hostname: config.mta.heloName });
+    submission = await listening('SMTP submission', 'submission.listen.port or ESTAFETA_SUBMISSION_PORT', at.listen, () => startSubmission({
+      db,
+      logger: logger.child({ component: 'submission' }),
+      streams,
+      tls,
+      host: at.listen.host,
+      port: at.listen.port,
+      heloName: config.mta.heloName,
+      allowPlainOnLoopback: at.allowPlainOnLoopback,
+      maxSizeBytes: at.maxSize,
+      maxRecipients: at.maxRecipients,
+      maxConnectionsPerIp: at.maxConnectionsPerIp,
+      maxConnections: at.maxConnections,
+      idleTimeoutMs: parseDuration(at.idleTimeout),
+      sessionTimeoutMs: parseDuration(at.sessionTimeout),
     }), cleanUp);
   }
 
@@ -235,8 +263,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       mta: mta ? { engine: mta.engine, mxRules: () => mta!.policies.mxRules.value, sendingIps: () => mta!.policies.ips.value } : null,
       metrics: metrics.registry,
       tracking,
-      // The send API writes the spool itself, in the transaction of its logs (as the sender does).
-      streams: new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages), signals, compose }),
+      streams,
     });
     const server = http;
     url = await listening('the HTTP API', 'http.port, ESTAFETA_HTTP_PORT or --port', config.http, () => server.listen({ host: config.http.host, port: config.http.port }), cleanUp);
@@ -284,6 +311,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     sender,
     feedback,
     inbound,
+    submission,
     inboundProcessor,
     get bouncePolicy() {
       return bounceRules.value;
@@ -299,6 +327,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       await trackingThread?.stop();
       await tracking?.stop();
       await inbound?.stop();
+      await submission?.stop();
       await inboundProcessor?.stop();
       await sender?.stop();
       await engine?.stop();

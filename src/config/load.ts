@@ -35,6 +35,7 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['ESTAFETA_MTA_LEASE', 'mta.lease', String],
   ['ESTAFETA_BOUNCE_DOMAIN', 'bounces.domain', String],
   ['ESTAFETA_BOUNCE_PORT', 'bounces.listen.port', Number],
+  ['ESTAFETA_SUBMISSION_PORT', 'submission.listen.port', Number],
   ['ESTAFETA_POLICY_DIR', 'policy.dir', String],
 ];
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.ts';
 
-export const ROLES = ['api', 'sender', 'mta', 'inbound', 'feedback'] as const;
+export const ROLES = ['api', 'sender', 'mta', 'inbound', 'feedback', 'submission'] as const;
 export type Role = (typeof ROLES)[number];
 
 const port = z.number().int().min(0).max(65535);
@@ -147,6 +147,29 @@ export const configSchema = z.object({
     idleTimeout: duration.default('60s'),
     /** A connection open this long is answered 421 4.4.2 and closed however busy it is, so a slow drip cannot hold it. */
     sessionTimeout: duration.default('10m'),
+  }).prefault({}),
+  /**
+   * SMTP submission (the submission role): applications send through a stream with its SMTP
+   * credentials (POST /streams/:id/smtp-credentials), AUTH PLAIN or LOGIN after STARTTLS.
+   */
+  submission: z.object({
+    listen: z.object({ host: z.string().default('127.0.0.1'), port: port.default(587) }).prefault({}),
+    tls: z.object({
+      /** PEM certificate and key files; without them a self-signed certificate is generated with openssl into `dir`. */
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      dir: z.string().default('./data'),
+    }).prefault({}),
+    /** AUTH without STARTTLS from 127.0.0.1 and ::1 only (an application on the same machine). */
+    allowPlainOnLoopback: z.boolean().default(false),
+    /** Largest message accepted (announced as SIZE); a bigger one is refused with 552 5.3.4. */
+    maxSize: z.number().int().positive().max(25 * 1024 * 1024).default(2 * 1024 * 1024),
+    /** Recipients per message (the send API's limit at most); each RCPT TO past it gets 452 4.5.3. */
+    maxRecipients: z.number().int().positive().max(50).default(50),
+    maxConnectionsPerIp: z.number().int().positive().default(50),
+    maxConnections: z.number().int().positive().default(500),
+    idleTimeout: checkedDuration.default('60s'),
+    sessionTimeout: checkedDuration.default('30m'),
   }).prefault({}),
   webhooks: z.object({
     /** A receiver that has not answered within this is a failed attempt. */

@@ -17,6 +17,7 @@ import { migration0010 } from './migrations/0010-tracking.ts';
 import { migration0011 } from './migrations/0011-webhooks.ts';
 import { migration0012 } from './migrations/0012-quarantine-audit.ts';
 import { migration0013 } from './migrations/0013-streams.ts';
+import { migration0014 } from './migrations/0014-smtp-credentials.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -34,6 +35,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0011-webhooks', migration0011],
   ['0012-quarantine-audit', migration0012],
   ['0013-streams', migration0013],
+  ['0014-smtp-credentials', migration0014],
 ];
 
 /** The migrations this version knows, in order (readiness checks that all were applied). */

@@ -343,7 +343,19 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface SmtpCredentialsTable {
+  id: Generated<number>;
+  stream_id: number;
+  username: string;
+  /** SHA-256 of the password (32 random bytes, so no slow hash is needed). */
+  password_hash: string;
+  created_by: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
 export interface Database {
+  smtp_credentials: SmtpCredentialsTable;
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_attempts: WebhookAttemptsTable;

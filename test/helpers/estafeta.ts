@@ -13,6 +13,8 @@ import { createTestDatabaseUrl } from '../../src/db/testing.ts';
 import { silentLogger } from '../../src/lib/logger.ts';
 import { createApiKey } from '../../src/auth/index.ts';
 
+const TEST_TLS_DIR = mkdtempSync(join(tmpdir(), 'estafeta-submission-tls-'));
+
 /** The bootstrap admin's password in tests (no generated password is printed). */
 export const TEST_ADMIN_PASSWORD = 'test-admin-password';
 
@@ -50,6 +52,8 @@ export async function startTestEstafeta(overrides: ConfigInput = {}): Promise<Te
     mta: { heloName: 'estafeta.test', connectTimeout: '3s', commandTimeout: '10s', ...overrides.mta },
     // An ephemeral port for the bounce listener so test files can run side by side.
     bounces: { ...overrides.bounces, listen: { host: '127.0.0.1', port: 0, ...overrides.bounces?.listen } },
+    // SMTP submission too, with a self-signed certificate generated once per test process.
+    submission: { ...overrides.submission, listen: { host: '127.0.0.1', port: 0, ...overrides.submission?.listen }, tls: { dir: TEST_TLS_DIR, ...overrides.submission?.tls } },
   });
   process.env.ESTAFETA_ADMIN_PASSWORD ??= TEST_ADMIN_PASSWORD;
   const app = await startEstafeta(config, { logger: silentLogger });
