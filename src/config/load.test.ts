@@ -9,7 +9,9 @@ test('defaults: SQLite file, port 8025, all roles, 3.5 days validity', () => {
   const c = loadConfig({ env: {} });
   assert.equal(c.database.url, 'sqlite:./data/estafeta.db');
   assert.equal(c.http.port, 8025);
-  assert.deepEqual(c.roles, ['api', 'sender', 'mta', 'inbound', 'feedback']);
+  assert.deepEqual(c.roles, ['api', 'sender', 'mta', 'inbound', 'feedback', 'submission']);
+  assert.equal(c.submission.listen.port, 587);
+  assert.equal(c.submission.allowPlainOnLoopback, false);
   assert.equal(c.deliveries.defaultValidity, '3.5d');
 });
 
