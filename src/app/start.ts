@@ -19,6 +19,7 @@ import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { purgeOldData, retentionCutoffs } from '../retention/index.ts';
 import { WebhookDispatcher } from '../webhooks/index.ts';
+import { EventStreamPublisher } from '../eventstream/index.ts';
 import { StreamSender } from '../streams/index.ts';
 import { loadSubmissionTls, startSubmission, type SubmissionListener } from '../submission/index.ts';
 import { OutageGuard, releaseExpiredErrors } from '../quarantine/index.ts';
@@ -58,6 +59,8 @@ export interface App {
   submission: SubmissionListener | null;
   inboundProcessor: InboundProcessor | null;
   feedback: FeedbackService | null;
+  /** The NATS JetStream publisher when eventStream.nats is configured (feedback role). */
+  eventStream: EventStreamPublisher | null;
   bouncePolicy: BouncePolicy;
   /** The pipeline's signals in this process (for listeners such as tests and publishers). */
   signals: Signals<PipelineSignals>;
@@ -86,6 +89,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
   let webhooks: WebhookDispatcher | null = null;
+  let eventStream: EventStreamPublisher | null = null;
   let inbound: Listener | null = null;
   let inboundProcessor: InboundProcessor | null = null;
   let submission: SubmissionListener | null = null;
@@ -123,6 +127,14 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       retry: { initialMs: parseDuration(config.webhooks.retryInitial), maxMs: parseDuration(config.webhooks.retryMax), retryForMs: parseDuration(config.webhooks.retryFor) },
       batchSize: config.webhooks.batchSize,
     });
+    // The same events to NATS JetStream when configured, in a loop of its own as well.
+    const nats = config.eventStream.nats;
+    if (nats) {
+      eventStream = new EventStreamPublisher({
+        db, logger: logger.child({ component: 'eventstream' }), secret, servers: nats.servers, stream: nats.stream, subjectPrefix: nats.subjectPrefix,
+        duplicateWindowMs: parseDuration(nats.duplicateWindow), timeoutMs: parseDuration(nats.timeout), retryInitialMs: parseDuration(nats.retryInitial), retryMaxMs: parseDuration(nats.retryMax), batchSize: nats.batchSize,
+      });
+    }
     // Campaign's nightly cleanup releases, run hourly here: stale errors and full mailboxes.
     timers.push(setInterval(() => void releaseExpiredErrors(db.kysely, quarantinePolicy.value.quarantine).catch((err) => logger.warn({ err }, 'quarantine cleanup failed')), 3_600_000));
     // Retention: the logs and events of old deliveries go hourly, in small batches (retention/).
@@ -288,6 +300,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   signals.on('logs:updated', () => {
     sender?.wake();
     webhooks?.wake();
+    eventStream?.wake();
   });
   signals.on('qualifications:changed', () => void reloadQualifications());
 
@@ -295,6 +308,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   sender?.start();
   feedback?.start();
   webhooks?.start();
+  eventStream?.start();
   inboundProcessor?.start();
   tracking?.start();
   started = true;
@@ -310,6 +324,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
     engine,
     sender,
     feedback,
+    eventStream,
     inbound,
     submission,
     inboundProcessor,
@@ -333,6 +348,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       await engine?.stop();
       await feedback?.stop();
       await webhooks?.stop();
+      await eventStream?.stop();
       await dkim.close();
       await db.close();
     },

@@ -182,6 +182,24 @@ export const configSchema = z.object({
     /** Events per POST at most (a slow receiver gets them in batches). */
     batchSize: z.number().int().positive().max(1000).default(100),
   }).prefault({}),
+  /** The events webhooks get, published to NATS JetStream (src/eventstream/); off unless `nats` is given. */
+  eventStream: z.object({
+    nats: z.object({
+      /** `host:port` or `nats://host:port`, as a list or comma-separated. */
+      servers: z.union([z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)), z.array(z.string().trim())]).pipe(z.array(z.string().min(1)).min(1, 'eventStream.nats.servers: give at least one NATS server')),
+      /** Created when missing, with the subjects `<subjectPrefix>.>`. */
+      stream: z.string().regex(/^[A-Za-z0-9_-]+$/, 'eventStream.nats.stream: letters, digits, - and _ only').default('ESTAFETA'),
+      /** Each event goes to `<subjectPrefix>.<event type>`. */
+      subjectPrefix: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'eventStream.nats.subjectPrefix: dot-separated tokens without wildcards').default('estafeta.events'),
+      /** JetStream drops a message whose Nats-Msg-Id it saw within this window (a republish after a crash). */
+      duplicateWindow: checkedDuration.default('2m'),
+      /** A connection attempt or a publish's acknowledgement that takes longer has failed. */
+      timeout: checkedDuration.default('5s'),
+      retryInitial: checkedDuration.default('1s'),
+      retryMax: checkedDuration.default('1m'),
+      batchSize: z.number().int().positive().max(1000).default(100),
+    }).optional(),
+  }).prefault({}),
   policy: z.object({
     /** Operator policy files that layer over the shipped ones in policy/. Never overwritten by upgrades. */
     dir: z.string().default('./config/policy'),

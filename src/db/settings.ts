@@ -16,3 +16,16 @@ export async function setSetting(q: Q, key: string, value: string): Promise<void
     .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
     .execute();
 }
+
+/**
+ * Writes `value` only if the key still holds `expected` (undefined: the key is absent), so two
+ * processes racing for the same value (a lease, a cursor) cannot both win. True when it wrote.
+ */
+export async function compareAndSetSetting(q: Q, key: string, expected: string | undefined, value: string): Promise<boolean> {
+  if (expected === undefined) {
+    const r = await q.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+  const r = await q.updateTable('settings').set({ value }).where('key', '=', key).where('value', '=', expected).executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}

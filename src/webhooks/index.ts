@@ -3,5 +3,5 @@ export { WebhookDispatcher, sendTestEvent, type DispatcherOptions } from './disp
 export { createEndpoint, listEndpoints, getEndpoint, deleteEndpoint, enableEndpoint, replayEndpoint, recentAttempts, checkUrl, ATTEMPTS_KEPT, type EndpointView, type AttemptView } from './store.ts';
 export { signatureHeader, verifySignature, SIGNATURE_HEADER } from './signature.ts';
 export { DEFAULT_RETRY, retryDelayMs, givenUp, type RetryPolicy } from './retry.ts';
-export { DOCUMENT_VERSION, type EventDocument } from './documents.ts';
+export { DOCUMENT_VERSION, buildDocuments, type EventDocument, type RawEvent } from './documents.ts';
 export type { PostResult } from './post.ts';
