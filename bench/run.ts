@@ -49,6 +49,9 @@ const say = (s: string) => {
 
 const SINK_DOMAIN = 'sink.bench';
 const POLICY = {
+  // The sink's domains publish no SPF, DKIM or DMARC records: the bulk-sender gate (which
+  // would refuse to confirm 5,000 recipients or more) is set out of reach, its checks stay warnings.
+  'compliance.yaml': 'bulkRecipients: 1000000000\n',
   'mx-rules.yaml': `rules:\n  - { name: bench-sink, mx: ["*.${SINK_DOMAIN}"], maxConnections: ${SESSIONS}, maxMessagesPerConnection: 1000, maxReady: 4000 }\n  - { name: default, mx: ["*"] }\n`,
 };
 
@@ -181,7 +184,10 @@ async function endToEnd(e: EstafetaChild, others: EstafetaChild[] = [], schema?:
   const backends = schema?.trackBackends();
   const machine0 = machineCpuMs();
   const t0 = performance.now();
-  await e.api('POST', `/deliveries/${id}/confirm`);
+  await e.api('POST', `/deliveries/${id}/confirm`).catch(async (err) => {
+    // Say what the analysis found, not only that confirming was refused.
+    throw new Error(`${err.message}\nanalysis: ${JSON.stringify((await e.api('GET', `/deliveries/${id}`)).analysis).slice(0, 2000)}`);
+  });
   const d = await waitState(e, id, ['finished', 'failed', 'stopped'], 100);
   const seconds = (performance.now() - t0) / 1000;
   const database = await backends?.stop();
