@@ -162,10 +162,11 @@ async function postgresRun(dnsServer: string, mxPort: number, nodes: number): Pr
   const schema = await createBenchSchema();
   const started: EstafetaChild[] = [];
   try {
-    started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: FIRST_NODE_ROLES }));
-    for (let i = 1; i < nodes; i++) started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: ['mta'] }));
+    // Each node sends from its own loopback address, so the events say which node sent what.
+    started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: FIRST_NODE_ROLES, localAddress: '127.0.0.1' }));
+    for (let i = 1; i < nodes; i++) started.push(await startEstafetaChild({ dnsServer, mxPort, policyFiles: POLICY, databaseUrl: schema.url, roles: ['mta'], localAddress: `127.0.0.${i + 1}` }));
     const figures = await endToEnd(started[0], started.slice(1), schema);
-    return { nodes, roles: [FIRST_NODE_ROLES.join(','), ...started.slice(1).map(() => 'mta')], ...figures };
+    return { nodes, roles: [FIRST_NODE_ROLES.join(','), ...started.slice(1).map(() => 'mta')], ...figures, deliveredBySourceIp: await deliveredBySourceIp(schema.url) };
   } finally {
     for (const e of started.reverse()) await e.stop();
     await schema.drop();
@@ -240,6 +241,17 @@ async function feedbackDelaysPostgres(url: string): Promise<number[]> {
   try {
     const { rows } = await c.query("select applied_at - occurred_at as d from events where type = 'delivered' and applied_at is not null");
     return rows.map((r: { d: string | number }) => Number(r.d)).sort((a: number, b: number) => a - b);
+  } finally {
+    await c.end();
+  }
+}
+
+async function deliveredBySourceIp(url: string): Promise<Record<string, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query("select payload::json->>'sourceIp' as ip, count(*)::int as n from events where type = 'delivered' group by 1 order by 1");
+    return Object.fromEntries(rows.map((r: { ip: string | null; n: number }) => [r.ip ?? 'unknown', r.n]));
   } finally {
     await c.end();
   }

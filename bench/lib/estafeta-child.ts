@@ -26,7 +26,7 @@ export interface EstafetaChild {
   stop(): Promise<void>;
 }
 
-export async function startEstafetaChild(options: { dnsServer: string; mxPort: number; policyFiles: Record<string, string>; databaseUrl?: string; roles?: string[] }): Promise<EstafetaChild> {
+export async function startEstafetaChild(options: { dnsServer: string; mxPort: number; policyFiles: Record<string, string>; databaseUrl?: string; roles?: string[]; /** mta.localAddress: the address it sends from (e.g. 127.0.0.2, to tell nodes apart in the events). */ localAddress?: string }): Promise<EstafetaChild> {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-bench-'));
   const dbFile = options.databaseUrl ? '' : join(dir, 'estafeta.db');
   const databaseUrl = options.databaseUrl ?? `sqlite:${dbFile}`;
@@ -39,9 +39,12 @@ export async function startEstafetaChild(options: { dnsServer: string; mxPort: n
   const key = withApi ? (await createApiKey(db.kysely, { name: 'bench', role: 'admin', createdBy: 'bench' })).key : '';
   const mtaBefore = await mtaProcesses(db);
   await db.close();
+  const config = join(dir, 'estafeta.yaml');
+  writeFileSync(config, options.localAddress ? `mta:\n  localAddress: ${options.localAddress}\n` : '{}\n');
   const port = await freePort();
   const child = startDaemon(process.execPath, ['--max-semi-space-size=64', ...(process.env.ESTAFETA_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/cli/main.ts', 'start'], {
     ...process.env,
+    ESTAFETA_CONFIG: config,
     DATABASE_URL: databaseUrl,
     ...(options.roles ? { ESTAFETA_ROLES: options.roles.join(',') } : {}),
     ESTAFETA_HTTP_PORT: String(port),
