@@ -132,11 +132,11 @@ test('one message to two recipients: two logs, two signed messages with our head
 });
 
 test('an Idempotency-Key sent twice sends once and answers the same', async () => {
-  const call = async () => {
+  const call = async (text = 'Thanks') => {
     const res = await fetch(`${e.app.url}/api/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${e.adminKey}`, 'idempotency-key': 'order-981' },
-      body: JSON.stringify({ stream: stream.id, from: 'no-reply@app.example', to: ['once@apps.test'], subject: 'Receipt', text: 'Thanks' }),
+      body: JSON.stringify({ stream: stream.id, from: 'no-reply@app.example', to: ['once@apps.test'], subject: 'Receipt', text }),
     });
     return { status: res.status, body: await res.json() };
   };
@@ -144,6 +144,9 @@ test('an Idempotency-Key sent twice sends once and answers the same', async () =
   const b = await call();
   assert.equal(a.status, 200, JSON.stringify(a.body));
   assert.deepEqual(b, a);
+  const other = await call('Another message');
+  assert.equal(other.status, 409, 'the same key with another request is refused, not answered as a retry');
+  assert.match(other.body.error.message, /another request/);
   await waitFor('received', async () => received('once@apps.test').length >= 1, 20_000);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(received('once@apps.test').length, 1);

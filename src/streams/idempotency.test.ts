@@ -11,8 +11,8 @@ test('a key is claimed once; while its call runs a second is told so; its answer
   assert.deepEqual(await claimKey(q, 'api-key:1', 'k1'), { kind: 'claimed' });
   assert.deepEqual(await claimKey(q, 'api-key:1', 'k1'), { kind: 'running' });
   assert.deepEqual(await claimKey(q, 'api-key:2', 'k1'), { kind: 'claimed' }, 'keys are per caller');
-  await recordAnswer(q, 'api-key:1', 'k1', 200, { logIds: [7] });
-  assert.deepEqual(await claimKey(q, 'api-key:1', 'k1'), { kind: 'answered', status: 200, response: { logIds: [7] } });
+  await recordAnswer(q, 'api-key:1', 'k1', 200, { logIds: [7] }, 'hash-1');
+  assert.deepEqual(await claimKey(q, 'api-key:1', 'k1'), { kind: 'answered', status: 200, response: { logIds: [7] }, requestHash: 'hash-1' });
 });
 
 test('a failed call gives its key back; an answered key is not given back', async () => {

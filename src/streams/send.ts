@@ -43,7 +43,7 @@ export interface StreamSenderOptions {
 }
 
 /** Written with the messages, in their transaction (the idempotency key's answer). */
-export type AnswerHook = (results: MessageResult[]) => { principal: string; key: string; status: number; response: unknown } | null;
+export type AnswerHook = (results: MessageResult[]) => { principal: string; key: string; status: number; response: unknown; requestHash?: string } | null;
 
 interface Admitted {
   index: number;
@@ -183,7 +183,7 @@ export class StreamSender {
           }
           for (const job of jobs) {
             const hook = job.answer?.(job.results);
-            if (hook) await recordAnswer(trx, hook.principal, hook.key, hook.status, hook.response);
+            if (hook) await recordAnswer(trx, hook.principal, hook.key, hook.status, hook.response, hook.requestHash ?? null);
           }
         });
       } catch (err) {

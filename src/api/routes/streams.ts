@@ -6,6 +6,7 @@
  * own); an `Idempotency-Key` header makes a retried call answer what the first answered,
  * sending nothing again. The answer comes after the messages are durably in the spool.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -53,18 +54,22 @@ export async function messageStreamRoutes(app: FastifyInstance, ctx: ApiContext)
 
   let lastExpiry = 0;
   /** Runs a send under the call's idempotency key, if it has one. */
-  async function idempotent<T>(req: FastifyRequest, key: string | undefined, status: number, run: (answer: ((response: T) => { principal: string; key: string; status: number; response: unknown }) | null) => Promise<T>): Promise<{ status: number; body: unknown }> {
+  async function idempotent<T>(req: FastifyRequest, key: string | undefined, status: number, run: (answer: ((response: T) => { principal: string; key: string; status: number; response: unknown; requestHash: string }) | null) => Promise<T>): Promise<{ status: number; body: unknown }> {
     if (!key) return { status, body: await run(null) };
     const principal = `${req.user?.kind ?? 'anonymous'}:${req.user?.id ?? 0}`;
     if (Date.now() - lastExpiry > 60_000) {
       lastExpiry = Date.now();
       await expireKeys(q);
     }
+    const requestHash = createHash('sha256').update(JSON.stringify(req.body)).digest('base64url');
     const claim = await claimKey(q, principal, key);
-    if (claim.kind === 'answered') return { status: claim.status, body: claim.response };
+    if (claim.kind === 'answered') {
+      if (claim.requestHash && claim.requestHash !== requestHash) throw new EstafetaError('CONFLICT', 'this Idempotency-Key was used with another request in the last 24 hours: use a new key for a new message');
+      return { status: claim.status, body: claim.response };
+    }
     if (claim.kind === 'running') throw new EstafetaError('CONFLICT', 'a call with this Idempotency-Key is still running: retry in a moment');
     try {
-      return { status, body: await run((response) => ({ principal, key, status, response })) };
+      return { status, body: await run((response) => ({ principal, key, status, response, requestHash })) };
     } catch (err) {
       await releaseKey(q, principal, key).catch(() => {});
       throw err;
