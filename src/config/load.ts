@@ -36,6 +36,7 @@ const ENV_MAP: [string, string, (v: string) => unknown][] = [
   ['ESTAFETA_BOUNCE_DOMAIN', 'bounces.domain', String],
   ['ESTAFETA_BOUNCE_PORT', 'bounces.listen.port', Number],
   ['ESTAFETA_SUBMISSION_PORT', 'submission.listen.port', Number],
+  ['ESTAFETA_SUBMISSION_TLS_DIR', 'submission.tls.dir', String],
   ['ESTAFETA_POLICY_DIR', 'policy.dir', String],
 ];
 
