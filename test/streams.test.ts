@@ -26,7 +26,7 @@ let e: TestEstafeta;
 let records: TxtRecords;
 let stream: { id: number; name: string };
 let openStream: { id: number };
-const hooked: { type: string; logId: number | null; deliveryId: number | null; messageId: string | null }[] = [];
+const hooked: { type: string; logId: number | null; deliveryId: number | null; messageId: string | null; stream: { id: number; name: string } | null; tags: string[] | null; metadata: Record<string, unknown> | null }[] = [];
 let hookServer: Server;
 
 before(async () => {
@@ -128,7 +128,9 @@ test('one message to two recipients: two logs, two signed messages with our head
   assert.equal(found.status, 200, JSON.stringify(found.body));
   assert.equal(found.body.id, sent.body.logIds[1]);
   await waitFor('the webhook saw both delivered', async () => sent.body.logIds.every((id: number) => hooked.some((h) => h.type === 'delivered' && h.logId === id)), 20_000);
-  assert.equal(hooked.find((h) => h.logId === sent.body.logIds[0])?.messageId, sent.body.messageIds[0]);
+  const doc = hooked.find((h) => h.logId === sent.body.logIds[0])!;
+  assert.equal(doc.messageId, sent.body.messageIds[0]);
+  assert.deepEqual([doc.stream, doc.tags, doc.metadata], [{ id: stream.id, name: 'password-resets' }, ['reset'], { user: 42 }]);
 });
 
 test('an Idempotency-Key sent twice sends once and answers the same', async () => {

@@ -33,6 +33,10 @@ export interface EventDocument {
   /** Opened and clicked: the link followed, and whether a machine made the request. */
   url: string | null;
   machine: string | null;
+  /** For a message sent to a stream (send API, SMTP submission): the stream's id and name, the message's tags and metadata. */
+  stream: { id: number; name: string } | null;
+  tags: string[] | null;
+  metadata: Record<string, unknown> | null;
 }
 
 export interface RawEvent {
@@ -50,12 +54,14 @@ const BOUNCE_TYPES = new Set(['bounced-async', 'complained', 'auto-replied']);
 /** One document per event, in the events' order. */
 export async function buildDocuments(q: Q, secret: string, events: RawEvent[]): Promise<EventDocument[]> {
   const logIds = [...new Set(events.flatMap((e) => (e.log_id === null ? [] : [Number(e.log_id)])))];
-  const logs = new Map<number, { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string }>();
+  const logs = new Map<number, { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string; kind: string; label: string; data: string | null }>();
   for (let i = 0; i < logIds.length; i += 1000) {
     const rows = await q
       .selectFrom('delivery_logs as l')
       .innerJoin('deliveries as d', 'd.id', 'l.delivery_id')
-      .select(['l.id', 'l.address', 'l.status', 'l.failure_type', 'l.failure_reason', 'l.delivery_id', 'l.message_id', 'd.from_address'])
+      // A stream message's target row holds its tags and metadata.
+      .leftJoin('delivery_targets as t', (j) => j.onRef('t.delivery_id', '=', 'l.delivery_id').onRef('t.row_no', '=', 'l.row_no').on('d.kind', '=', 'stream'))
+      .select(['l.id', 'l.address', 'l.status', 'l.failure_type', 'l.failure_reason', 'l.delivery_id', 'l.message_id', 'd.from_address', 'd.kind', 'd.label', 't.data'])
       .where('l.id', 'in', logIds.slice(i, i + 1000))
       .execute();
     for (const r of rows) logs.set(Number(r.id), { ...r, delivery_id: Number(r.delivery_id) });
@@ -63,7 +69,7 @@ export async function buildDocuments(q: Q, secret: string, events: RawEvent[]): 
   return events.map((e) => toDocument(secret, e, e.log_id === null ? undefined : logs.get(Number(e.log_id))));
 }
 
-function toDocument(secret: string, e: RawEvent, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string } | undefined): EventDocument {
+function toDocument(secret: string, e: RawEvent, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string; kind: string; label: string; data: string | null } | undefined): EventDocument {
   let p: Record<string, unknown> = {};
   try {
     p = JSON.parse(e.payload) ?? {};
@@ -74,6 +80,7 @@ function toDocument(secret: string, e: RawEvent, log: { address: string; status:
   const qualification = (p.qualification ?? null) as { category?: string } | null;
   const machine = e.note?.startsWith('machine:') ? e.note.slice('machine:'.length).trim() : null;
   const logId = e.log_id === null ? null : Number(e.log_id);
+  const target = log?.kind === 'stream' && log.data ? (JSON.parse(log.data) as { tags?: string[]; metadata?: Record<string, unknown> }) : null;
   return {
     version: DOCUMENT_VERSION,
     id: Number(e.id),
@@ -93,5 +100,8 @@ function toDocument(secret: string, e: RawEvent, log: { address: string; status:
     bounce: BOUNCE_TYPES.has(e.type) ? { kind: str(p.mailKind), feedbackType: str(p.feedbackType) } : null,
     url: e.type === 'clicked' ? str(p.url) : null,
     machine: e.type === 'opened' || e.type === 'clicked' ? machine : null,
+    stream: log?.kind === 'stream' ? { id: log.delivery_id, name: log.label } : null,
+    tags: target ? (target.tags ?? []) : null,
+    metadata: target ? (target.metadata ?? {}) : null,
   };
 }
