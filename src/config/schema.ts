@@ -20,15 +20,6 @@ const checkedDuration = duration.refine((v) => {
   }
 }, 'must be a duration such as 10s, 5m or 24h');
 
-/** A duration's milliseconds, or infinity when it does not parse (its own check reports it). */
-function safeMs(v: string | number): number {
-  try {
-    return parseDuration(v);
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  }
-}
-
 /** A retention period: off, or a duration of at least a day ("90d"). */
 const retentionPeriod = z.union([z.literal('off'), duration]).refine((v) => {
   if (v === 'off') return true;
@@ -117,10 +108,9 @@ export const configSchema = z.object({
     /** Messages held in memory (ready queues) at most. */
     maxInFlight: z.number().int().positive().default(4000),
     tls: z.enum(['opportunistic', 'required', 'disabled']).default('opportunistic'),
-    /** How long a drain (`estafeta mta drain`, SIGTERM) lets open SMTP transactions finish; kept under half the lease. */
+    /** How long a drain (`estafeta mta drain`, SIGTERM) lets open SMTP transactions finish (the node renews its leases meanwhile). */
     drainTimeout: checkedDuration.default('30s'),
-  }).prefault({})
-    .refine((m) => !Number.isFinite(safeMs(m.drainTimeout)) || safeMs(m.drainTimeout) <= safeMs(m.lease) / 2, { message: 'mta.drainTimeout must be at most half of mta.lease, so that a draining node still owns what it sends', path: ['drainTimeout'] }),
+  }).prefault({}),
   /**
    * How long the logs and events of finished deliveries are kept (off: for ever). The
    * feedback role purges older ones hourly, in small batches; deliveries and their counters
