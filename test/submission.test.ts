@@ -194,3 +194,18 @@ test('revoked credentials open nothing', async () => {
   const refused = await refusal(transport({ user: extra.body.username, pass: extra.body.password }).sendMail({ from: 'no-reply@app.example', to: 'x@apps.test', subject: 's', text: 't' }));
   assert.equal(refused.responseCode, 535);
 });
+
+test('with submission.allowPlainOnLoopback, AUTH without STARTTLS is taken from 127.0.0.1', async () => {
+  const local = await startTestEstafeta({ submission: { allowPlainOnLoopback: true } });
+  try {
+    const s = await local.api('POST', '/streams', { name: 'local-app', fromDomains: ['app.example'] });
+    const c = await local.api('POST', `/streams/${s.body.id}/smtp-credentials`);
+    const plain = nodemailer.createTransport({ host: '127.0.0.1', port: local.app.submission!.port, secure: false, ignoreTLS: true, auth: { user: c.body.username, pass: c.body.password } });
+    const info = await plain.sendMail({ from: 'no-reply@app.example', to: 'x@apps.test', subject: 's', text: 't' });
+    assert.match(info.response, /^250 2\.0\.0 accepted for 1 of 1/);
+    const wrong = await refusal(nodemailer.createTransport({ host: '127.0.0.1', port: local.app.submission!.port, secure: false, ignoreTLS: true, auth: { user: c.body.username, pass: 'ests_nope' } }).sendMail({ from: 'no-reply@app.example', to: 'x@apps.test', subject: 's', text: 't' }));
+    assert.equal(wrong.responseCode, 535);
+  } finally {
+    await local.stop();
+  }
+});
