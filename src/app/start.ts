@@ -220,12 +220,12 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const streams = has('api') || has('submission') ? new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages), signals, compose }) : null;
   if (has('submission') && streams) {
     const at = config.submission;
-    const tls = loadSubmissionTls({ cert: at.tls.cert, key: at.tls.key, dir: at.tls.dir, hostname: config.mta.heloName });
-    submission = await listening('SMTP submission', 'submission.listen.port or ESTAFETA_SUBMISSION_PORT', at.listen, () => startSubmission({
+    // The certificate is read (or made) inside, so a bad one also closes what this start opened.
+    submission = await listening('SMTP submission', 'submission.listen.port or ESTAFETA_SUBMISSION_PORT', at.listen, async () => startSubmission({
       db,
       logger: logger.child({ component: 'submission' }),
       streams,
-      tls,
+      tls: loadSubmissionTls({ cert: at.tls.cert, key: at.tls.key, dir: at.tls.dir, hostname: config.mta.heloName }),
       host: at.listen.host,
       port: at.listen.port,
       heloName: config.mta.heloName,
