@@ -192,6 +192,17 @@ test('a denylisted recipient: refused where the stream applies the quarantine, s
   const kpis = (await e.api('GET', `/streams/${stream.id}/kpis`)).body;
   assert.equal(kpis.failuresByReason['Denylisted address'], 1);
   assert.ok(kpis.excluded >= 1);
+  const failures = (await e.api('GET', `/streams/${stream.id}/failures`)).body;
+  assert.ok(failures.byReason.some((r: { failureReason: string; count: number }) => r.failureReason === 'Denylisted address' && r.count === 1), JSON.stringify(failures));
+  const settled = await waitFor('no message of the stream still in the MTA', async () => {
+    const k = (await e.api('GET', `/streams/${stream.id}/kpis`)).body;
+    return k.takenIntoAccount === 0 ? k : null;
+  }, 20_000);
+  const win = (await e.api('GET', `/streams/${stream.id}/window?since=15m`)).body;
+  assert.equal(win.sent, settled.sent, 'every message of the test became final in the last 15 minutes');
+  assert.equal(win.failed, settled.failed);
+  assert.ok(win.failed >= 1, 'the refused recipient counts in its minute');
+  assert.equal((await e.api('GET', `/streams/${stream.id}/window?since=soon`)).status, 400);
 });
 
 test('a paused stream refuses messages; resumed, it sends again', async () => {

@@ -46,3 +46,12 @@ export const batchResultSchema = z.object({
   accepted: z.number().describe('messages sent'),
   failed: z.number().describe('messages refused, each with its error'),
 });
+
+export const streamWindowSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  sent: z.number(),
+  failed: z.number(),
+  failedPercent: z.number(),
+  minutes: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })),
+});

@@ -6,7 +6,7 @@
  */
 import { sql, type Insertable } from 'kysely';
 import { insertChunked, ReusableStatement, type Database, type Db, type Q } from '../db/index.ts';
-import { addDelta, applyDeltas } from './counters.ts';
+import { addDelta, applyDeltas, MINUTE_PREFIX } from './counters.ts';
 import { failureReasonCode, failureTypeCode, LogStatus } from './log-status.ts';
 
 export type NewLog = Insertable<Database['delivery_logs']>;
@@ -134,7 +134,11 @@ export async function insertStreamLogs(trx: Q, streamId: number, logs: StreamLog
     logs.map((l) => {
       const failed = l.refused !== null;
       addDelta(deltas, streamId, `status:${failed ? LogStatus.Failed : LogStatus.Taken}`, 1);
-      if (failed) addDelta(deltas, streamId, `reason:${failureReasonCode(l.refused!)}`, 1);
+      if (failed) {
+        addDelta(deltas, streamId, `reason:${failureReasonCode(l.refused!)}`, 1);
+        // Final at once: counted in its minute as the feedback service counts the others.
+        addDelta(deltas, streamId, `${MINUTE_PREFIX}${Math.floor(now / 60_000)}:failed`, 1);
+      }
       return {
         id: l.id,
         delivery_id: streamId,

@@ -1,6 +1,7 @@
 /**
  * Message streams and the send API. Streams: create (operator), list, read, pause and
- * resume, KPIs (the delivery KPIs of the stream's row); their logs are GET
+ * resume, KPIs (the delivery KPIs of the stream's row, since its creation), a recent window
+ * (outcomes per minute, as the throughput chart counts them), failures; their logs are GET
  * /streams/:id/logs (logs.ts, the same list as a delivery's). Send: POST /messages (one
  * message, one log per recipient) and POST /messages/batch (up to 500, each answered on its
  * own); an `Idempotency-Key` header makes a retried call answer what the first answered,
@@ -11,12 +12,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createStream, getStreamRow, listStreams, pauseDelivery, resumeDelivery, toStreamView } from '../../deliveries/index.ts';
-import { getKpis } from '../../reports/index.ts';
+import { getFailureBreakdown, getKpis, getThroughput } from '../../reports/index.ts';
+import { parseDuration } from '../../lib/duration.ts';
 import { EstafetaError, invalidInput } from '../../lib/errors.ts';
 import { claimKey, expireKeys, messageSchema, releaseKey, SEND_LIMITS, type MessageResult } from '../../streams/index.ts';
 import type { ApiContext } from '../context.ts';
-import { errorSchema, idParams, kpisSchema } from '../schemas.ts';
-import { batchResultSchema, messageSentSchema, streamCreateSchema, streamListSchema, streamSchema } from '../stream-schemas.ts';
+import { errorSchema, failuresSchema, idParams, kpisSchema } from '../schemas.ts';
+import { batchResultSchema, messageSentSchema, streamCreateSchema, streamListSchema, streamSchema, streamWindowSchema } from '../stream-schemas.ts';
 import { actor } from './deliveries.ts';
 
 const idempotencyHeaders = z.object({ 'idempotency-key': z.string().min(1).max(200).optional().describe('a retried call with the same key answers the first answer and sends nothing again (kept 24 hours)') });
@@ -50,6 +52,37 @@ export async function messageStreamRoutes(app: FastifyInstance, ctx: ApiContext)
   }, async (req) => {
     await getStreamRow(q, req.params.id);
     return getKpis(q, req.params.id);
+  });
+
+  r.get('/streams/:id/window', {
+    schema: {
+      tags,
+      summary: 'Messages that became Sent or Failed in a recent window (a stream never finishes), per minute',
+      params: idParams,
+      querystring: z.object({ since: z.string().default('1h').describe('how far back, e.g. 15m, 1h, 7d') }),
+      response: { 200: streamWindowSchema, 400: errorSchema, 404: errorSchema },
+    },
+  }, async (req) => {
+    await getStreamRow(q, req.params.id);
+    let ms: number;
+    try {
+      ms = parseDuration(req.query.since);
+    } catch (err) {
+      throw invalidInput(`since: ${(err as Error).message}`);
+    }
+    const now = Date.now();
+    const from = Math.floor((now - ms) / 60_000) * 60_000;
+    const minutes = (await getThroughput(q, req.params.id)).filter((p) => Date.parse(p.minute) >= from);
+    const sent = minutes.reduce((n, p) => n + p.sent, 0);
+    const failed = minutes.reduce((n, p) => n + p.failed, 0);
+    return { from: new Date(from).toISOString(), to: new Date(now).toISOString(), sent, failed, failedPercent: sent + failed ? Math.round((failed / (sent + failed)) * 10000) / 100 : 0, minutes };
+  });
+
+  r.get('/streams/:id/failures', {
+    schema: { tags, summary: "The stream's failures by type and reason, and by recipient domain", params: idParams, response: { 200: failuresSchema, 404: errorSchema } },
+  }, async (req) => {
+    await getStreamRow(q, req.params.id);
+    return getFailureBreakdown(q, req.params.id);
   });
 
   let lastExpiry = 0;
