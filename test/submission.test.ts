@@ -8,11 +8,14 @@
  * also for a relay attempt), AUTH before STARTTLS (538), a sender domain the stream does not
  * own (553 5.7.1 on MAIL, 550 5.7.1 on the From header), too large (552 5.3.4), too many
  * recipients (452 4.5.3), a denylisted recipient (550 per recipient), attachments (554
- * 5.6.1, not taken yet). swaks (Debian's) submits once with STARTTLS and AUTH LOGIN.
+ * 5.6.1, not taken yet). swaks (Debian's) submits once with STARTTLS and AUTH LOGIN; revoked
+ * credentials open nothing; AUTH without STARTTLS works from loopback only when the operator
+ * allows it, and a session is closed (421) at its third failed AUTH.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import nodemailer from 'nodemailer';
 import PostalMime from 'postal-mime';
 import { startSimDns, type SimDns } from '../src/sim/dns-server.ts';
@@ -205,7 +208,33 @@ test('with submission.allowPlainOnLoopback, AUTH without STARTTLS is taken from 
     assert.match(info.response, /^250 2\.0\.0 accepted for 1 of 1/);
     const wrong = await refusal(nodemailer.createTransport({ host: '127.0.0.1', port: local.app.submission!.port, secure: false, ignoreTLS: true, auth: { user: c.body.username, pass: 'ests_nope' } }).sendMail({ from: 'no-reply@app.example', to: 'x@apps.test', subject: 's', text: 't' }));
     assert.equal(wrong.responseCode, 535);
+    // Bounded: the third failed AUTH in a session closes it (421), so passwords cannot be tried in a loop.
+    const lines = await rawSession(local.app.submission!.port, ['EHLO app.test', ...Array.from({ length: 3 }, () => `AUTH PLAIN ${Buffer.from(`\0${c.body.username}\0wrong`).toString('base64')}`)]);
+    assert.deepEqual(lines.filter((l) => /^(535|421) /.test(l)).map((l) => l.slice(0, 3)), ['535', '535', '535', '421']);
   } finally {
     await local.stop();
   }
 });
+
+/** Sends each command after the previous reply's last line; resolves with every line once the server closes. */
+function rawSession(port: number, commands: string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const lines: string[] = [];
+    const socket = connect(port, '127.0.0.1');
+    let buffer = '';
+    const queue = [...commands];
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no close after: ${lines.join(' | ')}`)));
+    socket.on('data', (d) => {
+      buffer += d.toString('latin1');
+      let i;
+      while ((i = buffer.indexOf('\r\n')) >= 0) {
+        const line = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        lines.push(line);
+        if (/^\d{3} /.test(line) && queue.length) socket.write(`${queue.shift()}\r\n`);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(lines));
+  });
+}
