@@ -4,19 +4,24 @@
  * an MTA; the other an API and an MTA) and the first is drained through
  * `POST /api/v1/mta/drain` while it sends: what it had not started goes back to the spool at
  * once and the second takes it over. On SQLite, where one MTA runs per database file, the
- * only MTA is drained and a successor started afterwards delivers the rest. Both print the
- * losses and duplicates they counted at a slow receiving MX (100 ms per message).
+ * only MTA is drained and a successor started afterwards delivers the rest. Then, on
+ * PostgreSQL, `estafeta start` as a child process gets SIGTERM during a delivery: it drains,
+ * exits leaving no lease behind (with a 10-minute lease, a leftover would stall the test),
+ * and the other process delivers the rest. Each prints the losses and duplicates it counted
+ * at a slow receiving MX (100 ms per message).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configSchema, type ConfigInput } from '../src/config/index.ts';
 import { startEstafeta, type App } from '../src/app/start.ts';
 import { createApiKey } from '../src/auth/index.ts';
+import { LogStatus } from '../src/deliveries/index.ts';
 import { createTestDatabaseUrl, isPostgresTest } from '../src/db/testing.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { fastRetryPolicyDir, TEST_ADMIN_PASSWORD, waitFor } from './helpers/estafeta.ts';
 import { freePort, startSink } from './helpers/smtp-sink.ts';
+import { apiKeyFor, startChild, withDatabase } from './helpers/child.ts';
 
 const MX = '127.0.4.31';
 const RECIPIENTS = 400;
@@ -90,5 +95,56 @@ test(`a drained MTA node hands its messages over: none lost, none sent twice (${
     await sink.stop();
     await dns.stop();
     await database.cleanup();
+  }
+});
+
+test('SIGTERM drains an MTA process among two on PostgreSQL: it exits without leaving a lease, the other delivers the rest once', { timeout: 120_000, skip: !isPostgresTest() && 'needs PostgreSQL (DATABASE_URL=postgres://...): SQLite runs one MTA process' }, async () => {
+  const port = await freePort([MX]);
+  const dns = await startSimDns({ port: 0, records: [{ name: 'drain.test', type: 'MX', exchange: 'mx.drain.test', priority: 10 }, { name: 'mx.drain.test', type: 'A', address: MX }] });
+  const sink = await startSink(MX, port, () => null, { dataDelayMs: 100 });
+  const db = await createTestDatabaseUrl();
+  // A long lease: a process that left its leases behind would hold the delivery past the test's end.
+  const env = { DATABASE_URL: db.url, ESTAFETA_DNS_SERVERS: `127.0.0.1:${dns.port}`, ESTAFETA_MX_PORT: String(port), ESTAFETA_POLICY_DIR: fastRetryPolicyDir(), ESTAFETA_MTA_LEASE: '10m' };
+  const key = await apiKeyFor(db.url);
+  const front = await startChild(env, key, 'api,sender,feedback,mta');
+  const second = await startChild(env, key, 'mta');
+  try {
+    // The second process may still be starting; and a newcomer holds back one heartbeat.
+    await waitFor('both MTA processes live', async () => (await withDatabase(db.url, (q) => q.selectFrom('mta_processes').select('owner').execute())).length === 2, 30_000, 200);
+    await new Promise((r) => setTimeout(r, 5500));
+    const created = await front.api('POST', '/deliveries', { from: { address: 'news@shop.example' }, subject: 'Hi', text: 'Hi {{ unsubscribeUrl }}', recipients: Array.from({ length: RECIPIENTS }, (_, i) => ({ email: `r${i}@drain.test` })) });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    await front.api('POST', `/deliveries/${created.body.id}/analyze`);
+    await front.api('POST', `/deliveries/${created.body.id}/confirm`);
+    await waitFor('some messages received', async () => sink.received.length >= 40, 30_000, 20);
+    const before = await withDatabase(db.url, (q) => q.selectFrom('mta_processes').select('owner').execute());
+    assert.equal(before.length, 2, `live MTA processes: ${JSON.stringify(before)}, second exited: ${second.process.exitCode}`);
+    // The front process drains its MTA on SIGTERM; it holds most of the delivery (its sender woke it first).
+    const t0 = Date.now();
+    await front.stop();
+    const exitMs = Date.now() - t0;
+    const after = await withDatabase(db.url, async (q) => ({
+      processes: await q.selectFrom('mta_processes').select('owner').execute(),
+      orphans: await q.selectFrom('mta_spool').select('id').where('lease_owner', 'is not', null).where('lease_owner', 'not in', q.selectFrom('mta_processes').select('owner')).execute(),
+    }));
+    assert.equal(after.processes.length, 1, 'the stopped process left the live MTA processes');
+    assert.equal(after.orphans.length, 0, 'no message is leased to the stopped process');
+    // The sender stopped with the front process: what it had spooled is delivered by the other.
+    const spooled = await withDatabase(db.url, async (q) => Number((await q.selectFrom('delivery_logs').select((eb) => eb.fn.countAll<number>().as('n')).where('delivery_id', '=', created.body.id).where('status', '!=', LogStatus.Pending).executeTakeFirstOrThrow()).n));
+    await waitFor('every spooled message delivered', async () => (await withDatabase(db.url, (q) => q.selectFrom('mta_spool').select('id').execute())).length === 0 && sink.received.length >= spooled, 60_000, 200);
+    await new Promise((r) => setTimeout(r, 500));
+    const per = new Map<string, number>();
+    for (const m of sink.received) for (const to of m.to) per.set(to, (per.get(to) ?? 0) + 1);
+    const duplicates = [...per.values()].reduce((n, c) => n + c - 1, 0);
+    const lost = spooled - per.size;
+    console.log(`SIGTERM drain (PostgreSQL, two processes): exit in ${exitMs} ms, ${spooled} messages spooled, ${sink.received.length} received, lost ${lost}, duplicates ${duplicates}`);
+    assert.equal(lost, 0);
+    assert.equal(duplicates, 0);
+  } finally {
+    await front.stop();
+    await second.stop();
+    await sink.stop();
+    await dns.stop();
+    await db.cleanup();
   }
 });
