@@ -21,6 +21,7 @@ import { EXCLUDING_STATUSES, QuarantineStatus } from '../quarantine/status.ts';
 import { messageSchema, type StreamSender } from '../streams/index.ts';
 import { checkSmtpCredential, credentialExists } from './credentials.ts';
 import { parseSubmission } from './parse.ts';
+import { SubmissionBatcher } from './batcher.ts';
 import type { SubmissionTls } from './tls.ts';
 
 export interface SubmissionOptions {
@@ -81,6 +82,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<SubmissionL
   const perIp = new Map<string, number>();
   const sessions = new Map<string, { ip: string; deadline: NodeJS.Timeout; authFailures: number }>();
   const q = o.db.kysely;
+  const batcher = new SubmissionBatcher(o.streams);
   const endSession = (id: string, text: string) => {
     for (const c of server.connections) if (c.id === id) c.send(421, text, false);
   };
@@ -197,7 +199,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<SubmissionL
     }
     const checked = messageSchema.safeParse({ ...parsed.input, stream: Number(stream.id) });
     if (!checked.success) throw smtpError(554, `5.6.0 ${checked.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ').slice(0, 400)}`);
-    const [result] = await o.streams.send([checked.data]);
+    const result = await batcher.send(checked.data);
     if (!result.ok) throw replyFor(result.error.code, result.error.message);
     const accepted = result.recipients.filter((r) => r.status === 'accepted').length;
     o.logger.debug({ stream: result.stream, logs: result.logIds, user: user.username }, 'submission: message accepted');
