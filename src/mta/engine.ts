@@ -99,6 +99,7 @@ export class Engine {
   private readonly dispatcher: Dispatcher;
   private loop: Loop | null = null;
   private housekeeping: NodeJS.Timeout | null = null;
+  private housekeepingRun: Promise<void> | null = null;
   private lastRenew = 0;
   private drainPromise: Promise<DrainReport> | null = null;
   private readonly totals = { delivered: 0, deferred: 0, bounced: 0, expired: 0 };
@@ -140,7 +141,12 @@ export class Engine {
     await this.peers.beat(Date.now(), true);
     this.deps.shaper.setShare(this.peers.share);
     this.loop = startLoop(() => this.step(), { idleMs: this.deps.settings.pollMs, onError: (err) => this.deps.logger.error({ err }, 'MTA claim loop failed') });
-    this.housekeeping = setInterval(() => void this.keepHouse().catch((err) => this.deps.logger.error({ err }, 'MTA housekeeping failed')), 1000);
+    this.housekeeping = setInterval(() => {
+      // One run at a time, and a drain waits for the one under way (it would beat again).
+      this.housekeepingRun ??= this.keepHouse()
+        .catch((err) => this.deps.logger.error({ err }, 'MTA housekeeping failed'))
+        .finally(() => (this.housekeepingRun = null));
+    }, 1000);
   }
 
   wake(): void {
@@ -174,6 +180,7 @@ export class Engine {
     const before = this.finishedCount;
     await this.loop?.stop();
     if (this.housekeeping) clearInterval(this.housekeeping);
+    await this.housekeepingRun;
     let handedBack = 0;
     const until = started + timeoutMs;
     for (;;) {
