@@ -10,7 +10,7 @@ test('defaults: SQLite file, port 8025, all roles, 3.5 days validity', () => {
   assert.equal(c.database.url, 'sqlite:./data/estafeta.db');
   assert.equal(c.http.port, 8025);
   assert.deepEqual(c.roles, ['api', 'sender', 'mta', 'inbound', 'feedback', 'submission']);
-  assert.equal(c.submission.listen.port, 587);
+  assert.equal(c.submission.listen.port, 2587);
   assert.equal(c.submission.allowPlainOnLoopback, false);
   assert.equal(c.deliveries.defaultValidity, '3.5d');
 });

@@ -143,7 +143,8 @@ export const configSchema = z.object({
    * credentials (POST /streams/:id/smtp-credentials), AUTH PLAIN or LOGIN after STARTTLS.
    */
   submission: z.object({
-    listen: z.object({ host: z.string().default('127.0.0.1'), port: port.default(587) }).prefault({}),
+    // 2587, not 587: a first start as an ordinary user may not open ports below 1024 (set 587 in production, as root or with CAP_NET_BIND_SERVICE).
+    listen: z.object({ host: z.string().default('127.0.0.1'), port: port.default(2587) }).prefault({}),
     tls: z.object({
       /** PEM certificate and key files; without them a self-signed certificate is generated with openssl into `dir`. */
       cert: z.string().min(1).optional(),

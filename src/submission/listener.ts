@@ -1,5 +1,5 @@
 /**
- * The SMTP submission listener: applications hand Estafeta their mail here (port 587),
+ * The SMTP submission listener: applications hand Estafeta their mail here (587 in production, 2587 by default),
  * each authenticated with its stream's SMTP credentials, and every message goes through
  * the send API's engine (streams/StreamSender), so it gets the same logs, DKIM, quarantine
  * and MTA as a message sent by API. `250` is answered only once StreamSender.send has
