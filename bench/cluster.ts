@@ -61,7 +61,14 @@ const DATABASE_URL = `postgres://postgres@${NET}.1:${PG_PORT}/bench`;
 const sh = (cmd: string, ...a: string[]) => execFileSync(cmd, a, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const made: { netns: string[]; bridge: boolean; pgDir?: string; dir?: string; daemons: ReturnType<typeof startDaemon>[]; dns?: SimDns } = { netns: [], bridge: false, daemons: [] };
 
-async function teardown(): Promise<void> {
+let tearingDown: Promise<void> | undefined;
+/** Removes what the run made; a second call (Ctrl-C during the teardown) waits for the first. */
+function teardown(): Promise<void> {
+  tearingDown ??= removeEverything();
+  return tearingDown;
+}
+
+async function removeEverything(): Promise<void> {
   for (const d of made.daemons.reverse()) await stopDaemon(d).catch(() => {});
   made.daemons = [];
   await made.dns?.stop().catch(() => {});

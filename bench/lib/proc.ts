@@ -44,7 +44,8 @@ export function startDaemon(cmd: string, args: string[], env?: NodeJS.ProcessEnv
 }
 
 export function stopDaemon(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.exitCode !== null) return Promise.resolve();
+  // Ended already (by itself, or by a signal such as the terminal's Ctrl-C to the whole group): no 'exit' will come.
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => p.kill('SIGKILL'), 10_000);
     p.once('exit', () => {
