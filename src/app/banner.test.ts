@@ -18,3 +18,10 @@ test('the banner names the dashboard, the API and the database', () => {
   assert.match(text, /Database   SQLite file \/var\/lib\/estafeta\/e\.db/);
   assert.ok(!/Dashboard/.test(startBanner({ url: null, databaseUrl: 'sqlite:x.db', roles: ['mta'] })), 'no dashboard without the api role');
 });
+
+test('the banner says where applications submit mail and where bounces arrive, for the roles that run them', () => {
+  const text = startBanner({ url: 'http://127.0.0.1:8025', databaseUrl: 'sqlite:x.db', roles: ['api', 'inbound', 'submission'], bounces: { host: '127.0.0.1', port: 2526 }, submission: { host: '127.0.0.1', port: 2587 } });
+  assert.match(text, /SMTP {7}127\.0\.0\.1:2587 for applications \(STARTTLS/);
+  assert.match(text, /Bounces {4}127\.0\.0\.1:2526/);
+  assert.doesNotMatch(startBanner({ url: null, databaseUrl: 'sqlite:x.db', roles: ['mta'] }), /SMTP|Bounces/);
+});

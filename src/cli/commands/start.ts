@@ -40,7 +40,15 @@ export function startCommand(): Command {
         throw err;
       }
       const app = await startEstafeta(config);
-      process.stderr.write(startBanner({ url: app.url, databaseUrl: config.database.url, roles: config.roles }));
+      process.stderr.write(
+        startBanner({
+          url: app.url,
+          databaseUrl: config.database.url,
+          roles: config.roles,
+          bounces: config.roles.includes('inbound') ? config.bounces.listen : null,
+          submission: config.roles.includes('submission') ? config.submission.listen : null,
+        }),
+      );
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
