@@ -8,7 +8,8 @@
  * PostgreSQL, `estafeta start` as a child process gets SIGTERM during a delivery: it drains,
  * exits leaving no lease behind (with a 10-minute lease, a leftover would stall the test),
  * and the other process delivers the rest. Each prints the losses and duplicates it counted
- * at a slow receiving MX (100 ms per message).
+ * at a slow receiving MX (100 ms per message). Last, a drain whose timeout ends before its
+ * transactions (an MX taking 3 s per message) keeps only their leases.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +20,7 @@ import { LogStatus } from '../src/deliveries/index.ts';
 import { createTestDatabaseUrl, isPostgresTest } from '../src/db/testing.ts';
 import { silentLogger } from '../src/lib/logger.ts';
 import { startSimDns } from '../src/sim/dns-server.ts';
-import { fastRetryPolicyDir, TEST_ADMIN_PASSWORD, waitFor } from './helpers/estafeta.ts';
+import { fastRetryPolicyDir, startTestEstafeta, TEST_ADMIN_PASSWORD, waitFor } from './helpers/estafeta.ts';
 import { freePort, startSink } from './helpers/smtp-sink.ts';
 import { apiKeyFor, startChild, withDatabase } from './helpers/child.ts';
 
@@ -146,5 +147,36 @@ test('SIGTERM drains an MTA process among two on PostgreSQL: it exits without le
     await sink.stop();
     await dns.stop();
     await db.cleanup();
+  }
+});
+
+test('a drain that times out keeps the leases of the messages still in their SMTP transaction, and their outcomes are written when they end', { timeout: 60_000 }, async () => {
+  const port = await freePort([MX]);
+  const dns = await startSimDns({ port: 0, records: [{ name: 'drain.test', type: 'MX', exchange: 'mx.drain.test', priority: 10 }, { name: 'mx.drain.test', type: 'A', address: MX }] });
+  // An MX that takes 3 s to accept each message.
+  const sink = await startSink(MX, port, () => null, { dataDelayMs: 3000 });
+  const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
+  try {
+    const d = (await e.api('POST', '/deliveries', { label: 'Slow', from: { address: 'news@shop.example' }, subject: 'Hi', text: 'Hi {{ unsubscribeUrl }}', recipients: [1, 2, 3].map((i) => ({ email: `s${i}@drain.test` })) })).body;
+    await e.api('POST', `/deliveries/${d.id}/analyze`);
+    await e.api('POST', `/deliveries/${d.id}/confirm`);
+    const engine = e.app.engine!;
+    await waitFor('one message in its transaction', async () => [...engine.inMemory.values()].some((w) => w.sending), 20_000, 20);
+    const r = await e.api('POST', '/mta/drain', { timeout: '300ms' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const { finished, handedBack, unfinished } = r.body;
+    assert.equal(finished, 0);
+    assert.ok(unfinished >= 1, `${unfinished} unfinished`);
+    assert.equal(finished + handedBack + unfinished, 3);
+    assert.ok(r.body.ms < 2000, `${r.body.ms} ms`);
+    const leased = await e.app.db.kysely.selectFrom('mta_spool').select(['rcpt_to', 'lease_owner']).where('lease_owner', 'is not', null).execute();
+    assert.deepEqual(leased.map((x) => x.lease_owner), Array(unfinished).fill(engine.owner), 'only the messages in their transaction stay leased');
+    // The process lives on: the late transactions end and their outcomes are written.
+    await waitFor('the late transactions written', async () => engine.inMemory.size === 0, 20_000, 100);
+    assert.equal(sink.received.length, unfinished);
+  } finally {
+    await e.stop();
+    await sink.stop();
+    await dns.stop();
   }
 });
