@@ -189,37 +189,71 @@ test('every applied event reaches a JetStream consumer once per event id, across
   }
 });
 
-test('NATS unreachable at start: Estafeta starts, delivers, and publishes once NATS is up', { skip: skipLate, timeout: 60_000 }, async () => {
+test('NATS unreachable at start, then down for a while: Estafeta starts, delivers, publishes once NATS is up, and stops promptly', { skip: skipLate, timeout: 90_000 }, async () => {
   const natsPort = await freePort(['127.0.0.1']);
   const store = mkdtempSync(join(tmpdir(), 'estafeta-nats-'));
   const stream = 'ESTAFETA_LATE';
   let server: ChildProcess | null = null;
-  let nc: NatsConnection | null = null;
+  const startNats = async () => {
+    server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', store], { stdio: 'ignore' });
+    await waitFor('the private nats-server', async () => answers('127.0.0.1', natsPort), 10_000, 100);
+  };
+  const stopNats = async () => {
+    const s = server as ChildProcess | null;
+    if (!s || s.exitCode !== null) return;
+    await new Promise((r) => {
+      s.once('exit', r);
+      s.kill();
+    });
+  };
   const e = await startTestEstafeta({
     dns: { servers: [`127.0.0.1:${dns.port}`] },
     mta: { port },
     eventStream: { nats: { servers: [`127.0.0.1:${natsPort}`], stream, timeout: '500ms', retryInitial: '200ms', retryMax: '1s' } },
   });
+  const deliveredApplied = (id: number, n: number) => waitFor(`${n} delivered and applied`, async () => {
+    const rows = await e.app.db.kysely.selectFrom('events').select('applied_at').where('delivery_id', '=', id).where('type', '=', 'delivered').execute();
+    return rows.length === n && rows.every((r) => r.applied_at !== null);
+  }, 30_000);
   try {
-    const { id } = await startSmallDelivery(e, { from: 'news@shop.test', recipients: ['late1@stream.test', 'late2@stream.test'] });
-    await waitFor('both delivered and applied', async () => {
-      const rows = await e.app.db.kysely.selectFrom('events').select('applied_at').where('delivery_id', '=', id).where('type', '=', 'delivered').execute();
-      return rows.length === 2 && rows.every((r) => r.applied_at !== null);
-    }, 30_000);
-    await new Promise((r) => setTimeout(r, 1000)); // a few failed attempts
-    server = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', store], { stdio: 'ignore' });
-    await waitFor('the private nats-server', async () => answers('127.0.0.1', natsPort), 10_000, 100);
-    nc = await connect({ servers: `127.0.0.1:${natsPort}` });
-    const seen: Seen[] = [];
-    const stop = await consumeAll(nc, stream, seen);
-    await waitFor('both delivered events on the late stream', async () => seen.filter((s) => s.doc.type === 'delivered' && s.doc.deliveryId === id).length === 2, 20_000);
-    await stop();
-    const ids = seen.map((s) => s.doc.id);
-    assert.equal(new Set(ids).size, ids.length);
+    const first = await startSmallDelivery(e, { from: 'news@shop.test', recipients: ['late1@stream.test', 'late2@stream.test'] });
+    await deliveredApplied(first.id, 2);
+    // On PostgreSQL an applied event waits 2 s before it is published (settleMs): then it fails.
+    await waitFor('a failed attempt to publish', async () => e.app.eventStream!.stats.failures >= 1, 10_000, 50);
+    assert.equal(e.app.eventStream!.stats.published, 0);
+    await startNats();
+    await waitFor('the first delivery published', async () => e.app.eventStream!.stats.published >= 2, 20_000);
+
+    // NATS goes away while Estafeta runs; the next delivery waits for it, nothing else does.
+    await stopNats();
+    const second = await startSmallDelivery(e, { from: 'news@shop.test', recipients: ['late3@stream.test'] });
+    await deliveredApplied(second.id, 1);
+    const failed = e.app.eventStream!.stats.failures;
+    await waitFor('a failed attempt to publish', async () => e.app.eventStream!.stats.failures > failed, 10_000, 50);
+    await startNats(); // the same store: the stream and its duplicate window are still there
+
+    const nc = await connect({ servers: `127.0.0.1:${natsPort}` });
+    try {
+      const seen: Seen[] = [];
+      const stop = await consumeAll(nc, stream, seen);
+      await waitFor('every delivered event on the stream', async () => seen.filter((s) => s.doc.type === 'delivered').length === 3, 20_000);
+      await new Promise((r) => setTimeout(r, 500));
+      await stop();
+      const ids = seen.map((s) => s.doc.id);
+      assert.equal(new Set(ids).size, ids.length);
+      const all = (await e.app.db.kysely.selectFrom('events').select('id').where('applied_at', 'is not', null).orderBy('id').execute()).map((r) => Number(r.id));
+      assert.deepEqual(ids, all);
+    } finally {
+      await nc.close();
+    }
+    // With NATS down, stopping does not wait for it.
+    await stopNats();
+    const stopping = Date.now();
+    await e.app.eventStream!.stop();
+    assert.ok(Date.now() - stopping < 3000, `the publisher took ${Date.now() - stopping} ms to stop`);
   } finally {
     await e.stop();
-    await nc?.close();
-    server?.kill();
+    await stopNats();
     rmSync(store, { recursive: true, force: true });
   }
 });

@@ -63,6 +63,7 @@ export class JetStreamLink {
     const nc = this.nc;
     this.nc = null;
     this.js = null;
-    if (nc) await nc.drain().catch(() => nc.close());
+    // Not drain(): every publish was awaited already, and a drain can wait forever for a server that is down.
+    if (nc) await nc.close().catch(() => {});
   }
 }

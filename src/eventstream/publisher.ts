@@ -66,6 +66,7 @@ export class EventStreamPublisher {
     await this.loop?.stop();
     this.loop = null;
     if (this.leaseUntil > 0) await releaseLease(this.o.db.kysely, this.owner).catch(() => {});
+    this.leaseUntil = 0;
     await this.link.close();
     this.stats.connected = false;
   }
