@@ -140,7 +140,7 @@ test('every applied event reaches a JetStream consumer once per event id, across
     const delivered = seen.filter((s) => s.doc.type === 'delivered');
     assert.deepEqual(delivered.map((s) => s.doc.recipient).sort(), ['a@stream.test', 'b@stream.test', 'c@stream.test']);
     for (const s of delivered) {
-      assert.ok(s.doc.logId > 0);
+      assert.ok(s.doc.logId > 0, 'a delivered event names its log');
       assert.match(s.doc.messageId ?? '', /^<.+@shop\.test>$/);
     }
     // In the order the events were written.
