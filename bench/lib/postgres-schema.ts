@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
-import { randomToken } from '../../src/lib/ids.ts';
+import { createPostgresSchema } from '../../src/db/testing.ts';
 
 export const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -43,13 +43,7 @@ export async function postgresMissing(base = postgresBase()): Promise<string | n
 }
 
 export async function createBenchSchema(base = postgresBase()): Promise<BenchSchema> {
-  const schema = `bench_${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
-  const u = new URL(base);
-  u.searchParams.set('options', `-c search_path=${schema}`);
+  const { schema, url: u } = await createPostgresSchema(base, 'bench_');
   u.searchParams.set('application_name', schema);
   return {
     url: u.toString(),

@@ -12,6 +12,7 @@ import type { TrackingRecorder } from '../tracking/index.ts';
 import { installSecurityHeaders } from './security-headers.ts';
 import { RequestLog } from './request-log.ts';
 import { trackingRoutes } from './routes/tracking.ts';
+import { MAX_TOKEN_LENGTH } from '../mail/tracking-tokens.ts';
 
 export interface TrackingServerOptions {
   db: Db;
@@ -26,6 +27,7 @@ export async function buildTrackingServer(o: TrackingServerOptions): Promise<Fas
     loggerInstance: o.logger.child({ component: 'tracking-http' }),
     logController: new RequestLog(),
     bodyLimit: 4096,
+    maxParamLength: MAX_TOKEN_LENGTH + 100,
     trustProxy: o.trustedProxies.length ? o.trustedProxies : false,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

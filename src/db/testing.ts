@@ -16,19 +16,25 @@ export interface TestDb {
   cleanup(): Promise<void>;
 }
 
+/** A new, empty schema in a PostgreSQL database, and the URL that puts it on the search path. */
+export async function createPostgresSchema(base: string, prefix: string): Promise<{ schema: string; url: URL }> {
+  const schema = `${prefix}${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const url = new URL(base);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return { schema, url };
+}
+
 /** The URL a fresh test database would use, without opening it (for child processes). */
 export async function createTestDatabaseUrl(): Promise<{ url: string; cleanup: () => Promise<void> }> {
   const base = process.env.DATABASE_URL;
   if (base && /^postgres(ql)?:\/\//.test(base)) {
-    const schema = `t_${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const u = new URL(base);
-    u.searchParams.set('options', `-c search_path=${schema}`);
+    const { schema, url } = await createPostgresSchema(base, 't_');
     return {
-      url: u.toString(),
+      url: url.toString(),
       async cleanup() {
         const c = new pg.Client({ connectionString: base });
         await c.connect();

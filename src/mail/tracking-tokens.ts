@@ -22,6 +22,8 @@ const b36 = (n: number) => n.toString(36);
 const SIG = 12;
 // A URL carried in a token is at most this long: longer personalized links are not tracked.
 export const MAX_CARRIED_URL = 2000;
+/** The longest token read: a carried URL in base64url and the ids around it. HTTP servers must let a path parameter be this long. */
+export const MAX_TOKEN_LENGTH = MAX_CARRIED_URL * 2;
 
 function readId(s: string): number | null {
   if (!/^[0-9a-z]{1,11}$/.test(s)) return null;
@@ -51,7 +53,7 @@ export function clickToken(secret: string, deliveryId: number, logId: number, li
 }
 
 export function readClickToken(secret: string, token: string): ClickToken | null {
-  if (token.length > MAX_CARRIED_URL * 2) return null;
+  if (token.length > MAX_TOKEN_LENGTH) return null;
   const m = /^([0-9a-zA-Z]+)\.([0-9a-zA-Z]+)\.([0-9a-zA-Z]+)\.([0-9a-zA-Z]+)(?:\.([A-Za-z0-9_-]+))?$/.exec(token);
   if (!m) return null;
   const [deliveryId, logId, linkId] = [readId(m[1].toLowerCase()), readId(m[2].toLowerCase()), readId(m[3].toLowerCase())];

@@ -243,17 +243,8 @@ export async function disableEndpoint(q: Q, id: number, reason: string): Promise
   await q.updateTable('webhook_endpoints').set({ enabled: 0, disabled_reason: reason.slice(0, 1000) }).where('id', '=', id).execute();
 }
 
-export interface NewAttempt {
-  endpointId: number;
-  firstEventId: number | null;
-  lastEventId: number | null;
-  events: number;
-  attempt: number;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-  at: number;
-}
+/** An attempt as the dispatcher records it: the view's fields, for an endpoint, at epoch ms. */
+export type NewAttempt = Omit<AttemptView, 'id' | 'at'> & { endpointId: number; at: number };
 
 /** Records an attempt and forgets the ones past the last 1,000 of the endpoint. */
 export async function recordAttempt(q: Q, a: NewAttempt): Promise<void> {

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { getLogRecipient, linkUrl } from '../../deliveries/index.ts';
-import { readClickToken, readOpenToken } from '../../mail/tracking-tokens.ts';
+import { MAX_TOKEN_LENGTH, readClickToken, readOpenToken } from '../../mail/tracking-tokens.ts';
 import { readLogToken } from '../../mail/verp.ts';
 import type { TrackingRecorder, TrackingHit } from '../../tracking/index.ts';
 import type { ApiContext } from '../context.ts';
@@ -22,7 +22,7 @@ const NO_STORE = 'no-store, no-cache, must-revalidate, private, max-age=0';
 const MAX_CACHED_LINKS = 50_000;
 
 
-const tokenParams = z.object({ token: z.string().max(4000) });
+const tokenParams = z.object({ token: z.string().max(MAX_TOKEN_LENGTH + 100) });
 
 export async function trackingRoutes(app: FastifyInstance, o: { ctx: Pick<ApiContext, 'db' | 'secret'>; recorder: TrackingRecorder }): Promise<void> {
   const { ctx, recorder } = o;
