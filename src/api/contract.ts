@@ -35,6 +35,8 @@ import type { dkimKeyListSchema, dkimKeySchema } from './dkim-schemas.ts';
 import type { inboundMailDetailSchema, inboundMailListSchema, inboundMailSchema, qualificationListSchema, qualificationSchema } from './bounce-schemas.ts';
 import type { bulkReleaseSchema, incidentListSchema, incidentResolvedSchema, incidentSchema, quarantineEntryDetailSchema, quarantineEntrySchema, quarantinePageSchema, quarantineStatsSchema } from './quarantine-schemas.ts';
 import type { webhookAttemptSchema, webhookCreatedSchema, webhookDetailSchema, webhookEndpointSchema, webhookListSchema, webhookReplayedSchema, webhookTestResultSchema } from './webhook-schemas.ts';
+import type { streamListSchema, streamSchema } from './stream-schemas.ts';
+import type { streamReportSchema, streamSummarySchema, windowKpisSchema } from './stream-report-schemas.ts';
 import type { adaptationCancelledSchema, adaptationCreatedSchema, adaptationListSchema, adaptationSchema, drainReportSchema, mtaQueuesSchema, mxRulesSchema, sendingIpsSchema, spooledMessageSchema, spooledMessagesSchema } from './mta-schemas.ts';
 
 // Access: /auth, /users, /api-keys
@@ -130,3 +132,11 @@ export type WebhookDetail = z.infer<typeof webhookDetailSchema>;
 export type WebhookList = z.infer<typeof webhookListSchema>;
 export type WebhookReplayed = z.infer<typeof webhookReplayedSchema>;
 export type WebhookTestResult = z.infer<typeof webhookTestResultSchema>;
+
+// Message streams: /streams, their figures over a window (routes/stream-reports.ts)
+export type Stream = z.infer<typeof streamSchema>;
+export type StreamList = z.infer<typeof streamListSchema>;
+export type StreamSummary = z.infer<typeof streamSummarySchema>;
+export type StreamSummaryItem = StreamSummary['streams'][number];
+export type StreamReport = z.infer<typeof streamReportSchema>;
+export type StreamWindowKpis = z.infer<typeof windowKpisSchema>;

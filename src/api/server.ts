@@ -25,6 +25,7 @@ import { dkimRoutes } from './routes/dkim.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
 import { messageStreamRoutes } from './routes/streams.ts';
 import { smtpCredentialRoutes } from './routes/smtp-credentials.ts';
+import { streamReportRoutes } from './routes/stream-reports.ts';
 import { installAuth } from './auth-hook.ts';
 import { bodyTooLarge, DEFAULT_BODY_LIMIT, installBodyParsers } from './body-parsing.ts';
 import { dashboardFallback, registerDashboard } from './dashboard.ts';
@@ -120,6 +121,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     await v1.register(webhookRoutes, ctx);
     await v1.register(messageStreamRoutes, ctx);
     await v1.register(smtpCredentialRoutes, ctx);
+    await v1.register(streamReportRoutes, ctx);
   }, { prefix: '/api/v1' });
   return app;
 }
