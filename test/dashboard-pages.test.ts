@@ -8,13 +8,16 @@
  * prefetch and a one-click unsubscription. At 1280×800 and at 1920×1080 no page may scroll sideways, no card or
  * table may hide columns behind a scroll bar, and no button may be cut. Then what each page
  * must say in words is checked (log history, engine, quarantine, rates, engagement figures
- * and links, logs filters and CSV).
+ * and links, logs filters and CSV), and for a message stream: its window's KPIs, logs found by
+ * Message-ID, SMTP credentials shown once, a webhook endpoint's attempts and test event.
  * Screenshots go to a temporary folder, or to docs/screenshots with SCREENSHOTS=docs/screenshots
  * (NAME.png at 1280 px, NAME-1920.png at 1920 px).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import NodemailerConnection from 'nodemailer/lib/smtp-connection';
@@ -130,6 +133,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
   ];
   const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, bounces: { domain: BOUNCE_DOMAIN }, http: { trustedProxies: ['127.0.0.1'] } });
   let browser: Browser | undefined;
+  let stopHooks = async () => {};
   try {
     // A delivery sent to three kinds of MX: accepted, refused, greylisted.
     const recipients = [
@@ -214,6 +218,35 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     const ended = (await adaptation('set by the test, then cancelled')).body.id;
     await e.api('DELETE', `/mta/adaptations/${ended}`);
 
+    // A message stream: a webhook endpoint for all traffic and a broken one for the stream,
+    // then messages delivered and refused through the sinks; SMTP credentials for it.
+    const hooks = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => (req.url === '/hooks/broken' ? res.writeHead(500).end('upstream queue is full, try later') : res.writeHead(200).end('ok')));
+    });
+    await new Promise<void>((r) => hooks.listen(0, '127.0.0.1', r));
+    stopHooks = () => new Promise<void>((r) => hooks.close(() => r()));
+    const hookBase = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}`;
+    const stream = (await e.api('POST', '/streams', { name: 'order-receipts', fromDomains: ['shop.example', 'mail.shop.example'], validity: '1h' })).body;
+    await e.api('POST', '/streams', { name: 'password-resets', fromDomains: ['shop.example'] });
+    const hook = (await e.api('POST', '/webhooks', { url: `${hookBase}/hooks/ok`, eventTypes: ['delivered', 'bounced'] })).body;
+    const brokenHook = (await e.api('POST', '/webhooks', { url: `${hookBase}/hooks/broken`, deliveryId: stream.id })).body;
+    for (const to of [...Array.from({ length: 5 }, (_, i) => `buyer.number.${i}@accept.test`), 'nobody1@reject.test', 'nobody2@reject.test']) {
+      const sent = await e.api('POST', '/messages', { stream: stream.id, from: { name: 'Shop', address: 'orders@shop.example' }, to: [to], subject: 'Your order', text: 'Thank you for your order.', tags: ['receipt'] });
+      assert.equal(sent.status, 200, JSON.stringify(sent.body));
+    }
+    await waitFor('the stream\'s outcomes', async () => {
+      const r = (await e.api('GET', `/streams/${stream.id}/report?since=1h`)).body;
+      return r.kpis.sent === 5 && r.kpis.failed === 2;
+    });
+    const streamLogs = (await e.api('GET', `/streams/${stream.id}/logs`)).body.logs as { id: number; address: string; status: string }[];
+    const streamBounce = streamLogs.find((l) => l.address === 'nobody1@reject.test')!.id;
+    const streamMessageId = (await e.api('GET', `/logs/${streamLogs.find((l) => l.address === 'buyer.number.3@accept.test')!.id}`)).body.messageId as string;
+    await e.api('POST', `/streams/${stream.id}/smtp-credentials`);
+    assert.equal((await e.api('POST', `/webhooks/${hook.id}/test`)).body.ok, true);
+    assert.equal((await e.api('POST', `/webhooks/${brokenHook.id}/test`)).body.ok, false);
+    await waitFor('the webhook attempts', async () => (await e.api('GET', `/webhooks/${hook.id}`)).body.attempts.some((a: { attempt: number }) => a.attempt > 0) && (await e.api('GET', `/webhooks/${brokenHook.id}`)).body.failures > 0, 20_000);
+
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
     const errors: string[] = [];
     const notFound: string[] = [];
@@ -234,6 +267,16 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
       ['quarantine-entry', `/quarantine?entry=${encodeURIComponent(unsubscribed)}`, '[data-table=quarantine-history] tr[data-actor]'],
       ['engine', '/engine', '[data-table=adaptations]'],
       ['admin', '/admin', 'table.grid'],
+      ['streams', '/streams', `tr[data-stream="${stream.id}"]`],
+      ['stream-dashboard', `/streams/${stream.id}?window=1h`, '.chart'],
+      ['stream-dashboard-7d', `/streams/${stream.id}?window=7d`, '.chart'],
+      ['stream-logs', `/streams/${stream.id}/logs`, 'tr[data-log]'],
+      ['stream-log-detail', `/streams/${stream.id}/logs/${streamBounce}`, '.timeline'],
+      ['stream-settings', `/streams/${stream.id}/settings`, 'form[aria-label="Stream settings"]'],
+      ['stream-credentials', `/streams/${stream.id}/credentials`, 'tr[data-credential]'],
+      ['webhooks', '/webhooks', `tr[data-webhook="${hook.id}"]`],
+      ['webhook-attempts', `/webhooks/${hook.id}`, 'tr[data-attempt]'],
+      ['webhook-failing', `/webhooks/${brokenHook.id}`, 'tr[data-attempt]'],
     ];
     for (const [width, height, suffix] of [[1280, 800, ''], [1920, 1080, '-1920']] as const) {
       const page = await browser.newPage({ viewport: { width, height } });
@@ -252,7 +295,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
         await page.locator(ready).first().waitFor({ timeout: 10_000 });
         await page.waitForTimeout(300);
         const problems = await overflow(page);
-        await page.screenshot({ path: join(shots, `${name}${suffix}.png`), fullPage: !name.startsWith('log-detail') && name !== 'quarantine-entry' });
+        await page.screenshot({ path: join(shots, `${name}${suffix}.png`), fullPage: !/log-detail/.test(name) && name !== 'quarantine-entry' });
         assert.deepEqual(problems, [], `${path} at ${width} px`);
       }
       t.diagnostic(`${pages.length} pages fit at ${width}×${height}`);
@@ -448,6 +491,51 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     assert.equal(await page.getByRole('switch', { name: 'Track opens and clicks' }).isChecked(), true);
     assert.equal(await page.getByRole('switch', { name: 'Track links in the text part' }).isChecked(), false);
 
+    // A stream's page: its window's figures, the list's shares, logs found by Message-ID,
+    // SMTP credentials shown once, and a webhook's test event and attempts.
+    await page.goto(`${e.app.url}/streams`);
+    const streamRow = page.locator(`tr[data-stream="${stream.id}"]`);
+    await streamRow.waitFor();
+    assert.deepEqual(await Promise.all(['messages', 'delivered', 'bounced'].map((c) => streamRow.locator(`[data-col=${c}]`).innerText())), ['7', '71.43 %', '28.57 %']);
+    assert.match(await streamRow.locator('[data-col=last]').innerText(), /ago$/);
+    assert.match(await page.locator('tr[data-stream]', { hasText: 'password-resets' }).locator('[data-col=last]').innerText(), /^none yet$/);
+    await page.goto(`${e.app.url}/streams/${stream.id}`);
+    await page.locator('[data-kpi=messages] .kpi-value', { hasText: /^7$/ }).waitFor();
+    assert.deepEqual(await Promise.all(['sent', 'failed', 'delivered', 'hard'].map((k) => page.locator(`[data-kpi=${k}] .kpi-value`).innerText())), ['5', '2', '71.43 %', '2']);
+    await page.locator('.barlist th', { hasText: 'User unknown' }).waitFor();
+    await page.locator('button[data-window="7d"]').click();
+    await page.waitForFunction(() => document.querySelector('button[data-window="7d"]')?.getAttribute('aria-pressed') === 'true' && /window=7d/.test(location.search));
+    await page.getByText(/Messages per 2 hours that became Sent or Failed/).waitFor();
+    await page.goto(`${e.app.url}/streams/${stream.id}/logs`);
+    await page.getByTestId('logs-total').getByText('7 logs match').waitFor();
+    await page.locator('input[name=messageId]').fill(streamMessageId);
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.locator('dialog[open]', { hasText: 'buyer.number.3@accept.test' }).waitFor();
+    assert.match(page.url(), new RegExp(`/streams/${stream.id}/logs/\\d+`));
+    await page.keyboard.press('Escape');
+    await page.locator('input[name=messageId]').fill('<no.such.message@shop.example>');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await page.locator('.banner.error', { hasText: /Message-ID/ }).waitFor();
+    await page.goto(`${e.app.url}/streams/${stream.id}/credentials`);
+    await page.locator('button[data-action=create-credential]').click();
+    await page.getByTestId('secret').waitFor();
+    assert.ok((await page.getByTestId('secret').innerText()).length >= 16, 'the password is shown');
+    await page.screenshot({ path: join(shots, 'stream-credential-created.png') });
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-credential]').length === 2);
+    assert.equal(await page.getByTestId('secret').isVisible(), false, 'the password is shown once');
+    await page.goto(`${e.app.url}/webhooks/${brokenHook.id}`);
+    await page.locator('tr[data-webhook] [data-state=failing]').waitFor();
+    await page.locator('button[data-action=test]').click();
+    assert.match(await page.getByTestId('test-result').innerText(), /^The receiver refused the test event: HTTP 500 in [\d,]+ ms \(HTTP 500: upstream queue is full/);
+    await page.goto(`${e.app.url}/webhooks/${hook.id}`);
+    await page.locator('button[data-action=test]').click();
+    assert.match(await page.getByTestId('test-result').innerText(), /^The receiver accepted the test event: 200 OK in [\d,]+ ms\.$/);
+    await page.locator('tr[data-attempt]', { hasText: /\d+ events? \(#\d+/ }).first().waitFor();
+    await page.getByRole('button', { name: 'Replay' }).click();
+    await page.getByTestId('replay-result').getByText(/^The events of the last hour \(from event #\d+ on\) will be sent again, in order\.$/).waitFor();
+    assert.match(await page.locator('tr[data-webhook]', { hasText: 'broken' }).innerText(), new RegExp(`Stream order-receipts`));
+
     // The engine is live: its time stamp moves without a click, and it has no Refresh button.
     await page.goto(`${e.app.url}/engine`);
     await page.locator('[data-table=adaptations]').waitFor();
@@ -469,6 +557,7 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     await browser?.close();
     await e.stop();
     await Promise.all(sinks.map((s) => s.stop()));
+    await stopHooks();
     await dns.stop();
   }
 });

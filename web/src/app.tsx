@@ -12,9 +12,13 @@ import { DeliveryPage } from './pages/delivery.tsx';
 import { QuarantinePage } from './pages/quarantine.tsx';
 import { EnginePage } from './pages/engine.tsx';
 import { AdminPage } from './pages/admin.tsx';
+import { StreamsPage } from './pages/streams.tsx';
+import { StreamPage } from './pages/stream.tsx';
+import { WebhooksPage } from './pages/webhooks.tsx';
 
 const NAV = [
   { to: '/deliveries', label: 'Deliveries' },
+  { to: '/streams', label: 'Streams' },
   { to: '/quarantine', label: 'Quarantine' },
   { to: '/engine', label: 'Delivery engine' },
 ];
@@ -61,7 +65,7 @@ export function App() {
             Estafeta
           </div>
           <ul>
-            {[...NAV, ...(session.can('admin') ? [{ to: '/admin', label: 'Users & API keys' }] : [])].map((item) => (
+            {[...NAV, ...(session.can('admin') ? [{ to: '/webhooks', label: 'Webhooks' }, { to: '/admin', label: 'Users & API keys' }] : [])].map((item) => (
               <li key={item.to}>
                 <Link to={item.to} aria-current={path.startsWith(item.to) ? 'page' : undefined}>
                   {item.label}
@@ -95,6 +99,14 @@ function Page({ path }: { path: string }) {
   if (m) return <DeliveryPage id={Number(m.id)} tab={m.tab ?? 'overview'} />;
   m = match('/deliveries/:id/logs/:logId', path);
   if (m) return <DeliveryPage id={Number(m.id)} tab="logs" logId={Number(m.logId)} />;
+  if (path === '/streams') return <StreamsPage />;
+  m = match('/streams/:id', path) ?? match('/streams/:id/:tab', path);
+  if (m) return <StreamPage id={Number(m.id)} tab={m.tab ?? 'overview'} />;
+  m = match('/streams/:id/logs/:logId', path);
+  if (m) return <StreamPage id={Number(m.id)} tab="logs" logId={Number(m.logId)} />;
+  if (path === '/webhooks') return <WebhooksPage />;
+  m = match('/webhooks/:id', path);
+  if (m) return <WebhooksPage id={Number(m.id)} />;
   if (path === '/quarantine') return <QuarantinePage />;
   if (path === '/engine') return <EnginePage />;
   if (path === '/admin') return <AdminPage />;

@@ -3,14 +3,16 @@
 // (a view can be shared), the total says how many logs match, waiting messages show their
 // next try, and the CSV export downloads exactly what the filters show (streamed by the
 // server, so a million rows work). Paged by keyset: the hundredth page costs what the first
-// does. The list reads again when the delivery's figures move.
+// does. The list reads again when the delivery's figures move. A message is also found by
+// its Message-ID (from a complaint, a recipient, a receiving MTA's log). A message stream's
+// logs are this same list (stream.tsx passes its paths).
 import { useEffect, useRef, useState } from 'react';
 import { get, qs } from '../api.ts';
 import { Card, Empty, ErrorBanner, StatusBadge } from '../components/ui.tsx';
 import { n, when } from '../format.ts';
 import { useLoad } from '../live.ts';
 import { navigate, useLocation } from '../router.tsx';
-import type { DeliveryDetail, LogPage } from '../types.ts';
+import type { DeliveryDetail, LogDetail as LogWithHistory, LogPage } from '../types.ts';
 import { LogDetail } from './log-detail.tsx';
 
 const STATUSES: [string, string][] = [['', 'Any status'], ['pending', 'Pending'], ['taken', 'Taken into account'], ['sent', 'Sent'], ['failed', 'Failed'], ['ignored', 'Ignored'], ['cancelled', 'Delivery cancelled']];
@@ -45,7 +47,10 @@ function useThrottled<T>(value: T, ms: number): T {
   return v;
 }
 
-export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
+/** What the list needs of a delivery or a stream: its id, figures (to read again when they move) and state. */
+export type LogsOf = Pick<DeliveryDetail, 'id' | 'state'> & { kpis: Pick<DeliveryDetail['kpis'], 'processed' | 'takenIntoAccount' | 'complaints' | 'softBouncesPendingRetry' | 'failuresByReason' | 'targeted'> };
+
+export function LogsTab({ d, logId, base = `/deliveries/${d.id}/logs`, apiPath = `/deliveries/${d.id}/logs`, empty = 'No delivery log yet: logs are written by the analysis.' }: { d: LogsOf; logId?: number; base?: string; apiPath?: string; empty?: string }) {
   const { query } = useLocation();
   const fromUrl = Object.fromEntries(FIELDS.map((k) => [k, query.get(k) ?? ''])) as Filters;
   // Typing in the text fields updates the URL after a pause; the selects at once.
@@ -53,7 +58,6 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   const typed = useDebounced(text, 300);
   const filters: Filters = { ...fromUrl };
   const key = JSON.stringify(filters);
-  const base = `/deliveries/${d.id}/logs`;
   const go = (next: Partial<Filters>, path = base) => navigate(`${path}${qs({ ...filters, ...next })}`, true);
   useEffect(() => {
     if (typed.q.trim() !== fromUrl.q || typed.domain.trim() !== fromUrl.domain) go({ q: typed.q.trim(), domain: typed.domain.trim() }, logId !== undefined ? `${base}/${logId}` : base);
@@ -64,7 +68,7 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   // New outcomes, complaints or replies make the list read again (no Refresh button), at most
   // every 3 seconds however fast the delivery's figures move.
   const moved = useThrottled(`${d.kpis.processed}:${d.kpis.takenIntoAccount}:${d.kpis.complaints}:${d.kpis.softBouncesPendingRetry}:${d.state}`, 3000);
-  const { data, error, loading } = useLoad(() => get<LogPage>(`/deliveries/${d.id}/logs${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after, moved]);
+  const { data, error, loading } = useLoad(() => get<LogPage>(`${apiPath}${qs({ ...filters, after: after || undefined, limit: PAGE })}`), [d.id, key, after, moved]);
   // Dim the table only while other filters or another page load, not for a background refresh.
   const wanted = `${key}|${after}`;
   const [shown, setShown] = useState(wanted);
@@ -76,6 +80,20 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
   const reasons = [...new Set([...Object.keys(d.kpis.failuresByReason), ...REASONS])];
   const select = (k: keyof Filters) => (e: { target: { value: string } }) => go({ [k]: e.target.value });
   const open = (id: number) => navigate(`${base}/${id}${qs(filters)}`);
+  const [messageId, setMessageId] = useState('');
+  const [lookupError, setLookupError] = useState<string | null>(null);
+  const lookup = async () => {
+    setLookupError(null);
+    const wanted = messageId.trim();
+    if (!wanted) return;
+    try {
+      const found = await get<LogWithHistory>(`/logs/by-message-id${qs({ messageId: wanted })}`);
+      if (found.deliveryId !== d.id) return setLookupError(`This Message-ID is a message of delivery or stream #${found.deliveryId}, not of this one.`);
+      open(found.id);
+    } catch (e) {
+      setLookupError((e as Error).message);
+    }
+  };
 
   return (
     <Card>
@@ -126,13 +144,33 @@ export function LogsTab({ d, logId }: { d: DeliveryDetail; logId?: number }) {
             ))}
           </select>
         </label>
+        <label>
+          Message-ID
+          <input
+            name="messageId"
+            className="mono"
+            placeholder="<…@example.com>"
+            value={messageId}
+            onChange={(e) => setMessageId(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                void lookup();
+              }
+            }}
+          />
+        </label>
+        <button type="button" onClick={() => void lookup()} disabled={!messageId.trim()}>
+          Find
+        </button>
         <a className="button" href={`/api/v1/deliveries/${d.id}/logs.csv${qs(filters)}`} download={`delivery-${d.id}-logs.csv`} data-testid="logs-csv">
           Export CSV
         </a>
       </form>
       <ErrorBanner error={error} />
+      <ErrorBanner error={lookupError} />
       {data && !data.logs.length ? (
-        <Empty>{d.kpis.targeted ? 'No log matches these filters.' : 'No delivery log yet: logs are written by the analysis.'}</Empty>
+        <Empty>{d.kpis.targeted ? 'No log matches these filters.' : empty}</Empty>
       ) : (
         <table className={`grid logs fixed ${dim ? 'loading' : ''}`} aria-busy={dim}>
           <thead>
