@@ -162,6 +162,18 @@ export const configSchema = z.object({
     idleTimeout: checkedDuration.default('60s'),
     sessionTimeout: checkedDuration.default('30m'),
   }).prefault({}),
+  /** The send API (POST /messages and /messages/batch). */
+  api: z.object({
+    /**
+     * Messages per second each API key (or signed-in user) may send, with a burst; a batch
+     * counts its messages. Past it a call is answered 429 with Retry-After. Per API process.
+     * perSecond 0 turns the limit off.
+     */
+    sendRate: z.object({
+      perSecond: z.number().min(0).default(5000),
+      burst: z.number().int().positive().default(10000),
+    }).prefault({}),
+  }).prefault({}),
   webhooks: z.object({
     /** A receiver that has not answered within this is a failed attempt. */
     timeout: checkedDuration.default('10s'),

@@ -18,6 +18,7 @@ import { migration0011 } from './migrations/0011-webhooks.ts';
 import { migration0012 } from './migrations/0012-quarantine-audit.ts';
 import { migration0013 } from './migrations/0013-streams.ts';
 import { migration0014 } from './migrations/0014-smtp-credentials.ts';
+import { migration0015 } from './migrations/0015-mta-shares.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -36,6 +37,7 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0012-quarantine-audit', migration0012],
   ['0013-streams', migration0013],
   ['0014-smtp-credentials', migration0014],
+  ['0015-mta-shares', (db) => migration0015(db)],
 ];
 
 /** The migrations this version knows, in order (readiness checks that all were applied). */

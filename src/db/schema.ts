@@ -294,6 +294,8 @@ export interface MtaProcessesTable {
   owner: string;
   started_at: number;
   heartbeat_at: number;
+  /** JSON: per site, [messages held ready, share of the rule's rates, connections] (shaping/peers.ts). */
+  shares: Generated<string>;
 }
 
 export interface WebhookEndpointsTable {

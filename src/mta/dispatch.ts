@@ -140,6 +140,12 @@ export class Dispatcher {
           this.pump(rq); // puts the queue back to the spool until the suspension ends
           break;
         }
+        // This process's part of the site's connections went down (another MTA process has
+        // work for it): a connection above it closes, so that the other can open one.
+        if (deps.shaper.pathOpen(rq.source.address, ip) > deps.shaper.maxConnectionsPerPath(rule, st)) {
+          rq.requeue(work);
+          break;
+        }
         const wait = deps.shaper.acquire(rq.site.name, rule, rq.source.address, st, now);
         if (wait > 0) {
           rq.requeue(work);

@@ -21,7 +21,7 @@ import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
 import { claim, heldLeases, leaseStopped, release, releaseAllLeases, releaseUntil, renewLeases, Hold, type SpoolMessage } from './spool.ts';
 import type { Shaper } from './shaping/shaper.ts';
-import { MtaPeers } from './shaping/peers.ts';
+import { MtaPeers, type SiteNeed } from './shaping/peers.ts';
 import type { SourceSelector } from './shaping/source-selector.ts';
 import { Dispatcher, type DispatchSink } from './dispatch.ts';
 import { ParkHorizon } from './park-horizon.ts';
@@ -104,8 +104,9 @@ export class Engine {
   private drainPromise: Promise<DrainReport> | null = null;
   private readonly totals = { delivered: 0, deferred: 0, bounced: 0, expired: 0 };
   private finishedCount = 0;
-  /** The other MTA processes on this spool: each takes an even share of the MX rules. */
+  /** The MTA processes on this spool: each takes a part of every site's MX rule that follows what it holds for the site. */
   readonly peers: MtaPeers;
+  private sharing: Promise<void> | null = null;
 
   constructor(readonly deps: EngineDeps) {
     this.writer = new OutcomeWriter(deps.db, this.owner, deps.logger, {
@@ -125,7 +126,8 @@ export class Engine {
       idle: (rq) => this.forget(rq),
     };
     this.dispatcher = new Dispatcher(deps, sink);
-    this.peers = new MtaPeers(deps.db, this.owner);
+    this.peers = new MtaPeers(deps.db, this.owner, () => this.needs());
+    deps.shaper.setShares((site) => this.peers.allocation(site));
   }
 
   async start(): Promise<void> {
@@ -138,8 +140,7 @@ export class Engine {
     }
     await this.deps.shaper.adaptations.reload();
     await this.deps.selector.load();
-    await this.peers.beat(Date.now(), true);
-    this.deps.shaper.setShare(this.peers.share);
+    await this.peers.beat(Date.now());
     this.loop = startLoop(() => this.step(), { idleMs: this.deps.settings.pollMs, onError: (err) => this.deps.logger.error({ err }, 'MTA claim loop failed') });
     this.housekeeping = setInterval(() => {
       // One run at a time, and a drain waits for the one under way (it would beat again).
@@ -280,9 +281,6 @@ export class Engine {
 
   /** One pass of the claim loop; returns true when there may be more work right away. */
   private async step(): Promise<boolean> {
-    // Started among other MTA processes that have not counted this one yet: their shares
-    // still add up to every rule, so wait for their next heartbeat before sending.
-    if (this.peers.holding) return false;
     const room = this.deps.settings.maxInFlight - this.inMemory.size;
     // Claim in large batches: every claim is a statement and a commit, however few it takes.
     if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight / 2) && this.inMemory.size > 0) return false;
@@ -327,8 +325,10 @@ export class Engine {
           const rq = this.queueFor(site, sel.ip);
           if (rq.queued >= site.rule.maxReady) {
             this.deps.selector.uncount(sel.ip.address, site.rule.name);
-            // Back at the rate this process may send at: the rule's, throttled, and its share.
-            const scale = this.deps.shaper.scale(this.deps.shaper.state(site.name, sel.ip.address, now));
+            // Back at the rate this process may send at: the rule's, throttled, and its share
+            // (at least an even one: the share follows the work, and this is work waiting).
+            const st = this.deps.shaper.state(site.name, sel.ip.address, now);
+            const scale = Math.max(this.deps.shaper.scale(st), st.factor / this.peers.count);
             waiting.push({ work, at: this.parking.next(site.name, site.rule, scale, rq.queued, now), reason: `throttled: the ready queue for ${site.name} is full (${site.rule.maxReady} messages, rule ${site.rule.name})` });
             continue;
           }
@@ -338,6 +338,33 @@ export class Engine {
     );
     this.putBack(waiting);
     for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
+    // A site this process had no work for has no part of its rule yet: ask for one now
+    // rather than at the next heartbeat.
+    if ([...this.queues.values()].some((rq) => rq.queued && !this.peers.has(rq.site.name))) void this.shareNow();
+  }
+
+  /** What this process has per site, for its heartbeat: messages held ready and connections open. */
+  private needs(): Map<string, SiteNeed> {
+    const out = new Map<string, SiteNeed>();
+    for (const rq of this.queues.values()) {
+      let n = out.get(rq.site.name);
+      if (!n) out.set(rq.site.name, (n = { demand: 0, maxConnections: rq.site.rule.maxConnections, open: 0 }));
+      n.demand += rq.queued;
+      for (const h of rq.site.hosts) for (const ip of h.ips) n.open = Math.max(n.open, this.deps.shaper.pathOpen(rq.source.address, ip));
+    }
+    return out;
+  }
+
+  /** A heartbeat now (one at a time), then the queues move with their new parts. */
+  private shareNow(): Promise<void> {
+    this.sharing ??= this.peers
+      .beat()
+      .then(() => {
+        for (const rq of this.queues.values()) if (rq.queued) this.dispatcher.pump(rq);
+      })
+      .catch((err) => this.deps.logger.warn({ err }, 'could not write the MTA heartbeat'))
+      .finally(() => (this.sharing = null));
+    return this.sharing;
   }
 
   private queueFor(site: SiteInfo, ip: SendingIp): ReadyQueue {
@@ -363,10 +390,8 @@ export class Engine {
     }
     await this.deps.shaper.adaptations.reload(now);
     await this.deps.selector.flush();
-    if (await this.peers.beat(now)) {
-      this.deps.shaper.setShare(this.peers.share);
-      if (!this.peers.holding) this.loop?.wake();
-    }
+    // Every second: the parts of the sites follow what each process holds.
+    await this.peers.beat(now);
     const held = await heldLeases(q, this.owner);
     const paused: number[] = [];
     for (const { id, held: kind } of held) {

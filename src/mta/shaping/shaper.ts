@@ -3,8 +3,9 @@
  * applies, how many connections each path (sending IP × MX IP) may have open, whether the
  * site is suspended, and whether a message may go now or in how many milliseconds (token
  * buckets for the rule's per-minute and per-hour rates, shared by all IPs or per IP, scaled
- * by the throttles in force and by this process's share when several MTA processes send
- * (peers.ts)). It also feeds replies to the adaptive rules and the circuit breaker.
+ * by the throttles in force and, when several MTA processes send, by this process's part of
+ * the site's rule, which follows what it has to send (peers.ts)). It also feeds replies to the
+ * adaptive rules and the circuit breaker.
  * Mechanism only: every number comes from the policy files.
  */
 import type { AdaptiveRules } from '../../config/adaptive-rules.ts';
@@ -13,6 +14,18 @@ import { TokenBucket } from '../../lib/token-bucket.ts';
 import { formatSmtpReply, replyClass, type SmtpReply } from '../../mail/smtp-reply.ts';
 import type { Adaptation, Adaptations, AdaptationState } from './adaptations.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
+import type { Allocation } from './peers.ts';
+
+/** What is in force for a site from one sending IP: the adaptations and this process's part of the rule. */
+export interface ShapedState extends AdaptationState {
+  /** This process's share of the rule's rates, 0..1. */
+  share: number;
+  /** Connections per path this process may open, out of the rule's; null: all of them (one process). */
+  connections: number | null;
+}
+
+/** How long a site this process has no part of waits before asking again (its next heartbeat). */
+const NO_SHARE_WAIT_MS = 1000;
 
 export interface ReplyReaction {
   adaptation: Adaptation | null;
@@ -25,8 +38,8 @@ export class Shaper {
   private readonly paths = new Map<string, number>();
   private readonly ruleCache = new Map<string, MxRule>();
   private readonly breaker: CircuitBreaker;
-  /** This process's share of each rule's rates and connections (1 / the MTA processes alive). */
-  private share = 1;
+  /** This process's part of each site's rule; all of it until the engine says otherwise. */
+  private shares: (site: string) => Allocation | null = () => null;
 
   constructor(
     private readonly mxRules: () => MxRules,
@@ -43,14 +56,14 @@ export class Shaper {
     this.breaker.setPolicy(this.adaptiveRules().circuitBreaker);
   }
 
-  /** Several MTA processes send: each takes `share` of every rule's rates and connections. */
-  setShare(share: number): void {
-    this.share = Math.min(1, Math.max(share, 0.001));
+  /** Several MTA processes send: `shares` says this process's part of a site's rule (null: all of it). */
+  setShares(shares: (site: string) => Allocation | null): void {
+    this.shares = shares;
   }
 
-  /** The factor a rule's limits are multiplied by: the adaptations' and this process's share. */
-  scale(st: AdaptationState): number {
-    return st.factor * this.share;
+  /** The factor a rule's rates are multiplied by: the adaptations' and this process's share. */
+  scale(st: ShapedState): number {
+    return st.factor * st.share;
   }
 
   rule(site: string, hostNames: string[]): MxRule {
@@ -59,16 +72,23 @@ export class Shaper {
     return r;
   }
 
-  state(site: string, source: string | null, now = Date.now()): AdaptationState {
-    return this.adaptations.state(site, source, now);
+  state(site: string, source: string | null, now = Date.now()): ShapedState {
+    const part = this.shares(site);
+    return { ...this.adaptations.state(site, source, now), share: part ? part.share : 1, connections: part ? part.connections : null };
   }
 
-  maxConnectionsPerPath(rule: MxRule, st: AdaptationState): number {
-    return Math.max(1, Math.floor(rule.maxConnections * this.scale(st)));
+  /**
+   * A throttle scales this process's connections, and a process with a part of the site keeps
+   * at least one (so under a throttle the processes together may open one each beyond it).
+   */
+  maxConnectionsPerPath(rule: MxRule, st: ShapedState): number {
+    const mine = st.connections ?? rule.maxConnections;
+    return mine <= 0 ? 0 : Math.max(1, Math.floor(mine * st.factor));
   }
 
   /** 0 when a message may go now (the token is taken), else milliseconds to wait. */
-  acquire(site: string, rule: MxRule, source: string | null, st: AdaptationState, now = Date.now()): number {
+  acquire(site: string, rule: MxRule, source: string | null, st: ShapedState, now = Date.now()): number {
+    if (st.share <= 0) return NO_SHARE_WAIT_MS;
     if (!rule.messagesPerMinute && !rule.messagesPerHour) return 0;
     const key = rule.shared ? site : `${site}|${source ?? ''}`;
     let b = this.buckets.get(key);
