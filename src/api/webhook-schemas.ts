@@ -16,7 +16,7 @@ export const webhookCreateSchema = z.object({
 
 export const webhookEndpointSchema = z.object({
   id: z.number(),
-  url: z.string(),
+  url: z.string().describe('in full for admins; for others its origin only, e.g. "https://hooks.example/…" (a path or query often carries a token)'),
   eventTypes: z.array(z.string()).nullable().describe('null: every type'),
   deliveryId: z.number().nullable(),
   enabled: z.boolean(),
@@ -27,6 +27,7 @@ export const webhookEndpointSchema = z.object({
   failures: z.number().describe('failed attempts in a row'),
   failingSince: z.string().nullable(),
   nextAttemptAt: z.string().nullable().describe('when a failing endpoint is tried again'),
+  backlog: z.number().describe('events written after the cursor, not delivered yet (before the filters: an upper bound)'),
 });
 
 export const webhookAttemptSchema = z.object({

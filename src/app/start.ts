@@ -18,7 +18,7 @@ import { recoverInterruptedAnalyses } from '../deliveries/index.ts';
 import { DkimSigner, sealStoredKeys } from '../dkim/index.ts';
 import { FeedbackService } from '../feedback/index.ts';
 import { purgeOldData, retentionCutoffs } from '../retention/index.ts';
-import { WebhookDispatcher } from '../webhooks/index.ts';
+import { WebhookDispatcher, WebhookThread, registerWebhookMetrics, type WebhookRunner } from '../webhooks/index.ts';
 import { EventStreamPublisher } from '../eventstream/index.ts';
 import { StreamSender } from '../streams/index.ts';
 import { loadSubmissionTls, startSubmission, type SubmissionListener } from '../submission/index.ts';
@@ -88,7 +88,8 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   const metrics = createMetrics(db, () => engine, () => tracking);
   let sender: Sender | null = null;
   let feedback: FeedbackService | null = null;
-  let webhooks: WebhookDispatcher | null = null;
+  let webhooks: WebhookRunner | null = null;
+  registerWebhookMetrics(metrics.registry, db, () => webhooks);
   let eventStream: EventStreamPublisher | null = null;
   let inbound: Listener | null = null;
   let inboundProcessor: InboundProcessor | null = null;
@@ -118,15 +119,18 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       engagementTiming: () => engagement.value.timing,
       signals,
     });
-    // Webhooks post the events the feedback service has applied, in their own loop.
-    webhooks = new WebhookDispatcher({
-      db,
-      logger: logger.child({ component: 'webhooks' }),
+    // Webhooks post the events the feedback service has applied, on a thread of their own
+    // (in this one when no other thread can open the database).
+    const hooks = {
       secret,
       timeoutMs: parseDuration(config.webhooks.timeout),
       retry: { initialMs: parseDuration(config.webhooks.retryInitial), maxMs: parseDuration(config.webhooks.retryMax), retryForMs: parseDuration(config.webhooks.retryFor) },
       batchSize: config.webhooks.batchSize,
-    });
+      concurrency: config.webhooks.concurrency,
+    };
+    webhooks = /^sqlite:(:memory:)?$/.test(config.database.url)
+      ? new WebhookDispatcher({ db, logger: logger.child({ component: 'webhooks' }), ...hooks })
+      : new WebhookThread({ databaseUrl: config.database.url, logLevel: config.log.level, logFormat: config.log.format, ...hooks }, logger.child({ component: 'webhooks' }));
     // The same events to NATS JetStream when configured, in a loop of its own as well.
     const nats = config.eventStream.nats;
     if (nats) {

@@ -184,6 +184,8 @@ export const configSchema = z.object({
     retryMax: checkedDuration.default('1h'),
     /** Events per POST at most (a slow receiver gets them in batches). */
     batchSize: z.number().int().positive().max(1000).default(100),
+    /** POSTs in flight per endpoint when a backlog needs more than one; each message's events keep their order (1: overall order too). */
+    concurrency: z.number().int().positive().max(16).default(4),
   }).prefault({}),
   /** The events webhooks get, published to NATS JetStream (src/eventstream/); off unless `nats` is given. */
   eventStream: z.object({

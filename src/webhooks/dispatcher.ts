@@ -1,20 +1,22 @@
 /**
  * The webhook dispatcher: for each enabled endpoint, reads the events after its durable
  * cursor that the feedback service has applied (so the log's state in the document is
- * final for them), posts them signed in order, up to `batchSize` per POST (a slow receiver
- * gets bigger batches, a quick one small ones), and moves the cursor only on a 2xx. A
- * failure waits 1 s, doubling up to 1 h (retry.ts), and after `retryFor` without a 2xx the
- * endpoint is disabled with the reason and an error is logged. One POST at a time per
- * endpoint, so events arrive in order (per message, and overall); endpoints are served side
- * by side, and a lease in the table keeps two processes off the same endpoint. Its own loop:
- * it never runs in, nor slows, the MTA's; an error is logged and the loop goes on.
- */
+ * final for them), posts them signed, up to `batchSize` per POST (a slow receiver gets
+ * bigger batches, a quick one small ones), and moves the cursor only past events answered
+ * with a 2xx. With `concurrency` above 1, a backlog bigger than one POST goes in up to that
+ * many POSTs side by side, each for its own share of the messages (lanes.ts), so a receiver
+ * that takes 200 ms per POST still keeps up, and each message's events still arrive in order.
+ * A failure waits 1 s, doubling up to 1 h (retry.ts), and after `retryFor` without a 2xx the
+ * endpoint is disabled with the reason and an error is logged. Endpoints are served side by
+ * side, and a lease in the table keeps two processes off the same endpoint. Its own loop:
+ * it never runs in, nor waits for, the MTA's; an error is logged and the loop goes on. */
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { buildDocuments, type RawEvent } from './documents.ts';
 import { postSigned, type PostResult } from './post.ts';
+import { planRound } from './lanes.ts';
 import { givenUp, retryDelayMs, type RetryPolicy } from './retry.ts';
 import { advanceCursor, claimEndpoint, disableEndpoint, dueEndpointIds, endpointTarget, recordAttempt, recordFailure, releaseEndpoint, renewLease, type EndpointTarget } from './store.ts';
 
@@ -27,6 +29,12 @@ export interface DispatcherOptions {
   retry: RetryPolicy;
   /** Events per POST at most. */
   batchSize: number;
+  /**
+   * POSTs in flight at once per endpoint, each for its own share of the messages (1 by
+   * default: one at a time, events in overall order). More lets a slow receiver keep up;
+   * each message's events still arrive in order.
+   */
+  concurrency?: number;
   /** How often the table is looked at when nothing woke the loop. */
   pollMs?: number;
   /**
@@ -41,11 +49,25 @@ export interface DispatcherOptions {
 
 type Outcome = 'idle' | 'more' | 'failed';
 
+/** Per endpoint, since the process started: POSTs answered 2xx, POSTs failed, events delivered. */
+export interface DispatcherCounts {
+  posts: number;
+  failedPosts: number;
+  events: number;
+}
+
+const WAKE_COALESCE_MS = 50;
+
 export class WebhookDispatcher {
   private loop: Loop | null = null;
   private readonly serving = new Map<number, Promise<void>>();
   private stopping = false;
+  private wakeTimer: NodeJS.Timeout | null = null;
   private readonly owner = `webhooks-${process.pid}-${randomBytes(4).toString('hex')}`;
+  /** Per endpoint: events after its cursor that a receiver already took, for the cursor they were counted from. */
+  private readonly acknowledged = new Map<number, { cursor: number; ids: Set<number> }>();
+  /** Per endpoint, since this process started: POSTs answered 2xx, POSTs failed, events delivered. */
+  readonly counts = new Map<number, DispatcherCounts>();
 
   constructor(private readonly o: DispatcherOptions) {}
 
@@ -53,12 +75,21 @@ export class WebhookDispatcher {
     this.loop = startLoop(() => this.step(), { idleMs: this.o.pollMs ?? 1000, onError: (err) => this.o.logger.error({ err }, 'webhook loop failed') });
   }
 
+  /**
+   * The feedback service calls this after every batch it applies, hundreds of times a second
+   * while a delivery runs: the wakes of 50 ms are one look at the table, not one each.
+   */
   wake(): void {
-    this.loop?.wake();
+    if (this.wakeTimer || this.stopping) return;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.loop?.wake();
+    }, WAKE_COALESCE_MS);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
     await this.loop?.stop();
     await Promise.allSettled([...this.serving.values()]);
   }
@@ -104,10 +135,17 @@ export class WebhookDispatcher {
     }
   }
 
-  /** One POST (or one move past events the filters do not want). */
+  /**
+   * One round: up to `concurrency` POSTs side by side (one per lane, see lanes.ts), or one
+   * move past events the filters do not want. All answered 2xx: the cursor moves past the
+   * round. Some failed: it moves to just before the first failed event, the events the other
+   * lanes delivered are remembered (not sent again while this process holds the endpoint),
+   * and the endpoint waits out its backoff as after any failure.
+   */
   async deliverOnce(t: EndpointTarget): Promise<Outcome> {
     const q = this.o.db.kysely;
-    const scan = Math.max(500, this.o.batchSize * 5);
+    const lanes = Math.max(1, this.o.concurrency ?? 1);
+    const scan = Math.max(500, this.o.batchSize * lanes * 2);
     const rows = await q
       .selectFrom('events')
       .select(['id', 'type', 'log_id', 'delivery_id', 'occurred_at', 'payload', 'note', 'applied_at'])
@@ -124,32 +162,53 @@ export class WebhookDispatcher {
       ready.push(r as RawEvent);
     }
     if (!ready.length) return 'idle';
-    const wanted: RawEvent[] = [];
-    let upTo = Number(ready[ready.length - 1].id);
-    for (const e of ready) {
-      if (t.eventTypes && !t.eventTypes.has(e.type)) continue;
-      if (t.deliveryId !== null && Number(e.delivery_id) !== t.deliveryId) continue;
-      wanted.push(e);
-      if (wanted.length === this.o.batchSize) {
-        upTo = Number(e.id);
-        break;
-      }
-    }
-    if (!wanted.length) {
+    let acked = this.acknowledged.get(t.id);
+    // Remembered for another cursor (a replay, another process meanwhile): forgotten, so sent again.
+    if (acked && acked.cursor !== t.cursor) acked = undefined;
+    const wanted = (e: RawEvent) => (!t.eventTypes || t.eventTypes.has(e.type)) && (t.deliveryId === null || Number(e.delivery_id) === t.deliveryId);
+    const { batches, upTo } = planRound(ready, wanted, acked?.ids ?? new Set(), lanes, this.o.batchSize);
+    if (!batches.length) {
+      this.remember(t.id, upTo, [...(acked?.ids ?? [])]);
       await advanceCursor(q, t.id, this.owner, t.cursor, upTo);
       return 'more';
     }
-    const docs = await buildDocuments(q, this.o.secret, wanted);
-    const body = JSON.stringify({ events: docs });
-    const result = await postSigned(t.url, t.secret, body, this.o.timeoutMs);
+    const docs = new Map((await buildDocuments(q, this.o.secret, batches.flat())).map((d) => [d.id, d]));
+    const results = await Promise.all(batches.map(async (batch) => {
+      const body = JSON.stringify({ events: batch.map((e) => docs.get(Number(e.id))) });
+      const result = await postSigned(t.url, t.secret, body, this.o.timeoutMs);
+      await recordAttempt(q, { endpointId: t.id, firstEventId: Number(batch[0].id), lastEventId: Number(batch[batch.length - 1].id), events: batch.length, attempt: t.failures + 1, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error, at: Date.now() });
+      this.count(t.id, result.ok, batch.length);
+      return result;
+    }));
     const now = Date.now();
-    await recordAttempt(q, { endpointId: t.id, firstEventId: Number(wanted[0].id), lastEventId: Number(wanted[wanted.length - 1].id), events: wanted.length, attempt: t.failures + 1, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error, at: now });
-    if (result.ok) {
+    const failedAt = batches.flatMap((b, i) => (results[i].ok ? [] : [Number(b[0].id)]));
+    if (!failedAt.length) {
+      this.remember(t.id, upTo, [...(acked?.ids ?? [])]);
       await advanceCursor(q, t.id, this.owner, t.cursor, upTo);
       return 'more';
     }
-    await this.failed(t, result, now);
+    const cursor = Math.min(...failedAt) - 1;
+    this.remember(t.id, cursor, [...(acked?.ids ?? []), ...batches.flatMap((b, i) => (results[i].ok ? b.map((e) => Number(e.id)) : []))]);
+    if (cursor > t.cursor) await advanceCursor(q, t.id, this.owner, t.cursor, cursor);
+    await this.failed(t, results.find((r) => !r.ok)!, now);
     return 'failed';
+  }
+
+  /** Keeps the acknowledged events still after the cursor (at most a scan's worth). */
+  private remember(endpointId: number, cursor: number, ids: number[]): void {
+    const after = ids.filter((id) => id > cursor);
+    if (after.length) this.acknowledged.set(endpointId, { cursor, ids: new Set(after) });
+    else this.acknowledged.delete(endpointId);
+  }
+
+  /** This process's counts for the metrics. */
+  private count(endpointId: number, ok: boolean, events: number): void {
+    let c = this.counts.get(endpointId);
+    if (!c) this.counts.set(endpointId, (c = { posts: 0, failedPosts: 0, events: 0 }));
+    if (ok) {
+      c.posts++;
+      c.events += events;
+    } else c.failedPosts++;
   }
 
   private async failed(t: EndpointTarget, result: PostResult, now: number): Promise<void> {

@@ -28,6 +28,8 @@ export interface EndpointView {
   failures: number;
   failingSince: string | null;
   nextAttemptAt: string | null;
+  /** Events written after the cursor, not delivered yet (before the filters: an upper bound). */
+  backlog: number;
 }
 
 export interface AttemptView {
@@ -62,7 +64,7 @@ type Row = {
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 const num = (v: number | null) => (v === null ? null : Number(v));
 
-function toView(r: Row): EndpointView {
+function toView(r: Row, lastEventId: number): EndpointView {
   return {
     id: Number(r.id),
     url: r.url,
@@ -76,7 +78,27 @@ function toView(r: Row): EndpointView {
     failures: Number(r.failures),
     failingSince: iso(r.failing_since),
     nextAttemptAt: Number(r.failures) > 0 ? iso(r.next_attempt_at) : null,
+    backlog: Math.max(0, lastEventId - Number(r.cursor)),
   };
+}
+
+async function lastEventId(q: Q): Promise<number> {
+  const last = await q.selectFrom('events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+  return Number(last?.id ?? 0);
+}
+
+/**
+ * The URL as shown to a caller who is not an admin: its origin only, the path and query
+ * replaced by "…", since receivers often put a token there (https://hooks.example/T0/B0/xyz,
+ * ?token=…).
+ */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.pathname === '/' && !u.search && !u.hash ? `${u.origin}/` : `${u.origin}/…`;
+  } catch {
+    return '…';
+  }
 }
 
 /** http or https, with a host; anything else is refused with the reason. */
@@ -122,13 +144,14 @@ export async function createEndpoint(q: Q, instanceSecret: string, input: NewEnd
 }
 
 export async function listEndpoints(q: Q): Promise<EndpointView[]> {
-  return (await q.selectFrom('webhook_endpoints').selectAll().orderBy('id').execute()).map((r) => toView(r as Row));
+  const last = await lastEventId(q);
+  return (await q.selectFrom('webhook_endpoints').selectAll().orderBy('id').execute()).map((r) => toView(r as Row, last));
 }
 
 export async function getEndpoint(q: Q, id: number): Promise<EndpointView> {
   const r = await q.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
   if (!r) throw notFound(`webhook endpoint ${id}`);
-  return toView(r as Row);
+  return toView(r as Row, await lastEventId(q));
 }
 
 export async function deleteEndpoint(q: Q, id: number): Promise<void> {

@@ -1,14 +1,18 @@
 /**
  * Webhook endpoints: register one (its secret is in that answer only), list them, read one
  * with its recent attempts, delete, enable again after Estafeta disabled it, replay a time
- * window, and send a signed test event. Reading needs the viewer role; everything that
- * creates, changes or sends needs admin, because a webhook sends every recipient's events
- * to a URL of the caller's choice.
+ * window, and send a signed test event. Everything that creates, changes or sends needs
+ * admin, because a webhook sends every recipient's events to a URL of the caller's choice (a
+ * request from the server to any address: docs/WEBHOOKS.md, "Who may do what"). Reading needs
+ * operator (viewers see no endpoints: where the data goes and what receivers answer is not
+ * theirs to read), and only an admin sees an endpoint's URL in full; others get its origin,
+ * as the path or query often holds a token. No answer but the creation's carries the secret.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createEndpoint, deleteEndpoint, enableEndpoint, getEndpoint, listEndpoints, recentAttempts, replayEndpoint, sendTestEvent } from '../../webhooks/index.ts';
+import { createEndpoint, deleteEndpoint, enableEndpoint, getEndpoint, listEndpoints, recentAttempts, redactedUrl, replayEndpoint, sendTestEvent, type EndpointView } from '../../webhooks/index.ts';
+import { allows } from '../../auth/index.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import type { ApiContext } from '../context.ts';
 import { errorSchema, idParams } from '../schemas.ts';
@@ -17,6 +21,8 @@ import { webhookCreatedSchema, webhookCreateSchema, webhookDetailSchema, webhook
 export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const admin = { access: 'admin' as const };
+  const operator = { access: 'operator' as const };
+  const shown = (role: Parameters<typeof allows>[0] | undefined, w: EndpointView): EndpointView => (role && allows(role, 'admin') ? w : { ...w, url: redactedUrl(w.url) });
   const q = ctx.db.kysely;
   const tags = ['webhooks'];
 
@@ -29,12 +35,14 @@ export async function webhookRoutes(app: FastifyInstance, ctx: ApiContext): Prom
   });
 
   r.get('/webhooks', {
-    schema: { tags, summary: 'List webhook endpoints (never their secrets)', response: { 200: webhookListSchema } },
-  }, async () => ({ webhooks: await listEndpoints(q) }));
+    config: operator,
+    schema: { tags, summary: 'List webhook endpoints (never their secrets; URLs in full for admins only)', response: { 200: webhookListSchema } },
+  }, async (req) => ({ webhooks: (await listEndpoints(q)).map((w) => shown(req.user?.role, w)) }));
 
   r.get('/webhooks/:id', {
-    schema: { tags, summary: 'A webhook endpoint with its recent attempts', params: idParams, response: { 200: webhookDetailSchema, 404: errorSchema } },
-  }, async (req) => ({ ...(await getEndpoint(q, req.params.id)), attempts: await recentAttempts(q, req.params.id) }));
+    config: operator,
+    schema: { tags, summary: 'A webhook endpoint with its recent attempts (its URL in full for admins only)', params: idParams, response: { 200: webhookDetailSchema, 404: errorSchema } },
+  }, async (req) => ({ ...shown(req.user?.role, await getEndpoint(q, req.params.id)), attempts: await recentAttempts(q, req.params.id) }));
 
   r.delete('/webhooks/:id', {
     config: admin,
