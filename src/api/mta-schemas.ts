@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const mtaQueuesSchema = z.object({
   running: z.boolean(),
-  mtaProcesses: z.number().describe('MTA processes alive on this database (recent heartbeat); each takes an even share of every MX rule'),
+  mtaProcesses: z.number().describe('MTA processes alive on this database (recent heartbeat); each takes a part of every MX rule that follows what it holds for the site'),
   inFlight: z.number(),
   spool: z.object({ total: z.number(), due: z.number(), leased: z.number(), held: z.number(), oldestCreatedAt: z.string().nullable() }),
   queues: z.array(z.object({ site: z.string(), source: z.string().nullable(), rule: z.string(), queued: z.number(), connections: z.number(), suspendedUntil: z.string().nullable(), factor: z.number(), messagesPerMinute: z.number().nullable(), messagesPerHour: z.number().nullable(), maxConnectionsPerPath: z.number() })),
