@@ -4,7 +4,8 @@
  * the KPIs as JSON, read the logs; the engine's adaptations, the quarantine and the bounce
  * qualification table; clear errors for unknown ids; opens, clicks and unsubscriptions made
  * on the received messages, read back as KPIs, links, histories and the quarantine's trail;
- * and webhook endpoints against a real receiver.
+ * webhook endpoints against a real receiver; and message streams: create, list with their window,
+ * KPIs over a window, logs (by Message-ID too), settings, SMTP credentials shown once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -315,6 +316,11 @@ test('webhook endpoints from the command line, against a real receiver', { timeo
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
   const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  // A message delivered before any endpoint exists: only a replay sends its event. (This
+  // test makes its own, so it does not depend on what earlier tests in the file delivered.)
+  const earlier = (await e.api('POST', '/streams', { name: 'before-the-webhook', fromDomains: ['shop.test'] })).body;
+  const [earlierLog] = (await e.api('POST', '/messages', { stream: earlier.id, from: 'news@shop.test', to: ['ana@cli.test'], subject: 'Before', text: 'x' })).body.logIds;
+  await waitFor('the message delivered', async () => (await e.api('GET', `/logs/${earlierLog}`)).body.status === 'sent');
 
   const typo = await cli('webhooks', 'create', '--url', `${base}/ok`, '--events', 'delivered,bounce');
   assert.equal(typo.code, 1);
@@ -351,14 +357,15 @@ test('webhook endpoints from the command line, against a real receiver', { timeo
   const detail = JSON.parse((await cli('webhooks', 'show', String(broken.id), '--json')).stdout);
   assert.deepEqual(detail.attempts.map((a: { attempt: number; statusCode: number }) => [a.attempt, a.statusCode]), [[0, 500]]);
 
-  // Replay what earlier tests delivered: the receiver gets those events, in order.
+  // Replay: the receiver gets the events that happened before the endpoint existed, in order.
   assert.match((await cli('webhooks', 'replay', id, '--from', 'yesterday')).stderr, /^estafeta: --from is a time/);
   const replayed = await cli('webhooks', 'replay', id, '--from', '2020-01-01T00:00:00Z');
   assert.match(replayed.stdout, new RegExp(`^webhook ${id}: events from \\d+ on \\(since 2020-01-01 \\d\\d:\\d\\d\\) will be sent again, in order\\n$`), replayed.stderr);
   const sent = await waitFor('the replayed events', async () => {
-    const events = posts.filter((p) => p.path === '/ok').flatMap((p) => (JSON.parse(p.body).events as { id: number; type: string }[]).filter((x) => x.type !== 'test'));
-    return events.length ? events : null;
+    const events = posts.filter((p) => p.path === '/ok').flatMap((p) => (JSON.parse(p.body).events as { id: number; type: string; logId: number | null }[]).filter((x) => x.type !== 'test'));
+    return events.some((x) => x.logId === earlierLog) ? events : null;
   }, 20_000);
+  assert.ok(sent.some((x) => x.id <= listed[0].cursor && x.type === 'delivered'), 'an event from before the endpoint was created is sent again');
   assert.ok(sent.every((x) => x.type === 'delivered' || x.type === 'bounced'), JSON.stringify(sent.map((x) => x.type)));
   assert.deepEqual(sent.map((x) => x.id), [...sent.map((x) => x.id)].sort((a, b) => a - b));
   assert.match((await cli('webhooks', 'show', id)).stdout, /Last event sent\s+\d+/);
@@ -368,4 +375,66 @@ test('webhook endpoints from the command line, against a real receiver', { timeo
   const gone = await cli('webhooks', 'show', String(broken.id));
   assert.equal(gone.code, 4);
   assert.match((await cli('webhooks', 'show', 'first')).stderr, /^estafeta: a webhook id is a number/);
+});
+
+test('message streams from the command line: figures over a window, logs, settings, SMTP credentials', { timeout: 90_000 }, async () => {
+  const created = await cli('streams', 'create', '--name', 'receipts', '--from-domain', 'shop.test', '--validity', '2h');
+  assert.equal(created.code, 0, created.stderr);
+  const [, id] = /^created stream (\d+) "receipts": In progress, from shop\.test\n$/.exec(created.stdout) ?? [];
+  assert.ok(id, created.stdout);
+  assert.match((await cli('streams', 'create', '--name', 'x', '--from-domain', 'shop.test', '--tracking', 'maybe')).stderr, /^estafeta: --tracking is on or off: "maybe" is neither/);
+  const logIds: number[] = [];
+  for (const to of ['ana.stream@cli.test', 'bob.stream@cli.test', 'gone.stream@cli.test']) logIds.push(...(await e.api('POST', '/messages', { stream: 'receipts', from: 'orders@shop.test', to: [to], subject: 'Receipt', text: 'Paid' })).body.logIds);
+  await waitFor('the outcomes', async () => {
+    const k = (await e.api('GET', `/streams/${id}/report?since=1h`)).body.kpis;
+    return k.sent === 2 && k.failed === 1;
+  });
+
+  // For people: words and aligned tables; the window is said.
+  const list = await cli('streams', 'list');
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, row(id, 'receipts', 'In progress', 'shop.test', '3', '66.7 %', '33.3 %'));
+  assert.match(list.stdout, /figures over the last 24h \(since \d{4}-\d\d-\d\d \d\d:\d\d\)\n$/);
+  const kpis = await cli('streams', 'kpis', 'receipts', '--window', '1h');
+  assert.equal(kpis.code, 0, kpis.stderr);
+  assert.match(kpis.stdout, new RegExp(`^stream ${id}, messages written over the last 1h`));
+  assert.match(kpis.stdout, row('Delivered', '2', '66.7 %'));
+  assert.match(kpis.stdout, row('Bounced', '1', '33.3 %'));
+  // (Its type is the qualification table's: an earlier test of this file edits the table.)
+  assert.match(kpis.stdout, row('User unknown', '1', '100 %'));
+  assert.match(kpis.stdout, /last message: \d{4}-\d\d-\d\d \d\d:\d\d \((less than a minute|\d+ min) ago\)/);
+  const json = JSON.parse((await cli('streams', 'kpis', id, '--window', '1h', '--json')).stdout);
+  assert.deepEqual([json.kpis.messages, json.kpis.sent, json.kpis.failed], [3, 2, 1]);
+  assert.match((await cli('streams', 'kpis', id, '--window', 'forever')).stderr, /^estafeta: since: /);
+
+  const logs = await cli('streams', 'logs', 'receipts', '--status', 'failed');
+  assert.match(logs.stdout, /gone\.stream@cli\.test[ │]*Failed[ │]*\w+ · User unknown/);
+  assert.match(logs.stdout, /1 log\n$/);
+  const messageId = (await e.api('GET', `/logs/${logIds[0]}`)).body.messageId;
+  const one = await cli('streams', 'logs', 'receipts', '--message-id', messageId);
+  assert.equal(one.code, 0, one.stderr);
+  assert.match(one.stdout, /ana\.stream@cli\.test/);
+  assert.match(one.stdout, /Delivered/);
+  assert.equal((await cli('streams', 'logs', 'nosuch')).code, 4);
+
+  const updated = await cli('streams', 'update', 'receipts', '--tracking', 'off', '--from-domain', 'shop.test,mail.shop.test', '--validity', '1d');
+  assert.equal(updated.code, 0, updated.stderr);
+  assert.match(updated.stdout, /^stream \d+ "receipts" updated; messages sent from now on follow these settings\n/);
+  assert.match(updated.stdout, /From domains\s+shop\.test, mail\.shop\.test\n/);
+  assert.match(updated.stdout, /Validity\s+1 day\n/);
+  assert.match(updated.stdout, /Tracking\s+opens and clicks not tracked\n/);
+  assert.match((await cli('streams', 'update', 'receipts')).stderr, /^estafeta: nothing to change/);
+  assert.equal(JSON.parse((await cli('streams', 'show', id, '--json')).stdout).tracking, false);
+
+  // SMTP credentials: the password once, never listed; revoked, they are gone.
+  const made = await cli('streams', 'credentials', 'create', 'receipts');
+  assert.equal(made.code, 0, made.stderr);
+  const [, credId, user, password] = /^created SMTP credentials (\d+) for stream \d+\nuser name: (\S+)\npassword: +(\S+)\n$/.exec(made.stdout) ?? [];
+  assert.ok(password, made.stdout);
+  assert.match(made.stderr, /Store this password now: it is shown only once/);
+  const listed = await cli('streams', 'credentials', 'list', 'receipts');
+  assert.match(listed.stdout, row(credId, user));
+  assert.ok(!listed.stdout.includes(password) && !(await cli('streams', 'credentials', 'list', id, '--json')).stdout.includes(password), 'the password is never listed');
+  assert.equal((await cli('streams', 'credentials', 'revoke', 'receipts', credId)).stdout, `SMTP credentials ${credId} of stream ${id} revoked\n`);
+  assert.match((await cli('streams', 'credentials', 'list', 'receipts')).stdout, /has no SMTP credentials/);
 });

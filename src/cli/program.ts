@@ -20,6 +20,7 @@ import { mtaCommand } from './commands/mta.ts';
 import { purgeCommand } from './commands/purge.ts';
 import { bouncesCommand, quarantineCommand } from './commands/quarantine.ts';
 import { webhooksCommand } from './commands/webhooks.ts';
+import { streamsCommand } from './commands/streams.ts';
 
 export function buildProgram(): Command {
   const program = new Command('estafeta')
@@ -51,5 +52,6 @@ export function buildProgram(): Command {
   program.addCommand(quarantineCommand(client));
   program.addCommand(bouncesCommand(client));
   program.addCommand(webhooksCommand(client));
+  program.addCommand(streamsCommand(client));
   return program;
 }
