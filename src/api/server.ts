@@ -41,7 +41,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
     // Routes that import recipients raise it (body-parsing.ts): nobody else may send 200 MB.
     bodyLimit: DEFAULT_BODY_LIMIT,
     // A tracked link's token carries a personalized URL: fastify's 100-character default would not route it.
-    maxParamLength: MAX_TOKEN_LENGTH + 100,
+    routerOptions: { maxParamLength: MAX_TOKEN_LENGTH + 100 },
     // Only the configured proxies may say who the client is (X-Forwarded-For).
     trustProxy: ctx.config.http.trustedProxies.length ? ctx.config.http.trustedProxies : false }) as unknown as FastifyInstance;
   // A schema that throws on a hostile value (zod compares a `length` that cannot become a

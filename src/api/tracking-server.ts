@@ -27,7 +27,7 @@ export async function buildTrackingServer(o: TrackingServerOptions): Promise<Fas
     loggerInstance: o.logger.child({ component: 'tracking-http' }),
     logController: new RequestLog(),
     bodyLimit: 4096,
-    maxParamLength: MAX_TOKEN_LENGTH + 100,
+    routerOptions: { maxParamLength: MAX_TOKEN_LENGTH + 100 },
     trustProxy: o.trustedProxies.length ? o.trustedProxies : false,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);

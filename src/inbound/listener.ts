@@ -13,6 +13,7 @@ import type { Db } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { readInboundAddress } from './accepted-addresses.ts';
 import type { Emitter } from '../lib/signals.ts';
+import { sessionCaps, smtpError, tooManyRecipients } from '../mail/smtp-session-limits.ts';
 
 export interface ListenerOptions {
   db: Db;
@@ -45,15 +46,14 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
-const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
-
 export async function startListener(o: ListenerOptions): Promise<Listener> {
-  // Open sessions per client IP, and the deadline of each session (by session id).
-  const perIp = new Map<string, number>();
-  const sessions = new Map<string, { ip: string; deadline: NodeJS.Timeout }>();
-  const endSession = (id: string) => {
-    for (const c of server.connections) if (c.id === id) c.send(421, `4.4.2 session longer than ${Math.round(o.sessionTimeoutMs / 1000)} s, closing`, false);
-  };
+  const caps = sessionCaps({
+    maxConnectionsPerIp: o.maxConnectionsPerIp,
+    sessionTimeoutMs: o.sessionTimeoutMs,
+    endSession: (id, text) => {
+      for (const c of server.connections) if (c.id === id) c.send(421, text, false);
+    },
+  });
   const server: SMTPServer = new SMTPServer({
     name: o.heloName,
     banner: 'Estafeta bounce listener',
@@ -64,28 +64,14 @@ export async function startListener(o: ListenerOptions): Promise<Listener> {
     socketTimeout: o.idleTimeoutMs,
     logger: false,
     onConnect(session, cb) {
-      const ip = session.remoteAddress;
-      const open = perIp.get(ip) ?? 0;
-      if (open >= o.maxConnectionsPerIp) return cb(smtpError(421, `4.7.0 too many connections from ${ip} (at most ${o.maxConnectionsPerIp}), try again later`));
-      perIp.set(ip, open + 1);
-      const deadline = setTimeout(() => endSession(session.id), o.sessionTimeoutMs);
-      deadline.unref();
-      sessions.set(session.id, { ip, deadline });
-      cb();
+      cb(caps.open(session) ?? undefined);
     },
     onClose(session) {
-      // Called for every connection that closes, counted or not (refused ones never were).
-      const s = sessions.get(session.id);
-      if (!s) return;
-      sessions.delete(session.id);
-      clearTimeout(s.deadline);
-      const left = (perIp.get(s.ip) ?? 1) - 1;
-      if (left > 0) perIp.set(s.ip, left);
-      else perIp.delete(s.ip);
+      caps.close(session);
     },
     onRcptTo(address: SMTPServerAddress, session, cb) {
-      // smtp-server's own maxRecipients answers without the enhanced code (4.5.3) RFC 5321 clients look for.
-      if (session.envelope.rcptTo.length >= o.maxRecipients) return cb(smtpError(452, `4.5.3 too many recipients (at most ${o.maxRecipients} per message), send the rest in another message`));
+      const tooMany = tooManyRecipients(session, o.maxRecipients);
+      if (tooMany) return cb(tooMany);
       if (readInboundAddress(o.secret, o.bounceDomain, address.address)) return cb();
       cb(smtpError(550, `5.1.1 <${address.address}>: no such mailbox here; this server only receives bounces`));
     },
