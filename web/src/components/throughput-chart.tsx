@@ -42,7 +42,9 @@ export function ThroughputChart({ points, bucketSeconds }: { points: Point[]; bu
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => view.max * f);
   const labelEvery = Math.max(1, Math.ceil(points.length / 8));
   const unit = bucketName(bucketSeconds);
-  const label = (iso: string) => (bucketSeconds < 60 ? clock(iso) : bucketSeconds < 86_400 ? hourMinute(iso) : when(iso).replace(/ \d\d:\d\d:\d\d$/, ''));
+  // Over more than a day, an hour alone is ambiguous: the day goes with it ("3 Dec 14:00").
+  const spansDays = points.length > 1 && Date.parse(points[points.length - 1].minute) - Date.parse(points[0].minute) > 86_400_000;
+  const label = (iso: string) => (bucketSeconds < 60 ? clock(iso) : bucketSeconds >= 86_400 ? when(iso).replace(/ \d\d:\d\d:\d\d$/, '') : spansDays ? when(iso).replace(/:\d\d$/, '') : hourMinute(iso));
   const total = (k: 'sent' | 'failed') => n(points.reduce((a, p) => a + p[k], 0));
 
   return (

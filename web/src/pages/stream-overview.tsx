@@ -59,9 +59,8 @@ export function StreamOverview({ id, win, live }: { id: number; win: string; liv
           <Kpi id="messages" label="Messages" value={n(k.messages)} hint="one per recipient" />
           <Kpi id="waiting" label="Waiting" value={n(k.waiting)} hint="pending or taken into account: no outcome yet" />
           <Kpi id="sent" label="Delivered" value={n(k.sent)} tone="sent" hint={`${pct(k.deliveredPercent)} of messages`} />
-          <Kpi id="failed" label="Bounced" value={n(k.failed)} tone="failed" hint={`${pct(k.bouncedPercent)} of messages`} />
+          <Kpi id="failed" label="Bounced" value={n(k.failed)} tone="failed" hint={`${pct(k.bouncedPercent)} of messages; ${n(k.hardBounces)} hard, ${n(k.softBounces)} soft`} />
           <Kpi id="delivered" label="Delivered %" value={pct(k.deliveredPercent)} tone="success" hint="delivered ÷ messages" />
-          <Kpi id="hard" label="Hard bounces" value={n(k.hardBounces)} hint={`${n(k.softBounces)} soft, after their retries`} />
           <Kpi id="ignored" label="Refused at sending" value={n(k.ignored)} hint="quarantined or denylisted recipients" />
           <Kpi id="complaints" label="Complaints" value={n(k.complaints)} />
           <Kpi id="opened" label="Opened" value={n(k.opened)} hint={`${n(k.clicked)} clicked`} />
