@@ -35,6 +35,7 @@ smtp      unix  - - n - - smtp
 anvil     unix  - - n - 1 anvil
 scache    unix  - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
+tlsmgr    unix  - - n 1000? 1 tlsmgr
 `;
 
 export function postfixAvailable(): string | null {
@@ -43,7 +44,8 @@ export function postfixAvailable(): string | null {
   return null;
 }
 
-export function startPostfixRelay(port: number, sinkPort: number, concurrency: number): PostfixRelay {
+/** `extra`: more main.cf lines (STARTTLS settings, say); `sinkHost`: the sink's address (127.0.0.1). */
+export function startPostfixRelay(port: number, sinkPort: number, concurrency: number, o: { sinkHost?: string; extra?: string[] } = {}): PostfixRelay {
   const dir = mkdtempSync(join(tmpdir(), 'estafeta-bench-postfix-'));
   // Postfix's daemons run as the postfix user and must reach their directories.
   chmodSync(dir, 0o755);
@@ -68,13 +70,14 @@ export function startPostfixRelay(port: number, sinkPort: number, concurrency: n
       'mynetworks = 127.0.0.0/8',
       'smtpd_relay_restrictions = permit_mynetworks, reject',
       'smtp_dns_support_level = disabled',
-      `relayhost = [127.0.0.1]:${sinkPort}`,
+      `relayhost = [${o.sinkHost ?? '127.0.0.1'}]:${sinkPort}`,
       `default_destination_concurrency_limit = ${concurrency}`,
       `smtp_destination_concurrency_limit = ${concurrency}`,
       'smtputf8_enable = no',
       'alias_maps =',
       'alias_database =',
       'local_recipient_maps =',
+      ...(o.extra ?? []),
       '',
     ].join('\n'),
   );
