@@ -39,6 +39,7 @@ export const OWNERS: Record<string, string> = {
   webhook_endpoints: 'webhooks',
   webhook_attempts: 'webhooks',
   idempotency_keys: 'streams',
+  message_templates: 'streams',
   smtp_credentials: 'submission',
 };
 

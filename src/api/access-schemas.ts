@@ -21,6 +21,6 @@ export const signedInSchema = z.object({ user: principalSchema });
 export const userAccountSchema = z.object({ id: z.number(), name: z.string(), role: roleSchema, createdAt: z.string(), updatedAt: z.string(), lastLoginAt: z.string().nullable() });
 export const userListSchema = z.object({ users: z.array(userAccountSchema) });
 
-export const apiKeySchema = z.object({ id: z.number(), name: z.string(), prefix: z.string().describe('first characters, to recognise the key'), role: roleSchema, createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable() });
+export const apiKeySchema = z.object({ id: z.number(), name: z.string(), prefix: z.string().describe('first characters, to recognise the key'), role: roleSchema, createdBy: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), streams: z.array(z.number()).nullable().describe('the streams the key is limited to, or null') });
 export const apiKeyListSchema = z.object({ apiKeys: z.array(apiKeySchema) });
 export const apiKeyCreatedSchema = apiKeySchema.extend({ key: z.string() });

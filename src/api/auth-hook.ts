@@ -5,10 +5,11 @@
  * `config.access`; under /api/v1 reads default to viewer and everything else to operator;
  * anywhere else a route must be declared public (the dashboard's files, the API's
  * documentation) or it needs the admin role. A request proves who it is with an API key
- * (`Authorization: Bearer est_...`) or the dashboard's HttpOnly session cookie.
+ * (`Authorization: Bearer est_...`) or the dashboard's HttpOnly session cookie. An API key
+ * limited to streams may use only the routes auth/stream-scope.ts lists, on its streams.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { allows, principalForApiKey, principalForSession, type Access, type Principal } from '../auth/index.ts';
+import { allows, principalForApiKey, principalForSession, streamScopeRefusal, type Access, type Principal } from '../auth/index.ts';
 import type { Db } from '../db/index.ts';
 
 declare module 'fastify' {
@@ -102,6 +103,13 @@ export function installAuth(app: FastifyInstance, db: Db): void {
     req.user = user;
     if (!allows(user.role, access)) {
       return deny(reply, 403, 'FORBIDDEN', `${who(user)} has the ${user.role} role, which cannot do this (${route} needs ${access === 'admin' ? 'the admin role' : access === 'operator' ? 'the operator or admin role' : 'a signed-in user'})`);
+    }
+    if (user.streams) {
+      const refused = await streamScopeRefusal(user, req.method, req.routeOptions.url, req.params as Record<string, string>, async (logId) => {
+        const log = await db.kysely.selectFrom('delivery_logs').select('delivery_id').where('id', '=', logId).executeTakeFirst();
+        return log ? Number(log.delivery_id) : null;
+      });
+      if (refused) return deny(reply, 403, 'FORBIDDEN', refused);
     }
   });
 }

@@ -42,7 +42,10 @@ export const messageSentSchema = z.object({
 });
 
 export const batchResultSchema = z.object({
-  results: z.array(z.union([messageSentSchema.extend({ ok: z.literal(true) }), z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) })])),
+  results: z.array(z.union([
+    messageSentSchema.extend({ ok: z.literal(true) }),
+    z.object({ ok: z.literal(false), error: z.object({ code: z.string().describe('INVALID_INPUT, MISSING_FIELDS, FORBIDDEN, NOT_FOUND, ILLEGAL_STATE'), message: z.string(), missing: z.array(z.string()).optional().describe("MISSING_FIELDS: the template's fields the data lacks") }) }),
+  ])),
   accepted: z.number().describe('messages sent'),
   failed: z.number().describe('messages refused, each with its error'),
 });
@@ -55,3 +58,29 @@ export const streamWindowSchema = z.object({
   failedPercent: z.number(),
   minutes: z.array(z.object({ minute: z.string(), sent: z.number(), failed: z.number() })),
 });
+
+/** 422: a template's fields the message's data lacks. */
+export const missingFieldsSchema = z.object({
+  error: z.object({ code: z.literal('MISSING_FIELDS'), message: z.string(), details: z.object({ missing: z.array(z.string()).describe('dotted field paths, e.g. user.firstName') }) }),
+});
+
+export const templateInputSchema = z.object({
+  name: z.string().min(1).max(200).describe('letters, digits, dots, dashes, underscores or @; messages name the template by it (or by its id)'),
+  subject: z.string().max(998).describe('with personalization, e.g. "Reset your password, {{ firstName }}"'),
+  html: z.string().nullable().optional().describe('liquid syntax, as a delivery\'s content: {{ field }}, {{ field | default: "x" }}, {% if field %}...{% endif %}; printed values are HTML-escaped'),
+  text: z.string().nullable().optional(),
+});
+
+export const templateSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  subject: z.string(),
+  html: z.string().nullable(),
+  text: z.string().nullable(),
+  version: z.number().describe('raised by every change'),
+  requiredFields: z.array(z.string()).describe("fields a message's data must have: printed without a default filter, outside a condition"),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const templateListSchema = z.object({ templates: z.array(templateSchema) });

@@ -1,6 +1,8 @@
 /**
  * API keys and dashboard sessions: the two ways a request proves who it is. Both are random
- * tokens of which only the SHA-256 is stored; an API key is shown once, when created.
+ * tokens of which only the SHA-256 is stored; an API key is shown once, when created. A key
+ * may be limited to streams (their ids, resolved from ids or names when it is created): what
+ * such a key may do is api/auth-hook.ts's to decide.
  */
 import type { Selectable } from 'kysely';
 import type { ApiKeysTable, Q } from '../db/index.ts';
@@ -17,6 +19,8 @@ export interface ApiKeyView {
   createdBy: string;
   createdAt: string;
   lastUsedAt: string | null;
+  /** The streams the key is limited to (ids), or null: not limited. */
+  streams: number[] | null;
 }
 
 export const SESSION_TTL_MS = 7 * 24 * 3600_000;
@@ -26,24 +30,40 @@ const SESSION_REFRESH_MS = 6 * 24 * 3600_000;
 const KEY_TOUCH_MS = 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const streamsOf = (json: string | null | undefined): number[] | null => (json ? (JSON.parse(json) as number[]) : null);
 
 function toKeyView(r: Selectable<ApiKeysTable>): ApiKeyView {
-  return { id: Number(r.id), name: r.name, prefix: r.prefix, role: r.role as Role, createdBy: r.created_by, createdAt: iso(r.created_at)!, lastUsedAt: iso(r.last_used_at) };
+  return { id: Number(r.id), name: r.name, prefix: r.prefix, role: r.role as Role, createdBy: r.created_by, createdAt: iso(r.created_at)!, lastUsedAt: iso(r.last_used_at), streams: streamsOf(r.streams) };
 }
 
 export async function listApiKeys(q: Q): Promise<ApiKeyView[]> {
   return (await q.selectFrom('api_keys').selectAll().orderBy('name').execute()).map(toKeyView);
 }
 
-/** Creates a key; the clear key is in the result and nowhere else, ever. */
-export async function createApiKey(q: Q, input: { name: string; role: string; createdBy: string }): Promise<ApiKeyView & { key: string }> {
+/**
+ * Creates a key; the clear key is in the result and nowhere else, ever. `streams` (ids or
+ * names) limits it to those streams; an admin key cannot be limited (it manages keys).
+ */
+export async function createApiKey(q: Q, input: { name: string; role: string; createdBy: string; streams?: (string | number)[] | null }): Promise<ApiKeyView & { key: string }> {
   const name = input.name.trim();
   if (!/^[\w.@-]{1,64}$/.test(name)) throw invalidInput(`API key name "${input.name}": use 1 to 64 letters, digits, dots, dashes, underscores or @`);
   if (!isRole(input.role)) throw invalidInput(`role "${input.role}": expected viewer, operator or admin`);
+  let streams: number[] | null = null;
+  if (input.streams) {
+    if (!input.streams.length) throw invalidInput('streams: name at least one stream, or leave streams out for a key that is not limited');
+    if (input.role === 'admin') throw invalidInput('streams: an admin key cannot be limited to streams (it could give itself any access); use the operator role');
+    streams = [];
+    for (const ref of input.streams) {
+      const byId = typeof ref === 'number' || /^\d+$/.test(ref);
+      const row = await q.selectFrom('deliveries').select('id').where('kind', '=', 'stream').where(byId ? 'id' : 'label', '=', byId ? Number(ref) : String(ref)).executeTakeFirst();
+      if (!row) throw invalidInput(`streams: no stream "${ref}"`);
+      if (!streams.includes(Number(row.id))) streams.push(Number(row.id));
+    }
+  }
   const key = newApiKey();
   const row = await q
     .insertInto('api_keys')
-    .values({ name, key_hash: tokenHash(key), prefix: key.slice(0, 10), role: input.role, created_by: input.createdBy, created_at: Date.now(), last_used_at: null })
+    .values({ name, key_hash: tokenHash(key), prefix: key.slice(0, 10), role: input.role, created_by: input.createdBy, created_at: Date.now(), last_used_at: null, streams: streams ? JSON.stringify(streams) : null })
     .onConflict((oc) => oc.column('name').doNothing())
     .returningAll()
     .executeTakeFirst();
@@ -63,7 +83,8 @@ export async function principalForApiKey(q: Q, key: string): Promise<Principal |
   if (row.last_used_at === null || now - Number(row.last_used_at) > KEY_TOUCH_MS) {
     await q.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', row.id).execute();
   }
-  return { kind: 'api-key', id: Number(row.id), name: `${row.name} (API key)`, role: row.role as Role };
+  const streams = streamsOf(row.streams);
+  return { kind: 'api-key', id: Number(row.id), name: `${row.name} (API key)`, role: row.role as Role, ...(streams ? { streams } : {}) };
 }
 
 export async function createSession(q: Q, userId: number): Promise<{ token: string; expiresAt: number }> {

@@ -27,4 +27,9 @@ export interface Principal {
   role: Role;
   /** For a user signed in through the dashboard, the session it uses. */
   sessionHash?: string;
+  /**
+   * For an API key limited to streams, their ids: it may send to them and read them (their
+   * messages, logs and KPIs) and nothing else, whatever its role. Absent: not limited.
+   */
+  streams?: number[];
 }

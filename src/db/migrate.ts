@@ -19,6 +19,8 @@ import { migration0012 } from './migrations/0012-quarantine-audit.ts';
 import { migration0013 } from './migrations/0013-streams.ts';
 import { migration0014 } from './migrations/0014-smtp-credentials.ts';
 import { migration0015 } from './migrations/0015-mta-shares.ts';
+import { migration0016 } from './migrations/0016-templates.ts';
+import { migration0017 } from './migrations/0017-api-key-streams.ts';
 
 export type DialectMigration = (db: Kysely<unknown>, dialect: Db['dialect']) => Promise<void>;
 
@@ -38,6 +40,8 @@ const MIGRATIONS: [string, DialectMigration][] = [
   ['0013-streams', migration0013],
   ['0014-smtp-credentials', migration0014],
   ['0015-mta-shares', (db) => migration0015(db)],
+  ['0016-templates', migration0016],
+  ['0017-api-key-streams', (db) => migration0017(db)],
 ];
 
 /** The migrations this version knows, in order (readiness checks that all were applied). */

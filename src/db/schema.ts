@@ -245,6 +245,8 @@ export interface ApiKeysTable {
   created_by: string;
   created_at: number;
   last_used_at: number | null;
+  /** JSON array of the stream ids the key is limited to; null: not limited. */
+  streams: string | null;
 }
 
 export interface SessionsTable {
@@ -356,7 +358,20 @@ export interface SmtpCredentialsTable {
   last_used_at: number | null;
 }
 
+export interface MessageTemplatesTable {
+  id: Generated<number>;
+  name: string;
+  subject: string;
+  html: string | null;
+  text: string | null;
+  version: number;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
+  message_templates: MessageTemplatesTable;
   smtp_credentials: SmtpCredentialsTable;
   idempotency_keys: IdempotencyKeysTable;
   webhook_endpoints: WebhookEndpointsTable;

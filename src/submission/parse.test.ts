@@ -1,4 +1,4 @@
-/** parseSubmission: envelope recipients placed in To, Cc or Bcc by the headers; headers kept or left out by the extra-header rules; X-Estafeta-* read and dropped. */
+/** parseSubmission: envelope recipients placed in To, Cc or Bcc by the headers; headers kept or left out by the extra-header rules; X-Estafeta-* read and dropped; attachments kept. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseSubmission } from './parse.ts';
@@ -33,7 +33,7 @@ X-Estafeta-Meta-User: 42
   assert.equal(p.input.text?.trim(), 'Hello');
 });
 
-test('no From, unreadable MIME and attachments are refused with their code', async () => {
+test('no From is refused with its code; attachments become the send API\'s', async () => {
   const noFrom = await parseSubmission(raw('To: a@example.com\nSubject: x'), ['a@example.com']);
   assert.deepEqual(noFrom.ok ? null : [noFrom.code, /no From/.test(noFrom.message)], [554, true]);
   const attached = await parseSubmission(raw(`
@@ -41,8 +41,8 @@ From: a@app.example
 Subject: x
 MIME-Version: 1.0
 Content-Type: multipart/mixed; boundary=b
-`, '--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=x.pdf\r\n\r\nJVBE\r\n--b--'), ['a@example.com']);
-  assert.ok(!attached.ok);
-  assert.equal(attached.code, 554);
-  assert.match(attached.message, /^5\.6\.1 attachments/);
+`, '--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=x.pdf\r\n\r\nJVBERi0=\r\n--b--'), ['a@example.com']);
+  assert.ok(attached.ok);
+  assert.deepEqual(attached.input.attachments, [{ filename: 'x.pdf', content: Buffer.from('%PDF-').toString('base64'), contentType: 'application/pdf' }]);
+  assert.equal(attached.input.text?.trim(), 'hi');
 });

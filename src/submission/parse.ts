@@ -5,10 +5,13 @@
  * headers say what the application wrote and nobody is added or left out; the other headers
  * kept when mail/extra-headers.ts allows them (Message-ID, Date, Received, DKIM-Signature and
  * the like are Estafeta's, and left out); X-Estafeta-Stream, X-Estafeta-Tag and
- * X-Estafeta-Meta-* read as the stream, tags and metadata, and never sent on.
- * Attachments are refused: MessageInput has no attachments yet.
+ * X-Estafeta-Meta-* read as the stream, tags and metadata, and never sent on. Attachments
+ * (a receipt's PDF, an inline logo with its Content-ID) become the send API's attachments,
+ * within its bounds (streams/limits.ts) as well as submission's maxSize; they were refused
+ * while MessageInput had none.
  */
 import PostalMime, { type Address } from 'postal-mime';
+import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
 import { extraHeaderProblem, MAX_EXTRA_HEADERS } from '../mail/extra-headers.ts';
 import { SEND_LIMITS } from '../streams/index.ts';
 import type { MessageInput } from '../streams/index.ts';
@@ -22,11 +25,17 @@ const mailboxes = (list: Address[] | undefined) => (list ?? []).flatMap((a) => (
 export async function parseSubmission(raw: Buffer, envelope: string[]): Promise<ParsedSubmission> {
   let mail;
   try {
-    mail = await PostalMime.parse(raw, { maxNestingDepth: 50, maxHeadersSize: 256 * 1024 });
+    mail = await PostalMime.parse(raw, { maxNestingDepth: 50, maxHeadersSize: 256 * 1024, attachmentEncoding: 'base64' });
   } catch (err) {
     return { ok: false, code: 554, message: `5.6.0 the message could not be read as MIME: ${(err as Error).message}` };
   }
-  if (mail.attachments.length) return { ok: false, code: 554, message: `5.6.1 attachments are not taken by SMTP submission yet (${mail.attachments.length} found): send the message without them` };
+  if (mail.attachments.length > SEND_LIMITS.attachments) return { ok: false, code: 554, message: `5.6.0 at most ${SEND_LIMITS.attachments} attachments per message (${mail.attachments.length} found)` };
+  const attachments = mail.attachments.map((a, i) => ({
+    filename: (a.filename ?? `attachment-${i + 1}.${mimeFuncs.detectExtension(a.mimeType) || 'bin'}`).replace(/[\x00-\x1f\x7f]/g, ' ').slice(0, 255),
+    content: String(a.content),
+    contentType: a.mimeType,
+    ...(a.contentId && a.disposition !== 'attachment' ? { cid: a.contentId.replace(/^<|>$/g, '') } : {}),
+  }));
   const from = mail.from && !mail.from.group ? mail.from : mail.from?.group?.[0];
   if (!from?.address) return { ok: false, code: 554, message: '5.6.0 the message has no From address' };
 
@@ -64,6 +73,7 @@ export async function parseSubmission(raw: Buffer, envelope: string[]): Promise<
       ...(mail.html ? { html: mail.html } : {}),
       ...(mail.text ? { text: mail.text } : {}),
       headers,
+      ...(attachments.length ? { attachments } : {}),
       ...(tags.length ? { tags } : {}),
       ...(Object.keys(metadata).length ? { metadata } : {}),
     },

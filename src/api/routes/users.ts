@@ -60,7 +60,7 @@ export async function userRoutes(app: FastifyInstance, ctx: ApiContext): Promise
     schema: {
       tags: ['users'],
       summary: 'Create an API key: the key is in this answer only, store it now',
-      body: z.object({ name: z.string(), role }),
+      body: z.object({ name: z.string(), role, streams: z.array(z.union([z.string().min(1), z.number().int().positive()])).max(100).optional().describe('limit the key to these streams (ids or names): it may then send to them and read their messages, nothing else') }),
       response: { 201: apiKeyCreatedSchema, 400: errorSchema, 409: errorSchema },
     },
   }, async (req, reply) => reply.status(201).send(await createApiKey(q, { ...req.body, createdBy: req.user!.name })));
