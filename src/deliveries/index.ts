@@ -5,7 +5,7 @@ export { confirmDelivery, pauseDelivery, resumeDelivery, stopDelivery } from './
 export { beginAnalysis, completeAnalysis, failAnalysis, recoverInterruptedAnalyses, startSending, acknowledgePause, acknowledgeStop, finishDelivery, leaseDelivery, releaseDeliveryLeases, type AnalysisOutcome } from './progress.ts';
 export { reserveLogIds, insertStreamLogs, type StreamLog } from './log-writes.ts';
 export { createStream, getStreamRow, listStreams, toStreamView, streamOptionsOf, admitToStream, insertStreamTargets, STREAM_KIND, type StreamInput, type StreamOptions, type StreamView } from './streams.ts';
-export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, failUnbuiltLogs, writeLogState, type NewLog, type LogWrite } from './log-writes.ts';
+export { clearLogs, insertLogs, takeLogs, cancelPendingLogs, failUnbuiltLogs, writeLogState, writeLogStates, type NewLog, type LogWrite } from './log-writes.ts';
 export { readCsvTarget, jsonTarget, type TargetRow } from './targets.ts';
 export { listLogs, countLogs, getLog, getLogRecipient, toLogView, type LogView, type LogFilter } from './logs.ts';
 export { addDelta, applyDeltas, getCounters, recountDelivery, counter, MINUTE_PREFIX, type CounterDeltas } from './counters.ts';

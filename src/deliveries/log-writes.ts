@@ -194,3 +194,32 @@ const updateLog = new ReusableStatement<LogUpdate>(
 export async function writeLogState(trx: Q, l: LogWrite): Promise<void> {
   await updateLog.run(trx, [l.status, l.failureType, l.failureReason, l.reply, l.attempts, l.eventAt, l.sentAt, l.complainedAt, l.openedAt, l.clickedAt, l.clickedLinks, Date.now(), l.id]);
 }
+
+const LOGS_PER_UPDATE = 5000;
+
+/**
+ * Many logs' new states. SQLite runs in the process: one prepared statement per log costs
+ * microseconds. On PostgreSQL every statement is a round trip to the server, and a batch of
+ * 2,000 events cost 2,000 of them in one transaction (seconds on a busy machine, which the
+ * next outcomes waited behind): there, one UPDATE ... FROM unnest(arrays) per 5,000 logs.
+ */
+export async function writeLogStates(trx: Q, logs: LogWrite[], postgres: boolean): Promise<void> {
+  if (!postgres) {
+    for (const l of logs) await writeLogState(trx, l);
+    return;
+  }
+  const now = Date.now();
+  for (let i = 0; i < logs.length; i += LOGS_PER_UPDATE) {
+    const part = logs.slice(i, i + LOGS_PER_UPDATE);
+    const col = <K extends keyof LogWrite>(k: K) => part.map((l) => l[k]);
+    await sql`update delivery_logs as l set
+        status = v.status, failure_type = v.failure_type, failure_reason = v.failure_reason, reply = v.reply,
+        attempts = v.attempts, event_at = v.event_at, sent_at = v.sent_at, complained_at = v.complained_at,
+        opened_at = v.opened_at, clicked_at = v.clicked_at, clicked_links = v.clicked_links, updated_at = ${now}
+      from unnest(${col('id')}::bigint[], ${col('status')}::integer[], ${col('failureType')}::integer[], ${col('failureReason')}::integer[],
+        ${col('reply')}::text[], ${col('attempts')}::integer[], ${col('eventAt')}::bigint[], ${col('sentAt')}::bigint[],
+        ${col('complainedAt')}::bigint[], ${col('openedAt')}::bigint[], ${col('clickedAt')}::bigint[], ${col('clickedLinks')}::text[])
+        as v(id, status, failure_type, failure_reason, reply, attempts, event_at, sent_at, complained_at, opened_at, clicked_at, clicked_links)
+      where l.id = v.id`.execute(trx);
+  }
+}

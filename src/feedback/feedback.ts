@@ -8,7 +8,7 @@ import type { Db, Q } from '../db/index.ts';
 import type { Logger } from '../lib/logger.ts';
 import { startLoop, type Loop } from '../lib/wakeup.ts';
 import { fetchUnapplied, markApplied, noteEvents, type StoredEvent } from '../events/index.ts';
-import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, writeLogState, type CounterDeltas } from '../deliveries/index.ts';
+import { addDelta, applyDeltas, LogStatus, MINUTE_PREFIX, writeLogStates, type CounterDeltas } from '../deliveries/index.ts';
 import { applyQuarantineFacts, QuarantineStatus, type AddressFact, type OutageGuard, type QuarantinePolicy } from '../quarantine/index.ts';
 import { domainOf } from '../mail/address.ts';
 import { applyEvent, type LogState } from './apply.ts';
@@ -90,13 +90,15 @@ export class FeedbackService {
       for (const name of effect.bump) addDelta(deltas, log.deliveryId, name, 1);
       if (effect.quarantine) facts.push({ address: log.address, deliveryId: log.deliveryId, fact: effect.quarantine });
     }
+    const changed: LogState[] = [];
     for (const [id, after] of logs) {
       const before = original.get(id)!;
       if (sameLog(before, after)) continue;
       touched.add(after.deliveryId);
       countChange(deltas, before, after);
-      await writeLogState(trx, after);
+      changed.push(after);
     }
+    await writeLogStates(trx, changed, this.o.db.dialect === 'postgres');
     const guard = this.o.guard;
     if (guard) {
       const domains = new Set<string>();

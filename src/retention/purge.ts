@@ -25,6 +25,8 @@ export interface PurgeOptions {
   pauseMs?: number;
   /** Told after each delivery. */
   onDelivery?(deliveryId: number, purged: { logs: number; events: number }): void;
+  /** Told after each batch's transaction: what it deleted and how long it held its locks. */
+  onBatch?(batch: { deliveryId: number; logs: number; events: number; ms: number }): void;
 }
 
 export interface PurgeReport {
@@ -68,14 +70,18 @@ export async function purgeOldData(db: Db, o: PurgeOptions): Promise<PurgeReport
             const ids = await logIdsAfter(q, d.id, last, batch);
             if (!ids.length) break;
             last = ids[ids.length - 1];
-            await db.tx(async (t) => {
-              done.events += await deleteEventsOfLogs(t, ids, horizon);
-              if (run.what === 'logs') {
-                const n = await deleteLogs(t, ids);
-                done.logs += n;
-                keptBack += ids.length - n;
-              }
+            const t0 = performance.now();
+            const deleted = await db.tx(async (t) => {
+              const events = await deleteEventsOfLogs(t, ids, horizon);
+              const logs = run.what === 'logs' ? await deleteLogs(t, ids) : 0;
+              return { events, logs };
             });
+            o.onBatch?.({ deliveryId: d.id, ...deleted, ms: performance.now() - t0 });
+            done.events += deleted.events;
+            if (run.what === 'logs') {
+              done.logs += deleted.logs;
+              keptBack += ids.length - deleted.logs;
+            }
             await pause();
           }
           // Events not applied yet, or still owed to a webhook, wait for a later run.
