@@ -536,6 +536,19 @@ test('every page fits at 1280 and 1920 px and says what it means in words', { sk
     await page.getByRole('button', { name: 'Replay' }).click();
     await page.getByTestId('replay-result').getByText(/^The events of the last hour \(from event #\d+ on\) will be sent again, in order\.$/).waitFor();
     assert.match(await page.locator('tr[data-webhook]', { hasText: 'broken' }).innerText(), new RegExp(`Stream order-receipts`));
+    // A new endpoint for the stream's bounces, from the dashboard: its secret shown once.
+    await page.goto(`${e.app.url}/webhooks`);
+    await page.locator('button[data-action=new-webhook]').click();
+    await page.locator('dialog[open] input[name=url]').fill(`${hookBase}/hooks/new`);
+    await page.locator('dialog[open] select[name=scope]').selectOption(String(stream.id));
+    await page.locator('dialog[open] input[value=bounced]').check();
+    await page.getByRole('button', { name: 'Create endpoint' }).click();
+    await page.getByTestId('secret').waitFor();
+    assert.ok((await page.getByTestId('secret').innerText()).length >= 20, 'the signing secret is shown');
+    await page.screenshot({ path: join(shots, 'webhook-created.png') });
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    assert.match(await page.locator('tr[data-webhook]', { hasText: '/hooks/new' }).innerText(), /bounced\s+Stream order-receipts\s+Enabled/);
+    assert.match(page.url(), /\/webhooks\/\d+$/);
 
     // The engine is live: its time stamp moves without a click, and it has no Refresh button.
     await page.goto(`${e.app.url}/engine`);

@@ -36,7 +36,7 @@ export function SecretDialog({ open, title, secret, label, children, onClose }: 
         </button>
       </div>
       {copied === 'no' && <p className="small error-text">The browser did not allow copying: select the text and copy it.</p>}
-      <p className="banner warning">Shown only now: Estafeta keeps only a hash of it and cannot show it again. If it is lost, create a new one.</p>
+      <p className="banner warning">Shown only now: Estafeta cannot show it again. If it is lost, create a new one.</p>
     </Dialog>
   );
 }
