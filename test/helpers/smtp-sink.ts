@@ -1,6 +1,7 @@
 /**
  * A receiving MX for tests: a real smtp-server on a loopback address that accepts, refuses
- * or defers each recipient as the test decides, and keeps what it accepted.
+ * or defers each recipient as the test decides, and keeps what it accepted (without the
+ * bodies when asked: test/helpers/cluster-sink.ts counts tens of thousands of messages).
  */
 import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
 
@@ -25,7 +26,7 @@ export interface Sink {
   stop(): Promise<void>;
 }
 
-export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean; noStartTls?: boolean; /** Wait this long after the data before accepting (a slow receiver). */ dataDelayMs?: number } = {}): Promise<Sink> {
+export async function startSink(host: string, port: number, rcptPolicy: RcptPolicy = () => null, options: { secure?: boolean; hideStartTls?: boolean; noStartTls?: boolean; /** Wait this long after the data before accepting (a slow receiver). */ dataDelayMs?: number; /** false: keep the envelope only (raw is empty). */ keepBodies?: boolean } = {}): Promise<Sink> {
   const received: ReceivedMail[] = [];
   const connections = { now: 0, max: 0, total: 0 };
   const server = new SMTPServer({
@@ -53,7 +54,9 @@ export async function startSink(host: string, port: number, rcptPolicy: RcptPoli
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: Buffer) => {
+        if (options.keepBodies !== false) chunks.push(c);
+      });
       const accept = () => {
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
