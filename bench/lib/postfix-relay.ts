@@ -11,6 +11,8 @@ import { execFileSync } from 'node:child_process';
 
 export interface PostfixRelay {
   port: number;
+  /** Its configuration directory (the master's MAIL_CONFIG). */
+  configDir: string;
   delivered(): number;
   stop(): void;
 }
@@ -91,6 +93,7 @@ export function startPostfixRelay(port: number, sinkPort: number, concurrency: n
   let sent = 0;
   return {
     port,
+    configDir: etc,
     delivered() {
       if (!existsSync(log)) return 0;
       const fd = openSync(log, 'r');
