@@ -14,7 +14,8 @@
  * process takes at most what the others' written parts leave free, reading and writing under
  * one lock (PostgreSQL advisory lock), so two processes never take the same free part. A
  * process that wants more than is free gets it at a later heartbeat, once the others have
- * seen its demand and lowered theirs: within two heartbeats (about 2 s). A process that stops
+ * seen its demand and lowered theirs, and written that their connections above it closed:
+ * within a few heartbeats (seconds). A process that stops
  * leaves at once; one that dies keeps its part until its heartbeat is stale (20 s), and until
  * then the others send below the rule.
  *
