@@ -93,12 +93,14 @@ export function apiKeysCommand(client: Client): Command {
     .command('create <name>')
     .description('create an API key and print it, once, on standard output')
     .option('--role <role>', 'viewer, operator or admin', 'operator')
+    .option('--streams <streams>', 'limit the key to these streams (comma-separated names or ids): it may send to them and read them, nothing else')
     .option('--json', JSON_HELP)
     .action(async (name, o) => {
-      const k = await client().post<ApiKeyCreated>('/api-keys', { name, role: o.role });
+      const streams = o.streams ? String(o.streams).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
+      const k = await client().post<ApiKeyCreated>('/api-keys', { name, role: o.role, ...(streams ? { streams } : {}) });
       if (o.json) return printJson(k);
       process.stdout.write(`${k.key}\n`);
-      process.stderr.write(`API key "${k.name}" (${k.role}): shown only this once. Use it as ESTAFETA_API_KEY or "Authorization: Bearer <key>".\n`);
+      process.stderr.write(`API key "${k.name}" (${k.role}${k.streams ? `, limited to streams ${k.streams.join(', ')}` : ''}): shown only this once. Use it as ESTAFETA_API_KEY or "Authorization: Bearer <key>".\n`);
     });
   cmd.command('revoke <name>').description('revoke an API key by its name: scripts using it are refused from now on').action(async (name) => {
     const api = client();
