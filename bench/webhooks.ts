@@ -113,7 +113,9 @@ async function send(dnsPort: number, sinkPort: number, receiver: Awaited<ReturnT
     const cpu0 = cpuMs(e.pid);
     const main0 = threadCpuMs(e.pid);
     const t0 = performance.now();
-    await e.api('POST', `/deliveries/${d.id}/confirm`);
+    await e.api('POST', `/deliveries/${d.id}/confirm`).catch(async (err) => {
+      throw new Error(`${err.message}\nanalysis: ${JSON.stringify((await e.api('GET', `/deliveries/${d.id}`)).analysis).slice(0, 2000)}`);
+    });
     const done = await waitState(e, d.id);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuMs(e.pid) - cpu0;

@@ -99,7 +99,7 @@ after(async () => {
 
 const delivered = (ids: number[]) => rx.events.filter((ev) => ev.type === 'delivered' && ids.includes(ev.deliveryId as number));
 
-test('an endpoint is created with its secret shown once; http(s) only; an operator cannot create one', async () => {
+test('an endpoint is created with its secret shown once; http(s) only; only an admin creates, changes or sees its URL in full; viewers see none', async () => {
   const bad = await e.api('POST', '/webhooks', { url: 'ftp://127.0.0.1/x' });
   assert.equal(bad.status, 400);
   assert.match(bad.body.error.message, /http or https/);
@@ -114,6 +114,25 @@ test('an endpoint is created with its secret shown once; http(s) only; an operat
   assert.equal(read.status, 200);
   assert.equal(read.body.secret, undefined);
   assert.equal(JSON.stringify((await e.api('GET', '/webhooks')).body).includes(rx.secret), false);
+  // Operators read endpoints and attempts but see only the URL's origin (a path or query often
+  // holds a token); viewers see none; only an admin sees the URL in full.
+  assert.equal(read.body.url, rx.url);
+  const asOperator = e.as(operator);
+  const listed = await asOperator('GET', '/webhooks');
+  assert.equal(listed.status, 200);
+  const url = new URL(rx.url);
+  assert.deepEqual(listed.body.webhooks.map((w: { url: string }) => w.url), [`${url.origin}/…`]);
+  assert.equal(JSON.stringify(listed.body).includes('/hooks'), false);
+  const one = await asOperator('GET', `/webhooks/${endpointId}`);
+  assert.equal(one.status, 200);
+  assert.equal(one.body.url, `${url.origin}/…`);
+  assert.ok(Array.isArray(one.body.attempts));
+  const viewer = (await e.api('POST', '/api-keys', { name: 'hooks-viewer', role: 'viewer' })).body.key;
+  assert.equal((await e.as(viewer)('GET', '/webhooks')).status, 403);
+  assert.equal((await e.as(viewer)('GET', `/webhooks/${endpointId}`)).status, 403);
+  for (const [method, path] of [['POST', `/webhooks/${endpointId}/replay`], ['POST', `/webhooks/${endpointId}/test`], ['POST', `/webhooks/${endpointId}/enable`], ['DELETE', `/webhooks/${endpointId}`]] as const) {
+    assert.equal((await asOperator(method, path, method === 'POST' && path.endsWith('replay') ? { from: new Date().toISOString() } : undefined)).status, 403, `${method} ${path} as an operator`);
+  }
   // Not in the database in clear either.
   const row = await e.app.db.kysely.selectFrom('webhook_endpoints').select('secret').where('id', '=', endpointId).executeTakeFirstOrThrow();
   assert.match(row.secret, /^sealed:v1:/);

@@ -119,8 +119,9 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       engagementTiming: () => engagement.value.timing,
       signals,
     });
-    // Webhooks post the events the feedback service has applied, on a thread of their own
-    // (in this one when no other thread can open the database).
+    // Webhooks post the events the feedback service has applied: on PostgreSQL on a thread
+    // of their own; on SQLite in this one (a second writing connection in another thread
+    // stalled in SQLite's busy waits while a delivery ran: docs/WEBHOOKS.md).
     const hooks = {
       secret,
       timeoutMs: parseDuration(config.webhooks.timeout),
@@ -128,7 +129,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       batchSize: config.webhooks.batchSize,
       concurrency: config.webhooks.concurrency,
     };
-    webhooks = /^sqlite:(:memory:)?$/.test(config.database.url)
+    webhooks = db.dialect === 'sqlite'
       ? new WebhookDispatcher({ db, logger: logger.child({ component: 'webhooks' }), ...hooks })
       : new WebhookThread({ databaseUrl: config.database.url, logLevel: config.log.level, logFormat: config.log.format, ...hooks }, logger.child({ component: 'webhooks' }));
     // The same events to NATS JetStream when configured, in a loop of its own as well.

@@ -3,9 +3,10 @@
  * reading events, building documents, signing and posting take the other core, not the
  * thread that renders, signs and sends mail (issue 17: webhook sending never slows the MTA).
  * The main thread wakes it when delivery logs change and keeps a copy of its counts for the
- * metrics. Needs a database another thread can open: a SQLite file or PostgreSQL (with
- * sqlite::memory: start.ts runs the dispatcher in the main thread instead). A thread that
- * ends unexpectedly is logged at error and started again after a few seconds.
+ * metrics. start.ts uses it on PostgreSQL only: on SQLite the thread's own writing
+ * connection stalled in SQLite's busy waits while a delivery ran (every claim and cursor
+ * move is a write), so there the dispatcher runs in the main thread. A thread that ends
+ * unexpectedly is logged at error and started again after a few seconds.
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../lib/logger.ts';
