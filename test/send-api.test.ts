@@ -91,6 +91,16 @@ test('a stored template: created, listed, its syntax checked; rendered with the 
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(received('reset@apps.test').length, 1, 'the 422 sent nothing');
 
+  // With an Idempotency-Key: a 422 gives the key back, so the call fixed goes with it; a
+  // retry then answers the first answer, even once the template is gone.
+  const keyed = async (data: Record<string, unknown>) => {
+    const res = await fetch(`${e.app.url}/api/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${e.adminKey}`, 'idempotency-key': 'reset-ana-2' }, body: JSON.stringify({ ...message, to: ['reset2@apps.test'], data }) });
+    return { status: res.status, body: await res.json() };
+  };
+  assert.equal((await keyed({ code: '1' })).status, 422);
+  const first = await keyed({ code: '1', firstName: 'Ana' });
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+
   const changed = await e.api('PUT', `/templates/${created.body.id}`, { name: 'password-reset', subject: 'Your code', text: 'Code: {{ code }}' });
   assert.equal(changed.status, 200);
   assert.equal(changed.body.version, 2);
@@ -98,6 +108,10 @@ test('a stored template: created, listed, its syntax checked; rendered with the 
   assert.equal((await e.api('DELETE', '/templates/password-reset')).status, 204);
   const gone = await e.api('POST', '/messages', { ...message, data: { code: '1' } });
   assert.equal(gone.status, 404);
+  assert.deepEqual(await keyed({ code: '1', firstName: 'Ana' }), first, 'the retry is answered as the first call was');
+  await one('reset2@apps.test');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(received('reset2@apps.test').length, 1, 'sent once');
 });
 
 test('raw MIME: delivered DKIM-signed with our Message-ID and log header, X-Estafeta-* read as tags and metadata and removed, Bcc removed', async () => {

@@ -168,16 +168,23 @@ export async function messageStreamRoutes(app: FastifyInstance, ctx: ApiContext)
     },
   }, async (req, reply) => {
     if (!admitted(req, reply, 1)) return reply;
-    const [prepared] = await prepare(req, [req.body]);
-    if (!prepared.ok) {
-      if (prepared.error.code === MISSING_FIELDS) return reply.status(422).send({ error: { code: MISSING_FIELDS, message: prepared.error.message, details: { missing: prepared.error.missing ?? [] } } } as never);
-      throw new EstafetaError(prepared.error.code as never, prepared.error.message);
-    }
+    const refused: { missing?: { message: string; fields: string[] } } = {};
+    // Inside the key's claim, so that a retry is answered the first answer even if the template changed since.
     const out = await idempotent(req, req.headers['idempotency-key'], 200, async (answer) => {
+      const [prepared] = await prepare(req, [req.body]);
+      if (!prepared.ok) {
+        if (prepared.error.code === MISSING_FIELDS) refused.missing = { message: prepared.error.message, fields: prepared.error.missing ?? [] };
+        // Thrown so the key is given back: nothing was sent.
+        throw new EstafetaError(prepared.error.code === MISSING_FIELDS ? 'INVALID_INPUT' : (prepared.error.code as never), prepared.error.message);
+      }
       const [result] = await sender().send([prepared.input], answer ? ([res]: MessageResult[]) => (res.ok ? answer(publicResult(res)) : null) : undefined);
       if (!result.ok) throw new EstafetaError(result.error.code as never, result.error.message);
       return publicResult(result);
+    }).catch((err: unknown) => {
+      if (!refused.missing) throw err;
+      return null;
     });
+    if (!out) return reply.status(422).send({ error: { code: MISSING_FIELDS, message: refused.missing!.message, details: { missing: refused.missing!.fields } } } as never);
     return reply.status(out.status as 200).send(out.body as never);
   });
 
