@@ -173,6 +173,15 @@ test('a receiver whose port is closed for 30 s gets every event once it is back,
   assert.equal(back.enabled, true);
   assert.equal(back.failures, 0);
   assert.ok(Date.now() - down >= OUTAGE_MS);
+  // Prometheus sees the endpoint enabled, its refused POSTs and the events delivered, by id (not URL).
+  const metrics = await waitFor('the counts in /metrics', async () => {
+    const text = await (await fetch(`${e.app.url}/metrics`)).text();
+    return new RegExp(`estafeta_webhook_events_sent_total\\{endpoint="${endpointId}"\\} (2[4-9]|[3-9]\\d)`).test(text) ? text : null;
+  }, 5000, 250);
+  assert.match(metrics, new RegExp(`estafeta_webhook_endpoint_enabled\\{endpoint="${endpointId}"\\} 1`));
+  assert.match(metrics, new RegExp(`estafeta_webhook_posts_total\\{endpoint="${endpointId}",result="failed"\\} [1-9]`));
+  assert.match(metrics, new RegExp(`estafeta_webhook_backlog_events\\{endpoint="${endpointId}"\\} \\d+`));
+  assert.equal(metrics.includes(rx.url), false);
 });
 
 test('a slow receiver gets the events in signed batches, at most batchSize per POST and concurrency POSTs at once, each message in order', async () => {
