@@ -37,6 +37,8 @@ function documented(method: string, template: string): Need {
   if (template.startsWith('/api/v1/dkim/') && method !== 'GET') return 'admin';
   // Webhooks send every recipient's events to a URL of the caller's choice, with a secret.
   if (/^\/api\/v1\/webhooks(\/|$)/.test(template) && method !== 'GET') return 'admin';
+  // Reading them too says where recipients' data goes and what receivers answer: operators (URLs redacted), not viewers.
+  if (/^\/api\/v1\/webhooks(\/|$)/.test(template)) return 'operator';
   // SMTP credentials send mail as a stream's domains, as an API key would: listed, made and revoked by admins.
   if (/^\/api\/v1\/streams\/\{id\}\/smtp-credentials(\/|$)/.test(template)) return 'admin';
   return method === 'GET' ? 'viewer' : 'operator';
