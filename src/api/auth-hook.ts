@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { allows, principalForApiKey, principalForSession, streamScopeRefusal, type Access, type Principal } from '../auth/index.ts';
 import type { Db } from '../db/index.ts';
+import { readMessageIdParts } from '../mail/verp.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -74,7 +75,7 @@ function deny(reply: FastifyReply, status: 401 | 403, code: string, message: str
  * Must be installed before any route is registered: every route gets its access written
  * into its config when it is added, and every request is checked against the route it hit.
  */
-export function installAuth(app: FastifyInstance, db: Db): void {
+export function installAuth(app: FastifyInstance, db: Db, secret: string): void {
   app.addHook('onRoute', (route: RouteOptions) => {
     const access = (route.config as { access?: Access } | undefined)?.access ?? defaultAccess(route.url ?? '', route.method);
     route.config = { ...(route.config as object), access };
@@ -105,9 +106,12 @@ export function installAuth(app: FastifyInstance, db: Db): void {
       return deny(reply, 403, 'FORBIDDEN', `${who(user)} has the ${user.role} role, which cannot do this (${route} needs ${access === 'admin' ? 'the admin role' : access === 'operator' ? 'the operator or admin role' : 'a signed-in user'})`);
     }
     if (user.streams) {
-      const refused = await streamScopeRefusal(user, req.method, req.routeOptions.url, req.params as Record<string, string>, async (logId) => {
-        const log = await db.kysely.selectFrom('delivery_logs').select('delivery_id').where('id', '=', logId).executeTakeFirst();
-        return log ? Number(log.delivery_id) : null;
+      const refused = await streamScopeRefusal(user, req.method, req.routeOptions.url, req.params as Record<string, string>, (req.query ?? {}) as Record<string, unknown>, {
+        logStream: async (logId) => {
+          const log = await db.kysely.selectFrom('delivery_logs').select('delivery_id').where('id', '=', logId).executeTakeFirst();
+          return log ? Number(log.delivery_id) : null;
+        },
+        messageIdStream: (messageId) => readMessageIdParts(secret, messageId)?.deliveryId ?? null,
       });
       if (refused) return deny(reply, 403, 'FORBIDDEN', refused);
     }

@@ -79,7 +79,7 @@ export async function buildServer(ctx: ApiContext): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) => (dashboardFallback(req, reply) ? reply : reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } })));
 
   // Before any route: every /api/v1 route is authenticated unless it says otherwise.
-  installAuth(app, ctx.db);
+  installAuth(app, ctx.db, ctx.secret);
 
   await app.register(fastifySwagger, {
     openapi: {
