@@ -6,7 +6,8 @@
  * the stream's KPIs count them; an Idempotency-Key sent twice sends once; a batch with a bad
  * message sends the others; a denylisted recipient is refused by a stream that applies the
  * quarantine and sent by one that does not; a paused stream refuses messages; a webhook
- * endpoint for the stream sees the delivered events; a 550 at the MX is qualified and
+ * endpoint for the stream sees the delivered events; a tracked stream's links redirect to
+ * their own URLs and the click reaches the stream's KPIs and webhook; a 550 at the MX is qualified and
  * quarantines as for a delivery; a header Estafeta sets itself is refused; a viewer cannot send.
  */
 import { test, before, after } from 'node:test';
@@ -26,7 +27,7 @@ let e: TestEstafeta;
 let records: TxtRecords;
 let stream: { id: number; name: string };
 let openStream: { id: number };
-const hooked: { type: string; logId: number | null; deliveryId: number | null; messageId: string | null; stream: { id: number; name: string } | null; tags: string[] | null; metadata: Record<string, unknown> | null }[] = [];
+const hooked: { type: string; url?: string | null; logId: number | null; deliveryId: number | null; messageId: string | null; stream: { id: number; name: string } | null; tags: string[] | null; metadata: Record<string, unknown> | null }[] = [];
 let hookServer: Server;
 
 before(async () => {
@@ -233,4 +234,28 @@ test("a refused recipient is qualified as a delivery's is: Failed, Hard, User un
   const viewer = (await e.api('POST', '/api-keys', { name: 'stream-viewer', role: 'viewer' })).body.key;
   assert.equal((await e.as(viewer)('POST', '/messages', { stream: stream.id, from: 'no-reply@app.example', to: ['v@apps.test'], subject: 'x', text: 'x' })).status, 403);
   assert.equal((await e.as(viewer)('GET', `/streams/${stream.id}/kpis`)).status, 200);
+});
+
+test("a tracking stream's links lead through a signed redirect to their own URL; the click is counted and its webhook names the URL", async () => {
+  const hook = await e.api('POST', '/webhooks', { url: `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/clicks`, eventTypes: ['clicked'], deliveryId: stream.id });
+  assert.equal(hook.status, 201, JSON.stringify(hook.body));
+  const sent = await e.api('POST', '/messages', {
+    stream: stream.id, from: 'no-reply@app.example', to: ['clicker@apps.test'], subject: 'Reset',
+    html: '<p><a href="https://app.example/reset?u=7&amp;t=k2">Choose a new password</a> or <a href="mailto:help@app.example">write to us</a></p>',
+  });
+  assert.equal(sent.status, 200, JSON.stringify(sent.body));
+  await waitFor('received', async () => received('clicker@apps.test').length === 1, 20_000);
+  const html = (await PostalMime.parse(received('clicker@apps.test')[0].raw)).html ?? '';
+  const links = [...html.matchAll(/href="([^"]*\/t\/c\/[^"]+)"/g)].map((m) => m[1]);
+  assert.equal(links.length, 1, html);
+  assert.ok(html.includes('href="mailto:help@app.example"') && !html.includes('app.example/reset'), 'only the http(s) link is rewritten');
+  await waitFor('Sent', async () => (await logOf(sent.body.logIds[0])).status === 'sent', 20_000);
+  const res = await fetch(`${e.app.url}${new URL(links[0]).pathname}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/130.0' } });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), 'https://app.example/reset?u=7&t=k2');
+  const tampered = await fetch(`${e.app.url}${new URL(links[0]).pathname.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`, { redirect: 'manual' });
+  assert.equal(tampered.status, 404, 'an altered link redirects nowhere');
+  await waitFor('the click in the log', async () => (await logOf(sent.body.logIds[0])).history.some((h: { type: string }) => h.type === 'clicked'), 20_000);
+  const click = await waitFor('the webhook told of the click', async () => hooked.find((h) => h.type === 'clicked' && h.logId === sent.body.logIds[0]) ?? null, 20_000);
+  assert.equal(click.url, 'https://app.example/reset?u=7&t=k2');
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkVariable, MAX_TRACKED_LINKS, PIXEL_VARIABLE, trackContent } from './tracked-links.ts';
+import { linkVariable, MAX_TRACKED_LINKS, PIXEL_VARIABLE, trackContent, trackLiteralLinks } from './tracked-links.ts';
 
 const html = (body: string) => `<html><body>${body}</body></html>`;
 
@@ -71,4 +71,19 @@ test(`at most ${MAX_TRACKED_LINKS} links are tracked; the rest are left as writt
   assert.equal(r.links.length, MAX_TRACKED_LINKS);
   assert.ok(r.html!.includes(`<a href="https://a.example/${MAX_TRACKED_LINKS}">`));
   assert.ok(!r.html!.includes(`<a href="https://a.example/${MAX_TRACKED_LINKS - 1}">`));
+});
+
+test('literal HTML: the same links are replaced at once, the others left as written, and hrefFor may decline one', () => {
+  const body = '<a href="https://a.example/?a=1&amp;b=2">one</a> <a href="https://a.example/keep" data-estafeta-track="off">keep</a> <a href="mailto:x@a.example">m</a> <a href=\'http://b.example/two\'>two</a> <a href="https://c.example/no">no</a>';
+  const seen: string[] = [];
+  const out = trackLiteralLinks(html(body), (link) => {
+    seen.push(`${link.id} ${link.url}`);
+    return link.url.includes('/no') ? null : `https://t.example/c/${link.id}`;
+  });
+  assert.deepEqual(seen, ['1 https://a.example/?a=1&b=2', '2 http://b.example/two', '3 https://c.example/no']);
+  assert.ok(out.includes('<a href="https://t.example/c/1">one</a>'), out);
+  assert.ok(out.includes('<a href="https://t.example/c/2">two</a>'), out);
+  assert.ok(out.includes('<a href="https://a.example/keep">keep</a>') && !out.includes('data-estafeta-track'));
+  assert.ok(out.includes('<a href="mailto:x@a.example">m</a>') && out.includes('<a href="https://c.example/no">no</a>'));
+  assert.ok(!out.includes('{{'), 'no placeholder: the HTML is not a template');
 });

@@ -10,6 +10,9 @@
  * URLs when the delivery asks for it. Not tracked: a link whose URL starts with a template
  * expression (`{{ unsubscribeUrl }}`, `{{ url }}`: what it leads to is unknown until sent),
  * mailto: and other schemes. Not an HTML parser: it reads `<a>` start tags and their text.
+ *
+ * trackLiteralLinks does the same on HTML that is not a template (a stream message, whose
+ * content the application rendered): each tracked link's URL is replaced at once.
  */
 
 export interface FoundLink {
@@ -55,7 +58,8 @@ export function trackContent(html: string | null, text: string | null, options: 
     links.push(link);
     return link;
   };
-  const outHtml = html === null ? null : addPixel(html.replace(A_TAG, (whole, attrs: string, inner: string) => rewriteAnchor(whole, attrs, inner, add)));
+  const placeholder = (link: FoundLink) => `{{ ${linkVariable(link.id)} }}`;
+  const outHtml = html === null ? null : addPixel(html.replace(A_TAG, (whole, attrs: string, inner: string) => rewriteAnchor(whole, attrs, inner, add, placeholder)));
   let outText = text;
   if (text !== null && options.textLinks) {
     outText = text.replace(TEXT_URL, (raw) => {
@@ -67,15 +71,31 @@ export function trackContent(html: string | null, text: string | null, options: 
   return { html: outHtml, text: outText, links };
 }
 
-function rewriteAnchor(whole: string, attrs: string, inner: string, add: (url: string, label: string, part: 'html') => FoundLink | null): string {
+/**
+ * The HTML with each link trackContent would track pointing to `hrefFor(link)` instead (a
+ * value for a double-quoted attribute), or left as it is where that gives null. The links
+ * are numbered from 1 in their order; the `data-estafeta-track="off"` attributes are removed.
+ */
+export function trackLiteralLinks(html: string, hrefFor: (link: FoundLink) => string | null): string {
+  let count = 0;
+  const add = (url: string, label: string): FoundLink | null => {
+    if (count >= MAX_TRACKED_LINKS) return null;
+    count++;
+    return { id: count, url, label: label.slice(0, 200), part: 'html', position: count, personalized: false };
+  };
+  return html.replace(A_TAG, (whole, attrs: string, inner: string) => rewriteAnchor(whole, attrs, inner, add, hrefFor));
+}
+
+function rewriteAnchor(whole: string, attrs: string, inner: string, add: (url: string, label: string, part: 'html') => FoundLink | null, hrefFor: (link: FoundLink) => string | null): string {
   if (TRACK_OFF.test(attrs)) return whole.replace(attrs, attrs.replace(TRACK_OFF, ''));
   const m = HREF.exec(attrs);
   if (!m) return whole;
   const url = decodeEntities((m[3] ?? m[4] ?? m[5] ?? '').trim());
   if (!isTrackable(url)) return whole;
   const link = add(url, labelOf(inner), 'html');
-  if (!link) return whole;
-  const rewritten = attrs.replace(HREF, `${m[1]}"{{ ${linkVariable(link.id)} }}"`);
+  const href = link && hrefFor(link);
+  if (href === null || href === undefined) return whole;
+  const rewritten = attrs.replace(HREF, `${m[1]}"${href}"`);
   return `<a${rewritten}>${inner}</a>`;
 }
 

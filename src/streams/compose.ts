@@ -5,7 +5,9 @@
  * VERP return path and X-Estafeta-Log for bounce correlation, Feedback-ID, List-Unsubscribe
  * when the stream wants it, and an open pixel when it tracks. Bcc recipients get the same
  * headers, without a Bcc line. The content is the application's own (a stored template is
- * rendered before: templates.ts). Links are not rewritten for click tracking (yet).
+ * rendered before: templates.ts). When the stream tracks, the HTML's http(s) links lead
+ * through signed redirects that carry their own URL (a stream keeps no table of links: each
+ * message has its own), as a delivery's personalized links do; text links are left as written.
  *
  * Attachments: the text and HTML as mail/mime-build.ts builds them, in multipart/related
  * with the inline images (those with a cid) when there is HTML, in multipart/mixed with the
@@ -15,7 +17,8 @@
  */
 import { boundaryFor, buildMessage, formatAddress, MimeBuildError } from '../mail/mime-build.ts';
 import { logToken, messageIdFor, unsubscribeAddress, verpAddress } from '../mail/verp.ts';
-import { openToken } from '../mail/tracking-tokens.ts';
+import { clickToken, isHttpUrl, openToken } from '../mail/tracking-tokens.ts';
+import { trackLiteralLinks } from '../mail/tracked-links.ts';
 import type { CheckedMessage } from './message-input.ts';
 import type { CheckedAttachment } from './attachments.ts';
 
@@ -55,10 +58,18 @@ export function composeStreamMessage(s: StreamComposeSettings, o: StreamComposeO
   headers.push(['Feedback-ID', `${o.streamId}:estafeta`], ['X-Estafeta-Log', token]);
   for (const [name, value] of Object.entries(input.headers ?? {})) headers.push([name, value]);
   let html = input.html?.length ? input.html : null;
-  if (html && o.tracking) html = withPixel(html, `${(s.trackingUrl ?? s.publicUrl).replace(/\/$/, '')}/t/o/${openToken(s.secret, o.streamId, logId)}`);
+  if (html && o.tracking) html = tracked(s, o.streamId, logId, html);
   const text = input.text?.length ? input.text : null;
   const body = m.attachments.length ? withAttachments(headers, html, text, m.attachments) : buildMessage({ headers, html, text });
   return { logId, rcptTo, mailFrom: verpAddress(s.secret, logId, s.bounceDomain), messageId, body };
+}
+
+/** The HTML with its links through the click redirect and the open pixel. */
+function tracked(s: StreamComposeSettings, streamId: number, logId: number, html: string): string {
+  const base = (s.trackingUrl ?? s.publicUrl).replace(/\/$/, '');
+  const attr = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  const linked = trackLiteralLinks(html, (link) => (isHttpUrl(link.url) ? attr(`${base}/t/c/${clickToken(s.secret, streamId, logId, link.id, link.url)}`) : null));
+  return withPixel(linked, `${base}/t/o/${openToken(s.secret, streamId, logId)}`);
 }
 
 /** The open pixel, before </body> when there is one, else at the end. */

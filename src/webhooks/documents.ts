@@ -66,16 +66,38 @@ export async function buildDocuments(q: Q, secret: string, events: RawEvent[]): 
       .execute();
     for (const r of rows) logs.set(Number(r.id), { ...r, delivery_id: Number(r.delivery_id) });
   }
-  return events.map((e) => toDocument(secret, e, e.log_id === null ? undefined : logs.get(Number(e.log_id))));
+  const payloads = events.map(payloadOf);
+  const urls = await linkUrls(q, events, payloads);
+  return events.map((e, i) => toDocument(secret, e, payloads[i], urls, e.log_id === null ? undefined : logs.get(Number(e.log_id))));
 }
 
-function toDocument(secret: string, e: RawEvent, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string; kind: string; label: string; data: string | null } | undefined): EventDocument {
-  let p: Record<string, unknown> = {};
+function payloadOf(e: RawEvent): Record<string, unknown> {
   try {
-    p = JSON.parse(e.payload) ?? {};
+    return JSON.parse(e.payload) ?? {};
   } catch {
     // A payload that does not parse still gives a document, without its details.
+    return {};
   }
+}
+
+/** The URLs of the delivery links clicked (a click event carries its URL only when the link is personalized), by `delivery:link`. */
+async function linkUrls(q: Q, events: RawEvent[], payloads: Record<string, unknown>[]): Promise<Map<string, string>> {
+  const wanted = new Map<number, Set<number>>();
+  events.forEach((e, i) => {
+    const linkId = Number(payloads[i].linkId);
+    if (e.type !== 'clicked' || typeof payloads[i].url === 'string' || e.delivery_id === null || !Number.isSafeInteger(linkId)) return;
+    const set = wanted.get(Number(e.delivery_id)) ?? new Set<number>();
+    wanted.set(Number(e.delivery_id), set.add(linkId));
+  });
+  const urls = new Map<string, string>();
+  for (const [deliveryId, linkIds] of wanted) {
+    const rows = await q.selectFrom('delivery_links').select(['link_id', 'url']).where('delivery_id', '=', deliveryId).where('link_id', 'in', [...linkIds]).execute();
+    for (const r of rows) urls.set(`${deliveryId}:${r.link_id}`, r.url);
+  }
+  return urls;
+}
+
+function toDocument(secret: string, e: RawEvent, p: Record<string, unknown>, urls: Map<string, string>, log: { address: string; status: number; failure_type: number; failure_reason: number | null; delivery_id: number; message_id: string | null; from_address: string; kind: string; label: string; data: string | null } | undefined): EventDocument {
   const str = (v: unknown) => (typeof v === 'string' ? v : null);
   const qualification = (p.qualification ?? null) as { category?: string } | null;
   const machine = e.note?.startsWith('machine:') ? e.note.slice('machine:'.length).trim() : null;
@@ -98,7 +120,7 @@ function toDocument(secret: string, e: RawEvent, log: { address: string; status:
     category: qualification?.category ?? null,
     mx: str(p.mx),
     bounce: BOUNCE_TYPES.has(e.type) ? { kind: str(p.mailKind), feedbackType: str(p.feedbackType) } : null,
-    url: e.type === 'clicked' ? str(p.url) : null,
+    url: e.type === 'clicked' ? (str(p.url) ?? urls.get(`${e.delivery_id}:${Number(p.linkId)}`) ?? null) : null,
     machine: e.type === 'opened' || e.type === 'clicked' ? machine : null,
     stream: log?.kind === 'stream' ? { id: log.delivery_id, name: log.label } : null,
     tags: target ? (target.tags ?? []) : null,
