@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { failureReasonFromCode, failureTypeFromCode, getStreamRow, listStreams, LogStatus, MINUTE_PREFIX } from '../../deliveries/index.ts';
 import { updateStream } from '../../deliveries/stream-settings.ts';
+import { firstLogIdSince } from '../../deliveries/log-window.ts';
 import { parseDuration } from '../../lib/duration.ts';
 import { invalidInput } from '../../lib/errors.ts';
 import type { Q } from '../../db/index.ts';
@@ -41,10 +42,12 @@ function windowOf(since: string, now = Date.now()): { from: number; to: number }
 
 /** The stream's logs written since `from`, counted by status, type and reason, in one grouped read. */
 async function windowKpis(q: Q, streamId: number, from: number) {
-  const rows = await q
+  const firstId = await firstLogIdSince(q, streamId, from);
+  const rows = firstId === null ? [] : await q
     .selectFrom('delivery_logs')
     .select((eb) => ['status', 'failure_type', 'failure_reason', eb.fn.countAll<number>().as('n'), eb.fn.count<number>('complained_at').as('complaints'), eb.fn.count<number>('opened_at').as('opened'), eb.fn.count<number>('clicked_at').as('clicked')])
     .where('delivery_id', '=', streamId)
+    .where('id', '>=', firstId)
     .where('created_at', '>=', from)
     .groupBy(['status', 'failure_type', 'failure_reason'])
     .execute();
