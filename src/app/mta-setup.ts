@@ -12,7 +12,7 @@ import { PolicyWatcher } from '../config/policy-file.ts';
 import { loadMxRules } from '../config/mx-rules.ts';
 import { loadAdaptiveRules } from '../config/adaptive-rules.ts';
 import { loadSendingIps } from '../config/sending-ips.ts';
-import { Adaptations, Engine, MxResolver, Shaper, SourceSelector, type MtaSignals, type Outcome, type OutcomePolicy } from '../mta/index.ts';
+import { Adaptations, Engine, MxResolver, Shaper, SourceSelector, type MtaSignals, type Outcome, type OutcomePolicy, type SpoolBodyCache } from '../mta/index.ts';
 import type { Emitter } from '../lib/signals.ts';
 
 export interface MtaParts {
@@ -22,7 +22,7 @@ export interface MtaParts {
   policies: { mxRules: PolicyWatcher<ReturnType<typeof loadMxRules>>; adaptive: PolicyWatcher<ReturnType<typeof loadAdaptiveRules>>; ips: PolicyWatcher<ReturnType<typeof loadSendingIps>> };
 }
 
-export function buildMta(config: Config, db: Db, logger: Logger, policy: OutcomePolicy, hooks: { signals?: Emitter<MtaSignals>; onAttempt?(site: string, source: string | null, o: Outcome): void }): MtaParts {
+export function buildMta(config: Config, db: Db, logger: Logger, policy: OutcomePolicy, hooks: { signals?: Emitter<MtaSignals>; onAttempt?(site: string, source: string | null, o: Outcome): void; bodies?: SpoolBodyCache }): MtaParts {
   const log = logger.child({ component: 'mta' });
   const onError = (err: Error) => log.error({ err: err.message }, 'policy file change refused; the previous policy stays in force');
   const generic = {
@@ -65,6 +65,7 @@ export function buildMta(config: Config, db: Db, logger: Logger, policy: Outcome
     },
     signals: hooks.signals,
     onAttempt: hooks.onAttempt,
+    bodies: hooks.bodies,
   });
   return { engine, shaper, watchers: [mxRules, adaptive, ips] as PolicyWatcher<unknown>[], policies: { mxRules, adaptive, ips } };
 }

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../lib/logger.ts';
 import { parseDuration } from '../lib/duration.ts';
 import { randomToken } from '../lib/ids.ts';
 import { loadBouncePolicy, classifyReply, retryDelayMs, type BouncePolicy } from '../qualification/index.ts';
-import { enqueue, setDeliveryHold, type Engine, type OutcomePolicy } from '../mta/index.ts';
+import { enqueue, setDeliveryHold, SpoolBodyCache, type Engine, type OutcomePolicy } from '../mta/index.ts';
 import { buildMta, type MtaParts } from './mta-setup.ts';
 import { createMetrics } from './metrics.ts';
 import { Sender, type ComposeSettings } from '../sender/index.ts';
@@ -148,13 +148,16 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       timers.push(setTimeout(purge, 60_000), setInterval(purge, 3_600_000));
     }
   }
+  // Bodies spooled here go to this process's MTA without a read back (mta/body-cache.ts); on
+  // PostgreSQL only, where the read is a round trip of twice the body in hex.
+  const spoolBodies = has('mta') && db.dialect === 'postgres' ? new SpoolBodyCache() : undefined;
   if (has('mta')) {
     const fallback = { initialMs: parseDuration(config.mta.retry.initial), factor: config.mta.retry.factor, maxMs: parseDuration(config.mta.retry.max) };
     const policy: OutcomePolicy = {
       qualify: (reply, command) => withOperatorQualification(classifyReply(reply, bounceRules.value, { command }), formatSmtpReply(reply), operatorQualifications),
       retryDelayMs: (q, attempt) => retryDelayMs(bounceRules.value, q.category, attempt) ?? backoffDelay(fallback, attempt),
     };
-    mta = buildMta(config, db, logger, policy, { signals, onAttempt: (site, source, o) => metrics.onAttempt(site, source, o) });
+    mta = buildMta(config, db, logger, policy, { signals, onAttempt: (site, source, o) => metrics.onAttempt(site, source, o), bodies: spoolBodies });
     engine = mta.engine;
   }
   const publicUrl = config.publicUrl ?? `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
@@ -169,7 +172,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
       logger: logger.child({ component: 'sender' }),
       signer: dkim,
       spool: {
-        enqueue: (q, messages) => enqueue(q, messages),
+        enqueue: (q, messages) => enqueue(q, messages, Date.now(), spoolBodies),
         setDeliveryHold: (q, id, held) => setDeliveryHold(q, id, held),
       },
       signals,
@@ -222,7 +225,7 @@ export async function startEstafeta(config: Config, options: StartOptions = {}):
   }
 
   // The send API and SMTP submission write the spool themselves, in the transaction of their logs (as the sender does).
-  const streams = has('api') || has('submission') ? new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages), signals, compose }) : null;
+  const streams = has('api') || has('submission') ? new StreamSender({ db, logger: logger.child({ component: 'streams' }), signer: dkim, enqueue: (q, messages) => enqueue(q, messages, Date.now(), spoolBodies), signals, compose }) : null;
   if (has('submission') && streams) {
     const at = config.submission;
     // The certificate is read (or made) inside, so a bad one also closes what this start opened.

@@ -161,5 +161,12 @@ function openPostgres(url: string, options: OpenOptions): Kysely<Database> {
   pg.types.setTypeParser(20, (v) => Number(v));
   pg.types.setTypeParser(1700, (v) => Number(v));
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // Spooled message bodies (10 KB and more) are compressed as they are stored out of line:
+  // with the default pglz that was a sixth of the server's CPU in `npm run bench`, lz4 does
+  // it several times faster (docs/PERFORMANCE.md). Queued before the connection's first
+  // query; a server without lz4 (older than 14, or built without it) refuses it and keeps its own.
+  pool.on('connect', (client) => {
+    client.query('set default_toast_compression = lz4').catch(() => {});
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

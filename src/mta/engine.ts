@@ -19,6 +19,7 @@ import type { MxResolver } from './mx-resolver.ts';
 import { cancelOutcome, decideOutcome, expireOutcome, type Outcome, type OutcomePolicy } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
 import { ReadyQueue, type SiteInfo, type Work } from './ready-queue.ts';
+import type { SpoolBodyCache } from './body-cache.ts';
 import { claim, heldLeases, leaseStopped, release, releaseAllLeases, releaseUntil, renewLeases, Hold, type SpoolMessage } from './spool.ts';
 import type { Shaper } from './shaping/shaper.ts';
 import { MtaPeers, type SiteNeed } from './shaping/peers.ts';
@@ -66,6 +67,8 @@ export interface EngineDeps {
   signals?: Emitter<MtaSignals>;
   /** Called on every reply, for metrics. */
   onAttempt?(site: string, source: string | null, outcome: Outcome): void;
+  /** Bodies this process's sender just spooled, taken instead of read back (PostgreSQL). */
+  bodies?: SpoolBodyCache;
 }
 
 export interface QueueStats {
@@ -286,7 +289,7 @@ export class Engine {
     if (room < Math.min(this.deps.settings.claimBatch, this.deps.settings.maxInFlight / 2) && this.inMemory.size > 0) return false;
     const limit = Math.min(room, this.deps.settings.claimBatch);
     const now = Date.now();
-    const messages = await claim(this.deps.db, this.owner, limit, this.deps.settings.leaseMs, now);
+    const messages = await claim(this.deps.db, this.owner, limit, this.deps.settings.leaseMs, now, this.deps.bodies);
     if (messages.length === 0) return false;
     for (const m of messages) this.inMemory.set(m.id, { message: m, dropped: false });
     await this.route(messages, now);

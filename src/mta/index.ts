@@ -1,5 +1,6 @@
 export { Engine, type MtaSignals, type EngineDeps, type EngineSettings, type EngineStats, type QueueStats } from './engine.ts';
 export { MxResolver, siteName, type MxHost, type MxResult, type MxResolverOptions } from './mx-resolver.ts';
+export { SpoolBodyCache } from './body-cache.ts';
 export { enqueue, setDeliveryHold, spoolStats, claim, Hold, type InjectMessage, type SpoolMessage, type SpoolStats } from './spool.ts';
 export { decideOutcome, type Outcome, type OutcomeKind, type OutcomePolicy } from './outcome.ts';
 export { openSession, type SessionOptions, type TlsPolicy } from './smtp-client.ts';

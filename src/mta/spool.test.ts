@@ -10,6 +10,7 @@ import { createTestDb } from '../db/testing.ts';
 import { silentLogger } from '../lib/logger.ts';
 import { cancelOutcome } from './outcome.ts';
 import { OutcomeWriter } from './outcome-writer.ts';
+import { SpoolBodyCache } from './body-cache.ts';
 import { claim, enqueue, Hold, leaseStopped, release, renewLeases, setDeliveryHold, spoolStats, type InjectMessage } from './spool.ts';
 
 const T = 1_800_000_000_000;
@@ -107,6 +108,24 @@ test('stopped rows nobody sends are leased once and leave the spool with one can
     assert.deepEqual(events.map((e) => [e.type, Number(e.log_id), Number(e.delivery_id), Number(e.occurred_at)]), stopped.map((m) => ['cancelled', m.logId, 4, T + 3]));
     assert.deepEqual(JSON.parse(events[0].payload), { reply: 'delivery stopped by an operator' });
     assert.equal((await spoolStats(db.kysely, T)).total, 1, 'the stopped rows left the spool with their events');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('with a body cache, claimed bodies come from it (and only for the rows they were spooled for), the rest from the database', async () => {
+  const { db, cleanup } = await createTestDb();
+  try {
+    const cache = new SpoolBodyCache(Buffer.byteLength('body 0') * 2);
+    const m = messages(3).map((x, i) => ({ ...x, messageId: `<${i}@sender.test>` }));
+    await enqueue(db.kysely, m, T, cache);
+    assert.equal(cache.size, 2, 'the third body found no room');
+    const a = await claim(db, 'mta-a', 10, LEASE, T, cache);
+    assert.deepEqual(a.map((x) => x.body.toString()).sort(), ['body 0', 'body 1', 'body 2']);
+    assert.deepEqual({ hits: cache.hits, misses: cache.misses, size: cache.size }, { hits: 2, misses: 1, size: 0 });
+    // Taken once: claimed again after the lease, the bodies are read from the database.
+    const b = await claim(db, 'mta-b', 10, LEASE, T + LEASE, cache);
+    assert.deepEqual(b.map((x) => x.body.toString()).sort(), ['body 0', 'body 1', 'body 2']);
   } finally {
     await cleanup();
   }

@@ -8,6 +8,7 @@
  */
 import type { Db, Q } from '../db/index.ts';
 import { domainOf } from '../mail/address.ts';
+import type { SpoolBodyCache } from './body-cache.ts';
 
 export interface InjectMessage {
   logId: number | null;
@@ -46,8 +47,11 @@ export interface SpoolMessage {
 export const Hold = { Sendable: 0, Paused: 1, Stopped: 2 } as const;
 export type Hold = (typeof Hold)[keyof typeof Hold];
 
-/** Writes messages to the spool in the caller's transaction. */
-export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now()): Promise<void> {
+/**
+ * Writes messages to the spool in the caller's transaction; with `bodies`, also keeps their
+ * bodies for this process's MTA (body-cache.ts: a rolled-back id is never claimed, and ages out).
+ */
+export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now(), bodies?: SpoolBodyCache): Promise<void> {
   const rows = messages.map((m) => {
     const domain = domainOf(m.rcptTo);
     return {
@@ -77,16 +81,27 @@ export async function enqueue(q: Q, messages: InjectMessage[], now = Date.now())
       .insertInto('mta_bodies')
       .values(ids.map((r, j) => ({ id: Number(r.id), body: messages[i + j].body })))
       .execute();
+    if (bodies) ids.forEach((r, j) => bodies.put(Number(r.id), part[j].rcpt_to, part[j].message_id, messages[i + j].body, now));
   }
 }
 
-/** Claims up to `limit` due messages for `owner` until `now + leaseMs`. */
-export async function claim(db: Db, owner: string, limit: number, leaseMs: number, now = Date.now()): Promise<SpoolMessage[]> {
+/**
+ * Claims up to `limit` due messages for `owner` until `now + leaseMs`. Bodies this process
+ * spooled and still holds in `cache` are not read again.
+ */
+export async function claim(db: Db, owner: string, limit: number, leaseMs: number, now = Date.now(), cache?: SpoolBodyCache): Promise<SpoolMessage[]> {
   // A lease needs no disk flush: after a power loss the message is due again, which is what
   // a lost lease means anyway (and a restarted SQLite MTA releases every lease).
   const rows = await db.volatile((q) => claimRows(db, q, owner, limit, leaseMs, now));
-  const bodies = await readBodies(db.kysely, rows.map((r) => Number(r.id)));
-  return rows.map((r) => toSpoolMessage(r, bodies.get(Number(r.id)) ?? Buffer.alloc(0)));
+  const held = new Map<number, Buffer>();
+  if (cache) {
+    for (const r of rows) {
+      const body = cache.take({ id: Number(r.id), rcptTo: r.rcpt_to, messageId: r.message_id, size: r.size });
+      if (body) held.set(Number(r.id), body);
+    }
+  }
+  const bodies = await readBodies(db.kysely, rows.map((r) => Number(r.id)).filter((id) => !held.has(id)));
+  return rows.map((r) => toSpoolMessage(r, held.get(Number(r.id)) ?? bodies.get(Number(r.id)) ?? Buffer.alloc(0)));
 }
 
 function claimRows(db: Db, q: Q, owner: string, limit: number, leaseMs: number, now: number) {
