@@ -346,12 +346,13 @@ export class Engine {
     if ([...this.queues.values()].some((rq) => rq.queued && !this.peers.has(rq.site.name))) void this.shareNow();
   }
 
-  /** What this process has per site, for its heartbeat: messages held ready and connections open. */
+  /** What this process has per site, for its heartbeat: messages held ready, the connections to split and those open. */
   private needs(): Map<string, SiteNeed> {
     const out = new Map<string, SiteNeed>();
     for (const rq of this.queues.values()) {
       let n = out.get(rq.site.name);
-      if (!n) out.set(rq.site.name, (n = { demand: 0, maxConnections: rq.site.rule.maxConnections, open: 0 }));
+      // The processes split the rule's connections under the site's throttle, so that together they keep to it.
+      if (!n) out.set(rq.site.name, (n = { demand: 0, maxConnections: this.deps.shaper.connectionsToSplit(rq.site.name, rq.site.rule), open: 0 }));
       n.demand += rq.queued;
       for (const h of rq.site.hosts) for (const ip of h.ips) n.open = Math.max(n.open, this.deps.shaper.pathOpen(rq.source.address, ip));
     }

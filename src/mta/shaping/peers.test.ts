@@ -4,22 +4,22 @@ import { createTestDb } from '../../db/testing.ts';
 import { layeredFiles } from '../../config/policy-file.ts';
 import { loadAdaptiveRules } from '../../config/adaptive-rules.ts';
 import { loadMxRules } from '../../config/mx-rules.ts';
-import { Adaptations } from './adaptations.ts';
+import { addOperatorAdaptation, Adaptations } from './adaptations.ts';
 import { allocate, MtaPeers, split, type Allocation, type Published, type SiteNeed } from './peers.ts';
 import { Shaper } from './shaper.ts';
 
 const sum = (xs: number[]) => xs.reduce((n, x) => n + x, 0);
 
 test('a rule splits by demand: alone with work takes all of it, no work takes none, shares add up to at most 1 and connections to the rule', () => {
-  assert.deepEqual(split([{ owner: 'a', demand: 20 }, { owner: 'b', demand: 0 }, { owner: 'c', demand: 0 }], 3), new Map([['a', { share: 1, connections: 3 }], ['b', { share: 0, connections: 0 }], ['c', { share: 0, connections: 0 }]]));
-  assert.deepEqual(split([{ owner: 'a', demand: 0 }], 3).get('a'), { share: 0, connections: 0 });
+  assert.deepEqual(split([{ owner: 'a', demand: 20 }, { owner: 'b', demand: 0 }, { owner: 'c', demand: 0 }], 3), new Map([['a', { share: 1, connections: 3, outOf: 3 }], ['b', { share: 0, connections: 0, outOf: 0 }], ['c', { share: 0, connections: 0, outOf: 0 }]]));
+  assert.deepEqual(split([{ owner: 'a', demand: 0 }], 3).get('a'), { share: 0, connections: 0, outOf: 0 });
   const even = split([{ owner: 'a', demand: 100 }, { owner: 'b', demand: 100 }, { owner: 'c', demand: 100 }], 3);
   assert.deepEqual([...even.values()].map((x) => x.connections), [1, 1, 1]);
   assert.ok(Math.abs(even.get('a')!.share - 1 / 3) < 1e-5);
   // 3:1 of 600 a minute: 450 and 150; 10 connections: 1 each, the 8 left by share (6 and 2).
   const uneven = split([{ owner: 'a', demand: 300 }, { owner: 'b', demand: 100 }], 10);
-  assert.deepEqual(uneven.get('a'), { share: 0.75, connections: 7 });
-  assert.deepEqual(uneven.get('b'), { share: 0.25, connections: 3 });
+  assert.deepEqual(uneven.get('a'), { share: 0.75, connections: 7, outOf: 10 });
+  assert.deepEqual(uneven.get('b'), { share: 0.25, connections: 3, outOf: 10 });
   // A few messages beside a large backlog still move: the floor gives them about 5 % of the rate.
   const small = split([{ owner: 'a', demand: 1000 }, { owner: 'b', demand: 2 }], 10).get('b')!;
   assert.ok(small.share > 0.04 && small.share < 0.06 && small.connections === 1, JSON.stringify(small));
@@ -45,7 +45,7 @@ test('while demands change, what the processes use never adds up to more than th
   const max = 3;
   const owners = ['a', 'b', 'c'];
   const published = new Map<string, Published>();
-  const used = new Map<string, Allocation>(owners.map((o) => [o, { share: 0, connections: 0 }]));
+  const used = new Map<string, Allocation>(owners.map((o) => [o, { share: 0, connections: 0, outOf: 0 }]));
   const open = new Map<string, number>(owners.map((o) => [o, 0]));
   const beat = (owner: string, demand: number) => {
     const needs = new Map<string, SiteNeed>([['site', { demand, maxConnections: max, open: open.get(owner)! }]]);
@@ -53,7 +53,7 @@ test('while demands change, what the processes use never adds up to more than th
     const { use, publish } = allocate(owner, needs, others);
     const a = use.get('site')!;
     const old = used.get(owner)!;
-    used.set(owner, { share: Math.min(old.share, a.share), connections: Math.min(old.connections, a.connections) });
+    used.set(owner, { share: Math.min(old.share, a.share), connections: Math.min(old.connections, a.connections), outOf: a.outOf });
     check();
     published.set(owner, publish);
     // Committed: connections open up to the new limit; those above it (opened before it was
@@ -69,7 +69,7 @@ test('while demands change, what the processes use never adds up to more than th
   };
   // a alone with a small delivery: all of the rule at once.
   beat('a', 20);
-  assert.deepEqual(used.get('a'), { share: 1, connections: 3 });
+  assert.deepEqual(used.get('a'), { share: 1, connections: 3, outOf: 3 });
   beat('b', 0);
   beat('c', 0);
   assert.deepEqual([used.get('b')!.share, used.get('c')!.share], [0, 0], 'no work, no part');
@@ -113,13 +113,13 @@ test('MTA processes count each other by heartbeat and split a site by what they 
     demand.a = 20;
     await a.beat(t);
     assert.equal(a.count, 1);
-    assert.deepEqual(a.allocation('mx.example'), { share: 1, connections: 4 }, 'alone, a process takes the whole rule');
-    assert.deepEqual(a.allocation('other.example'), { share: 0, connections: 0 }, 'nothing of a site it has not asked for');
+    assert.deepEqual(a.allocation('mx.example'), { share: 1, connections: 4, outOf: 4 }, 'alone, a process takes the whole rule');
+    assert.deepEqual(a.allocation('other.example'), { share: 0, connections: 0, outOf: 0 }, 'nothing of a site it has not asked for');
     demand.b = 60;
     await b.beat(t + 100);
     assert.equal(b.count, 2);
     assert.equal(b.holding, true, 'a has not counted b yet');
-    assert.deepEqual(b.allocation('mx.example'), { share: 0, connections: 0 }, 'a newcomer takes only what is free');
+    assert.deepEqual(b.allocation('mx.example'), { share: 0, connections: 0, outOf: 0 }, 'a newcomer takes only what is free');
     await a.beat(t + 1000);
     assert.equal(a.count, 2);
     assert.equal(a.allocation('mx.example').share, 0.25, 'a lowers to its demand over all demand (20 of 80)');
@@ -167,9 +167,9 @@ test('a process sends to a site at its share of the rule\'s rate and with its pa
     const make = () => new Shaper(() => mx, () => loadAdaptiveRules(layeredFiles('adaptive-rules.yaml', null)), new Adaptations(db.kysely));
     const alone = make();
     const quarter = make();
-    quarter.setShares(() => ({ share: 0.25, connections: 3 }));
+    quarter.setShares(() => ({ share: 0.25, connections: 3, outOf: 10 }));
     const none = make();
-    none.setShares(() => ({ share: 0, connections: 0 }));
+    none.setShares(() => ({ share: 0, connections: 0, outOf: 0 }));
     const one = sentIn10s(alone);
     const part = sentIn10s(quarter);
     // 600 a minute is 10 a second: 100 in 10 s plus the first second's burst.
@@ -178,6 +178,44 @@ test('a process sends to a site at its share of the rule\'s rate and with its pa
     assert.deepEqual([one.connections, part.connections], [10, 3]);
     assert.equal(none.acquire('example', rule, null, none.state('example', null, 0), 0), 1000, 'no part: ask again at the next heartbeat');
     assert.equal(none.maxConnectionsPerPath(rule, none.state('example', null, 0)), 0);
+  } finally {
+    await cleanup();
+  }
+});
+
+test("under a throttle the processes' connections add up to the throttled rule: at once, and after the next heartbeat splits it", async () => {
+  const { db, cleanup } = await createTestDb();
+  try {
+    const mx = loadMxRules(layeredFiles('mx-rules.yaml', null));
+    const rule = { ...mx.match(['mx.example']), maxConnections: 4 };
+    const adaptations = new Adaptations(db.kysely);
+    const owners = ['a', 'b', 'c'];
+    const parts = new Map<string, Allocation>();
+    const shapers = owners.map((o) => {
+      const s = new Shaper(() => mx, () => loadAdaptiveRules(layeredFiles('adaptive-rules.yaml', null)), adaptations);
+      s.setShares(() => parts.get(o) ?? null);
+      return s;
+    });
+    const connections = () => shapers.map((s) => s.maxConnectionsPerPath(rule, s.state('example', null)));
+    const heartbeat = () => {
+      const total = shapers[0].connectionsToSplit('example', rule);
+      for (const [o, a] of split(owners.map((owner) => ({ owner, demand: 100 })), total)) parts.set(o, a);
+      return total;
+    };
+
+    assert.equal(heartbeat(), 4);
+    assert.equal(sum(connections()), 4, 'no throttle: the rule\'s 4, split three ways');
+    await addOperatorAdaptation(db.kysely, { site: 'example', source: null, action: 'throttle', factor: 0.5, reason: 'test', durationMs: 3_600_000 });
+    await adaptations.reload();
+    assert.ok(sum(connections()) <= 2, `before the next heartbeat: ${connections()} (the throttled rule allows 2)`);
+    assert.equal(heartbeat(), 2);
+    assert.equal(sum(connections()), 2, `after it: ${connections()}`);
+
+    await addOperatorAdaptation(db.kysely, { site: 'example', source: null, action: 'throttle', factor: 0.1, reason: 'test', durationMs: 3_600_000 });
+    await adaptations.reload();
+    assert.ok(sum(connections()) <= 1, `a throttle down to one connection: ${connections()}`);
+    assert.equal(heartbeat(), 1);
+    assert.deepEqual(connections().sort(), [0, 0, 1], 'one process sends, the others wait for their turn');
   } finally {
     await cleanup();
   }

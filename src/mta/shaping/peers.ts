@@ -36,11 +36,13 @@ export const DEFAULT_PEERS: PeersOptions = { staleMs: 20_000 };
 export interface Allocation {
   /** Share of the rule's rates, 0..1. */
   share: number;
-  /** Connections per path (sending IP × MX IP), out of the rule's maxConnections. */
+  /** Connections per path (sending IP × MX IP), out of `outOf`. */
   connections: number;
+  /** The site's connections per path the part was split from: the rule's, under the site's throttle at that heartbeat. */
+  outOf: number;
 }
 
-/** What this process has for one site: messages held ready, the rule's connections, the connections open now (per path, the most). */
+/** What this process has for one site: messages held ready, the rule's connections under the site's throttle, the connections open now (per path, the most). */
 export interface SiteNeed {
   demand: number;
   maxConnections: number;
@@ -53,7 +55,7 @@ export type Published = Record<string, [number, number, number]>;
 /** A process with work for a site gets at least this part of the site's demand in weight. */
 export const DEMAND_FLOOR = 0.05;
 
-const NONE: Allocation = { share: 0, connections: 0 };
+const NONE: Allocation = { share: 0, connections: 0, outOf: 0 };
 /** One lock for every heartbeat that allocates (PostgreSQL): read the others' parts, write one's own. */
 const LOCK_KEY = 7_305_015;
 
@@ -84,7 +86,7 @@ export function split(demands: { owner: string; demand: number }[], maxConnectio
     conns[i]++;
     left--;
   }
-  kept.forEach((d, i) => out.set(d.owner, { share: shares[i], connections: conns[i] }));
+  kept.forEach((d, i) => out.set(d.owner, { share: shares[i], connections: conns[i], outOf: maxConnections }));
   return out;
 }
 
@@ -100,7 +102,7 @@ export function allocate(owner: string, needs: Map<string, SiteNeed>, others: { 
     let a: Allocation;
     if (!others.length) {
       // Alone: nobody else sends to any site.
-      a = { share: 1, connections: need.maxConnections };
+      a = { share: 1, connections: need.maxConnections, outOf: need.maxConnections };
     } else {
       const demands = [{ owner, demand: need.demand }];
       let taken = 0;
@@ -116,7 +118,7 @@ export function allocate(owner: string, needs: Map<string, SiteNeed>, others: { 
       const share = Math.min(wanted.share, roundDown(Math.max(0, 1 - taken)));
       const connections = Math.min(wanted.connections, Math.max(0, need.maxConnections - open));
       // A share without a connection, or connections without a share, would only keep them from the others.
-      a = share > 0 && connections > 0 ? { share, connections } : NONE;
+      a = share > 0 && connections > 0 ? { share, connections, outOf: need.maxConnections } : NONE;
     }
     use.set(site, a);
     publish[site] = [need.demand, a.share, Math.max(a.connections, need.open)];
@@ -182,7 +184,7 @@ export class MtaPeers {
       const lowered = new Map<string, Allocation>();
       for (const [site, a] of use) {
         const old = this.allocations.get(site) ?? NONE;
-        lowered.set(site, { share: Math.min(old.share, a.share), connections: Math.min(old.connections, a.connections) });
+        lowered.set(site, { share: Math.min(old.share, a.share), connections: Math.min(old.connections, a.connections), outOf: a.outOf });
       }
       this.allocations = lowered;
       // A heartbeat needs no disk flush: one lost in a power cut is written again a second later.

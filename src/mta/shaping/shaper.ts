@@ -20,8 +20,15 @@ import type { Allocation } from './peers.ts';
 export interface ShapedState extends AdaptationState {
   /** This process's share of the rule's rates, 0..1. */
   share: number;
-  /** Connections per path this process may open, out of the rule's; null: all of them (one process). */
+  /** Connections per path this process may open, out of `outOf`; null: all of them (one process). */
   connections: number | null;
+  /** The site's connections per path its part was split from (the throttled rule's at that heartbeat); null with connections. */
+  outOf: number | null;
+}
+
+/** A rule's connections per path under a throttle's factor: scaled down, at least one. */
+export function throttledConnections(rule: MxRule, factor: number): number {
+  return rule.maxConnections <= 0 ? 0 : Math.max(1, Math.floor(rule.maxConnections * factor));
 }
 
 /** How long a site this process has no part of waits before asking again (its next heartbeat). */
@@ -74,16 +81,26 @@ export class Shaper {
 
   state(site: string, source: string | null, now = Date.now()): ShapedState {
     const part = this.shares(site);
-    return { ...this.adaptations.state(site, source, now), share: part ? part.share : 1, connections: part ? part.connections : null };
+    return { ...this.adaptations.state(site, source, now), share: part ? part.share : 1, connections: part ? part.connections : null, outOf: part ? part.outOf : null };
+  }
+
+  /** The site's connections per path that the MTA processes split between them: the rule's under the site's throttle. */
+  connectionsToSplit(site: string, rule: MxRule, now = Date.now()): number {
+    return throttledConnections(rule, this.adaptations.state(site, null, now).factor);
   }
 
   /**
-   * A throttle scales this process's connections, and a process with a part of the site keeps
-   * at least one (so under a throttle the processes together may open one each beyond it).
+   * This process's connections per path. Alone, the rule's under the throttle. Sharing the
+   * site, its part, which the heartbeat split from the throttled total so that the processes'
+   * parts add up to it; when a throttle tightened since that heartbeat, the part scaled down to
+   * it at once (rounding down: a part may become none until the next heartbeat splits the new
+   * total), so that the sum never exceeds the throttled rule, even for a moment.
    */
   maxConnectionsPerPath(rule: MxRule, st: ShapedState): number {
-    const mine = st.connections ?? rule.maxConnections;
-    return mine <= 0 ? 0 : Math.max(1, Math.floor(mine * st.factor));
+    const limit = throttledConnections(rule, st.factor);
+    if (st.connections === null) return limit;
+    if (st.outOf === null || st.outOf <= limit) return Math.min(st.connections, limit);
+    return Math.floor((st.connections * limit) / st.outOf);
   }
 
   /** 0 when a message may go now (the token is taken), else milliseconds to wait. */
