@@ -22,7 +22,7 @@ import { silentLogger } from '../src/lib/logger.ts';
 import { startSimDns } from '../src/sim/dns-server.ts';
 import { fastRetryPolicyDir, startTestEstafeta, TEST_ADMIN_PASSWORD, waitFor } from './helpers/estafeta.ts';
 import { freePort, startSink } from './helpers/smtp-sink.ts';
-import { apiKeyFor, startChild, withDatabase } from './helpers/child.ts';
+import { apiKeyFor, freeTcpPort, startChild, withDatabase } from './helpers/child.ts';
 
 const MX = '127.0.4.31';
 const RECIPIENTS = 400;
@@ -146,6 +146,24 @@ test('SIGTERM drains an MTA process among two on PostgreSQL: it exits without le
     await second.stop();
     await sink.stop();
     await dns.stop();
+    await db.cleanup();
+  }
+});
+
+test(`an idle estafeta start exits within 5 s of SIGTERM (${isPostgresTest() ? 'PostgreSQL, webhooks on their own thread' : 'SQLite'})`, { timeout: 60_000 }, async () => {
+  const db = await createTestDatabaseUrl();
+  const child = await startChild({ DATABASE_URL: db.url, ESTAFETA_MX_PORT: String(await freeTcpPort()), ESTAFETA_SUBMISSION_PORT: String(await freeTcpPort()) }, await apiKeyFor(db.url), 'api,sender,mta,inbound,feedback,submission');
+  try {
+    // Its SIGTERM handler is installed once everything has started, when it prints the banner.
+    await waitFor('the start banner', async () => child.output().includes('Press Ctrl-C'), 30_000, 50);
+    const t0 = Date.now();
+    await child.stop();
+    console.log(`exited ${Date.now() - t0} ms after SIGTERM`);
+    // A timer left by a thread's stop kept the process alive for 12 s after it had stopped.
+    assert.ok(Date.now() - t0 < 5000, `exited ${Date.now() - t0} ms after SIGTERM`);
+    assert.equal(child.process.exitCode, 0);
+  } finally {
+    await child.stop();
     await db.cleanup();
   }
 });

@@ -6,6 +6,7 @@
  * database another thread can open: a SQLite file or PostgreSQL.
  */
 import { Worker } from 'node:worker_threads';
+import { within } from '../lib/within.ts';
 import type { Config } from '../config/index.ts';
 
 export interface TrackingThreadData {
@@ -66,7 +67,7 @@ export async function startTrackingThread(config: Config, secret: string, onWrit
         worker.once('exit', () => resolve());
       });
       worker.postMessage({ kind: 'stop' });
-      await Promise.race([done, new Promise((r) => setTimeout(r, 5000))]);
+      await within(done, 5000);
       await worker.terminate();
     },
   };

@@ -8,6 +8,7 @@
  * log. If the worker fails, the caller puts SQLite's default threshold back.
  */
 import { Worker } from 'node:worker_threads';
+import { within } from '../lib/within.ts';
 
 export class WalCheckpointer {
   private readonly worker: Worker;
@@ -43,9 +44,7 @@ export class WalCheckpointer {
     this.worker.ref();
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('close');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
+    await within(exited, 2000);
     await this.worker.terminate();
   }
 

@@ -10,6 +10,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../lib/logger.ts';
+import { within } from '../lib/within.ts';
 import type { RetryPolicy } from './retry.ts';
 import type { DispatcherCounts } from './dispatcher.ts';
 
@@ -78,7 +79,7 @@ export class WebhookThread implements WebhookRunner {
     });
     worker.postMessage({ kind: 'stop' });
     // A POST in flight ends within webhooks.timeout; the thread is ended after that in any case.
-    await Promise.race([done, new Promise((r) => setTimeout(r, this.data.timeoutMs + 2000))]);
+    await within(done, this.data.timeoutMs + 2000);
     await worker.terminate();
   }
 }

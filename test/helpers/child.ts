@@ -12,6 +12,8 @@ export interface Child {
   url: string | null;
   process: ChildProcess;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** What it printed so far (stdout and stderr). */
+  output(): string;
   kill9(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -76,6 +78,7 @@ export async function startChild(env: Record<string, string>, key: string, roles
     url,
     process: p,
     api,
+    output: () => output,
     async kill9() {
       p.kill('SIGKILL');
       await exited;
