@@ -168,6 +168,22 @@ test(`an idle estafeta start exits within 5 s of SIGTERM (${isPostgresTest() ? '
   }
 });
 
+test('a SIGTERM while estafeta start is still starting its roles stops it cleanly once they have started', { timeout: 60_000 }, async () => {
+  const db = await createTestDatabaseUrl();
+  // startChild returns as soon as the API answers, before the other roles have started.
+  const child = await startChild({ DATABASE_URL: db.url, ESTAFETA_MX_PORT: String(await freeTcpPort()), ESTAFETA_SUBMISSION_PORT: String(await freeTcpPort()) }, await apiKeyFor(db.url), 'api,sender,mta,inbound,feedback,submission');
+  try {
+    await child.stop();
+    // Before, the signal's default action ended it (no exit code, SIGTERM) with its roles half started.
+    assert.equal(child.process.signalCode, null, child.output().slice(-1000));
+    assert.equal(child.process.exitCode, 0);
+    assert.match(child.output(), /stopping\.\.\./);
+  } finally {
+    await child.stop();
+    await db.cleanup();
+  }
+});
+
 test('a drain that times out keeps the leases of the messages still in their SMTP transaction, and their outcomes are written when they end', { timeout: 60_000 }, async () => {
   const port = await freePort([MX]);
   const dns = await startSimDns({ port: 0, records: [{ name: 'drain.test', type: 'MX', exchange: 'mx.drain.test', priority: 10 }, { name: 'mx.drain.test', type: 'A', address: MX }] });

@@ -1,6 +1,7 @@
 /**
  * `estafeta start`: runs the roles of this process (all of them by default) until SIGINT or
  * SIGTERM, then drains: the MTA finishes the messages it is sending and gives the rest back.
+ * A signal that comes while the roles are still starting stops them once they have started.
  */
 import { Command, Option } from 'commander';
 import { CliError } from '../client.ts';
@@ -39,6 +40,16 @@ export function startCommand(): Command {
         if (err instanceof ConfigError) throw new CliError(err.message);
         throw err;
       }
+      // Listened for before starting: a SIGTERM while the roles start (a pod stopped as it
+      // came up) waits for the start to finish, then stops it as it would later, instead of
+      // killing the process with leases taken and listeners half open.
+      let signalled = false;
+      let onSignal = () => {
+        signalled = true;
+      };
+      const listener = () => onSignal();
+      process.once('SIGINT', listener);
+      process.once('SIGTERM', listener);
       const app = await startEstafeta(config);
       process.stderr.write(
         startBanner({
@@ -49,11 +60,7 @@ export function startCommand(): Command {
           submission: config.roles.includes('submission') ? config.submission.listen : null,
         }),
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      if (!signalled) await new Promise<void>((resolve) => (onSignal = resolve));
       process.stderr.write('stopping...\n');
       await app.stop();
     });
