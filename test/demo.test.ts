@@ -80,7 +80,7 @@ test('a demo stopped by Ctrl-C closes its database and says where it is; demo --
     run.child.kill('SIGINT');
     assert.equal(await run.exited, 130, run.stderr());
     assert.match(run.stderr(), /The demo was interrupted\. This demo's database is data\/demo\/demo-\d{8}T\d{6}\.db \([\d.]+ MB\)/);
-    assert.match(run.stderr(), /Remove them:  estafeta demo --clean   \(this one and 1 older one/);
+    assert.match(run.stderr(), /Remove them:  npx estafeta demo --clean   \(this one and 1 older one/);
     const files = readdirSync(join(dir, 'data', 'demo'));
     assert.equal(files.length, 1, `closed: no -wal, -shm or .pid left: ${files.join(' ')}`);
 

@@ -92,8 +92,8 @@ function whereFiles(w: DemoWorld, lead: string): string {
   const old = others.length ? ` and ${plural(others.length, 'older one')}, ${megabytes(bytes + others.reduce((n, f) => n + f.bytes, 0))} in all` : '';
   return [
     `${lead}This demo's database is ${relative(process.cwd(), w.databaseFile) || w.databaseFile} (${size}); each run makes a new one in ${relative(process.cwd(), demoDir()) || '.'}/.`,
-    `  Reopen it:    estafeta start --database sqlite:${w.databaseFile}`,
-    `  Remove them:  estafeta demo --clean   (this one${old}; never a running demo's)`,
+    `  Reopen it:    npx estafeta start --database sqlite:${w.databaseFile}`,
+    `  Remove them:  npx estafeta demo --clean   (this one${old}; never a running demo's)`,
     '',
   ].join('\n');
 }
