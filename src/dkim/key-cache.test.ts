@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb } from '../db/testing.ts';
 import { silentLogger } from '../lib/logger.ts';
-import { createDkimKey } from './store.ts';
+import { createDkimKey, setDkimKeyActive } from './store.ts';
+import { KEY_VERSION_TTL_MS } from './key-cache.ts';
 import { DkimSigner } from './signer.ts';
 
 const SECRET = 'key-cache-test-secret-0123456789';
@@ -21,6 +22,29 @@ test("a subdomain without its own key is signed with its organizational domain's
     const [own] = await signer.sign([message('news@news.shop.test')], 'news.shop.test');
     assert.match(own.body.toString(), /d=news\.shop\.test;[^]*s=own;/);
     assert.doesNotMatch(own.body.toString(), /s=org;/);
+  } finally {
+    await signer.close();
+    await cleanup();
+  }
+});
+
+test('a key changed through this process stops signing at once; changed by another process, within a second', async () => {
+  const { db, cleanup } = await createTestDb();
+  const signer = new DkimSigner({ db, logger: silentLogger, secret: SECRET, workers: 0 });
+  const signs = async () => /^DKIM-Signature:/.test((await signer.sign([message('a@fresh.test')], 'fresh.test'))[0].body.toString());
+  try {
+    const key = await createDkimKey(db, { domain: 'fresh.test', selector: 's1' }, SECRET);
+    assert.equal(await signs(), true, 'a key created here signs the next message');
+    await setDkimKeyActive(db, key.id, false);
+    assert.equal(await signs(), false, 'deactivated here: the next message goes unsigned');
+
+    await setDkimKeyActive(db, key.id, true);
+    assert.equal(await signs(), true);
+    // Another process deactivates it: the rows change, not this process's count of changes.
+    await db.kysely.updateTable('dkim_keys').set({ active: 0 }).where('id', '=', key.id).execute();
+    await db.kysely.updateTable('settings').set({ value: 'changed-elsewhere' }).where('key', '=', 'dkim.keys.version').execute();
+    await new Promise((r) => setTimeout(r, KEY_VERSION_TTL_MS + 100));
+    assert.equal(await signs(), false, 'seen once the version read is a second old');
   } finally {
     await signer.close();
     await cleanup();

@@ -1,16 +1,23 @@
 /**
- * The signer's in-memory copy of the active DKIM keys, grouped by domain. Before each batch
- * it reads the keys' version (one small indexed read); it reloads the keys only when the
- * version changed, so a key created, deactivated or deleted through any process's API
- * signs, or stops signing, from the next batch on.
+ * The signer's in-memory copy of the active DKIM keys, grouped by domain. Before a batch
+ * it reads the keys' version (one small indexed read), at most once a second, and reloads
+ * the keys only when the version changed: a key created, deactivated or deleted through
+ * this process signs, or stops signing, from the next batch on; through another process,
+ * within a second. The read had been one of five round trips before each single send-API
+ * call on PostgreSQL.
  */
 import type { Q } from '../db/index.ts';
-import { activeKeys, keysVersion, normalizeDomain } from './store.ts';
+import { activeKeys, keyChangesHere, keysVersion, normalizeDomain } from './store.ts';
 import type { PoolKey } from './sign-pool.ts';
 import { organizationalDomain } from '../mail/organizational-domain.ts';
 
+/** How long a read of the keys' version stands for changes made by other processes. */
+export const KEY_VERSION_TTL_MS = 1000;
+
 export class DkimKeyCache {
   private version: string | null = null;
+  private checkedAt = 0;
+  private changesSeen = -1;
   private byDomain = new Map<string, PoolKey[]>();
 
   constructor(
@@ -43,7 +50,12 @@ export class DkimKeyCache {
   }
 
   async refresh(): Promise<void> {
+    const now = Date.now();
+    if (this.changesSeen === keyChangesHere() && now - this.checkedAt < KEY_VERSION_TTL_MS) return;
+    const changes = keyChangesHere();
     const version = await keysVersion(this.q);
+    this.checkedAt = now;
+    this.changesSeen = changes;
     if (version === this.version) return;
     const byDomain = new Map<string, PoolKey[]>();
     for (const k of await activeKeys(this.q, this.secret)) {

@@ -77,6 +77,7 @@ export async function createDkimKey(db: Db, input: CreateKeyInput, secret: strin
     await bumpVersion(trx);
     return Number(row.id);
   });
+  changesHere++;
   return getDkimKey(db.kysely, id);
 }
 
@@ -103,6 +104,7 @@ export async function setDkimKeyActive(db: Db, id: number, active: boolean): Pro
     if (!Number(r.numUpdatedRows)) throw notFound(`DKIM key ${id}`);
     await bumpVersion(trx);
   });
+  changesHere++;
   return getDkimKey(db.kysely, id);
 }
 
@@ -112,6 +114,7 @@ export async function deleteDkimKey(db: Db, id: number): Promise<void> {
     if (!Number(r.numDeletedRows)) throw notFound(`DKIM key ${id}`);
     await bumpVersion(trx);
   });
+  changesHere++;
 }
 
 /**
@@ -149,6 +152,13 @@ export async function sealStoredKeys(db: Db, secret: string): Promise<number> {
 /** Changes whenever a key is created, (de)activated or deleted. */
 export async function keysVersion(q: Q): Promise<string> {
   return (await getSetting(q, VERSION_KEY)) ?? '';
+}
+
+let changesHere = 0;
+
+/** Key changes committed through this process (its caches need not wait to see them). */
+export function keyChangesHere(): number {
+  return changesHere;
 }
 
 async function bumpVersion(q: Q): Promise<void> {
