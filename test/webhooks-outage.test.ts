@@ -8,10 +8,10 @@
  * found through a real DNS server; the receiver is a real HTTP server checking signatures.
  * The retries are quick here (250 ms doubling to 2 s); the outage lasts what the issue says.
  */
+import { randomBytes } from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startSimDns, type SimDns } from '../src/sim/dns-server.ts';
 import { freePort, startSink, type Sink } from './helpers/smtp-sink.ts';
 import { startTestEstafeta, waitFor, type TestEstafeta } from './helpers/estafeta.ts';
@@ -49,12 +49,16 @@ class Receiver {
     return this.server !== null;
   }
 
+  /** Its own path: a post meant for another test's receiver on a reused port is not counted. */
+  private readonly path = `/hooks-${randomBytes(6).toString('hex')}`;
+
   get url() {
-    return `http://127.0.0.1:${this.port}/hooks`;
+    return `http://127.0.0.1:${this.port}${this.path}`;
   }
 
   async open(): Promise<void> {
     const server = createServer((req, res) => {
+      if (req.url !== this.path) return res.writeHead(404).end('not this receiver');
       this.inFlight++;
       this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
       const chunks: Buffer[] = [];
@@ -72,8 +76,10 @@ class Receiver {
         res.writeHead(200).end('ok');
       }, this.delayMs));
     });
-    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
-    this.port = (server.address() as AddressInfo).port;
+    // Below the system's ephemeral range (32768 and up): while it is closed for the outage, no
+    // other test's listen(0) can be given the port, which it must get back.
+    this.port ||= await freeLowPort();
+    await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
     this.server = server;
   }
 
@@ -91,6 +97,20 @@ class Receiver {
     const seen = new Set<number>();
     return this.events.filter((ev) => ev.deliveryId === deliveryId && !seen.has(ev.id) && seen.add(ev.id));
   }
+}
+
+/** A free port on 127.0.0.1 from 20000 to 32767. */
+async function freeLowPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port from 20000 to 32767 on 127.0.0.1');
 }
 
 let dns: SimDns;

@@ -6,6 +6,7 @@
  * retries, in order, none lost; a replay sends a window again; and a receiver that never
  * recovers gets its endpoint disabled after the retry period (seconds here, 24 h by default).
  */
+import { randomBytes } from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -34,7 +35,14 @@ interface Receiver {
 
 async function startReceiver(): Promise<Receiver> {
   const r: Receiver = { url: '', secret: '', answer: 200, events: [], posts: 0, badSignatures: 0, server: null as unknown as Server };
+  // A path of its own: another test file's Estafeta, retrying to a port that was closed and
+  // then given to this receiver by the system, posts to its own path and is not counted here.
+  const path = `/hooks-${randomBytes(6).toString('hex')}`;
   r.server = createServer((req, res) => {
+    if (req.url !== path) {
+      res.writeHead(404).end('not this receiver');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
@@ -54,7 +62,7 @@ async function startReceiver(): Promise<Receiver> {
     });
   });
   await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
-  r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}/hooks`;
+  r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}${path}`;
   return r;
 }
 
