@@ -1,5 +1,5 @@
 /**
- * `npx tsx bench/send-api.ts [--messages N] [--batch B] [--concurrency C] [--singles M] [--single-concurrency SC] [--warmup-singles W] [--no-dkim] [--json]`
+ * `npx tsx bench/send-api.ts [--messages N] [--batch B] [--concurrency C] [--singles M] [--single-concurrency SC] [--warmup-singles W] [--mx-rate R] [--no-dkim] [--json]`
  *
  * The send API's acceptance rate (issue 17: at least 2,000 messages a second through the
  * batch form, 500 single calls a second). Starts a whole Estafeta in this process (all
@@ -11,17 +11,17 @@
  * last answer: every answered message is durably in the spool with its log. Then W (1,000)
  * single calls, not timed, so that the route's code is compiled, and M single
  * POST /messages calls from autocannon in its own process, SC (20) connections. Prints messages a second accepted both ways, and how
- * long the MTA took to deliver every batch message to the sink.
+ * long the MTA took to deliver every batch message to the sink. With --mx-rate R the sink's MX
+ * gets an MX rule of its own, 10 connections and R messages a minute (without it, the default
+ * rule, which sets no rate: docs/SHAPING.md says how that parks a backlog).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startSimDns } from '../src/sim/dns-server.ts';
-import { freePort, startSink } from '../test/helpers/smtp-sink.ts';
-import { startTestEstafeta } from '../test/helpers/estafeta.ts';
+import { fastRetryPolicyDir, startTestEstafeta } from '../test/helpers/estafeta.ts';
 import { LogStatus } from '../src/deliveries/index.ts';
-import { startDaemon, stopDaemon } from './lib/proc.ts';
+import { startBenchSink } from './lib/bench-sink.ts';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number) => {
@@ -34,15 +34,15 @@ const C = option('concurrency', 4);
 const M = option('singles', 2000);
 const SC = option('single-concurrency', 20);
 const W = option('warmup-singles', 1000);
+const MX_RATE = option('mx-rate', 0);
 const MX = '127.0.3.77';
 
-const port = await freePort([MX]);
 const dns = await startSimDns({ port: 0, records: [{ name: 'bench.test', type: 'MX', exchange: 'mx.bench.test', priority: 10 }, { name: 'mx.bench.test', type: 'A', address: MX }] });
-// The sink's SMTP parsing in this process was a twentieth of its main thread during the batches.
-const external = existsSync('/usr/sbin/smtp-sink');
-const smtpSink = external ? startDaemon('/usr/sbin/smtp-sink', ['-u', 'postfix', `${MX}:${port}`, '1024']) : null;
-const sink = external ? null : await startSink(MX, port);
-const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port } });
+// An in-process sink parsed every delivered message on the main thread that takes the calls.
+const mx = await startBenchSink(MX);
+const { port, inProcess: sink } = mx;
+const mxRule = MX_RATE > 0 ? { policy: { dir: fastRetryPolicyDir({ 'mx-rules.yaml': JSON.stringify({ rules: [{ name: 'bench', mx: ['mx.bench.test'], maxConnections: 10, messagesPerMinute: MX_RATE }] }) }) } } : {};
+const e = await startTestEstafeta({ dns: { servers: [`127.0.0.1:${dns.port}`] }, mta: { port }, ...mxRule });
 try {
   const dkim = !args.includes('--no-dkim');
   if (dkim && (await e.api('POST', '/dkim/keys', { domain: 'app.example', selector: 'bench' })).status !== 201) throw new Error('DKIM key not created');
@@ -92,6 +92,7 @@ try {
   const result = {
     database: e.app.db.dialect,
     dkim: dkim ? 'rsa-sha256 2048' : 'none',
+    mxRatePerMinute: MX_RATE || null,
     loadAverage: Math.round(loadavg()[0] * 10) / 10,
     messages: N,
     batch: B,
@@ -116,8 +117,7 @@ try {
   }
 } finally {
   await e.stop();
-  await sink?.stop();
-  if (smtpSink) await stopDaemon(smtpSink);
+  await mx.stop();
   await dns.stop();
 }
 

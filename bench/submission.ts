@@ -27,9 +27,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimDns } from '../src/sim/dns-server.ts';
-import { freePort, startSink } from '../test/helpers/smtp-sink.ts';
+import { freePort } from '../test/helpers/smtp-sink.ts';
 import { startTestEstafeta } from '../test/helpers/estafeta.ts';
-import { cpuMs, machineCpuMs, settle, sleep, startDaemon, stopDaemon, threadsCpuMs } from './lib/proc.ts';
+import { cpuMs, machineCpuMs, settle, sleep, threadsCpuMs } from './lib/proc.ts';
+import { startBenchSink } from './lib/bench-sink.ts';
 import { postfixAvailable, startPostfixRelay } from './lib/postfix-relay.ts';
 import { startSubmitClient, type SubmitOptions } from './lib/smtp-submit-client.ts';
 import { postfixMasterPid, treeCpuMs } from './lib/process-tree-cpu.ts';
@@ -53,11 +54,8 @@ const MX = '127.0.3.78';
 const load = () => Math.round(loadavg()[0] * 10) / 10;
 const perMessage = (ms: number, n: number) => Math.round((ms / Math.max(1, n)) * 100) / 100;
 
-const port = await freePort([MX]);
-const external = !postfixAvailable();
-// Postfix's smtp-sink keeps nothing and costs this process nothing; the test sink is the fallback.
-const smtpSink = external ? startDaemon('/usr/sbin/smtp-sink', ['-u', 'postfix', `${MX}:${port}`, '1024']) : null;
-const sink = external ? null : await startSink(MX, port);
+const mx = await startBenchSink(MX);
+const { port, inProcess: sink } = mx;
 const dns = await startSimDns({ port: 0, records: [{ name: 'bench.test', type: 'MX', exchange: 'mx.bench.test', priority: 10 }, { name: 'mx.bench.test', type: 'A', address: MX }] });
 const result: Record<string, unknown> = { mta: MTA, dkim: DKIM ? 'rsa-sha256 2048' : 'none', messages: N, sessions: S, messageBytes: SIZE, tls: TLS, cores: availableParallelism() };
 const client = (o: Partial<SubmitOptions> & { port: number }) => startSubmitClient({ host: '127.0.0.1', sessions: S, messages: N, size: SIZE, from: 'receipts@app.example', rcptDomain: 'bench.test', tls: TLS, ...o });
@@ -134,8 +132,7 @@ try {
     }
   }
 } finally {
-  if (smtpSink) await stopDaemon(smtpSink);
-  await sink?.stop();
+  await mx.stop();
   await dns.stop();
 }
 

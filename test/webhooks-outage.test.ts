@@ -78,7 +78,7 @@ class Receiver {
     });
     // Below the system's ephemeral range (32768 and up): while it is closed for the outage, no
     // other test's listen(0) can be given the port, which it must get back.
-    this.port ||= await freeLowPort();
+    this.port ||= await freePort(['127.0.0.1'], 32768);
     await new Promise<void>((resolve, reject) => server.once('error', reject).listen(this.port, '127.0.0.1', resolve));
     this.server = server;
   }
@@ -97,20 +97,6 @@ class Receiver {
     const seen = new Set<number>();
     return this.events.filter((ev) => ev.deliveryId === deliveryId && !seen.has(ev.id) && seen.add(ev.id));
   }
-}
-
-/** A free port on 127.0.0.1 from 20000 to 32767. */
-async function freeLowPort(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const port = 20000 + Math.floor(Math.random() * 12768);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port from 20000 to 32767 on 127.0.0.1');
 }
 
 let dns: SimDns;

@@ -85,11 +85,15 @@ export async function startSink(host: string, port: number, rcptPolicy: RcptPoli
   };
 }
 
-/** A port free on every loopback address the test uses (tries a few at random). */
-export async function freePort(hosts: string[]): Promise<number> {
+/**
+ * A port free on every loopback address the test uses (tries a few at random), from 20000 up
+ * to `below`: 32768 keeps it under the system's ephemeral range, where no listen(0) of
+ * another test can be given it while it is closed.
+ */
+export async function freePort(hosts: string[], below = 50000): Promise<number> {
   const net = await import('node:net');
   for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 30000);
+    const port = 20000 + Math.floor(Math.random() * (below - 20000));
     const ok = await Promise.all(
       hosts.map(
         (h) =>
